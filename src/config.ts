@@ -1,0 +1,107 @@
+// Environment → validated, frozen Config. Every error names the variable and the accepted form;
+// an invalid value never falls back to the default.
+
+export interface ListenAddress {
+  readonly host: string;
+  readonly port: number;
+}
+
+export interface Config {
+  readonly listen: ListenAddress;
+  readonly region: string;
+  readonly dbPath: string;
+  readonly dbReloadMs: number;
+  readonly bindingTtlMs: number;
+  readonly bindingGcIntervalMs: number;
+  readonly bindingMax: number;
+  readonly geoipPath: string | null;
+  /** Operator overrides of the country → region table. */
+  readonly regionOverrides: Readonly<Record<string, string>>;
+  readonly connectTimeoutMs: number;
+  readonly connectAttempts: number;
+  readonly idleTimeoutMs: number;
+  readonly maxBackends: number;
+  readonly logLevel: "debug" | "info" | "warn" | "error";
+}
+
+export class ConfigError extends Error {
+  constructor(readonly variable: string, message: string) {
+    super(`${variable}: ${message}`);
+    this.name = "ConfigError";
+  }
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+/** Reads one variable with a parser; unset or empty → the default. */
+function read<T>(env: Env, name: string, fallback: T, parse: (raw: string, name: string) => T): T {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === "") return fallback;
+  return parse(raw.trim(), name);
+}
+
+export function integer(min: number, max: number) {
+  return (raw: string, name: string): number => {
+    const n = /^[+]?\d+$/.test(raw) ? Number(raw) : NaN;
+    if (!Number.isSafeInteger(n) || n < min || n > max) {
+      const form = min === 1 ? `a positive integer (at most ${max})` : `an integer from ${min} to ${max}`;
+      throw new ConfigError(name, `expected ${form}, got "${raw}"`);
+    }
+    return n;
+  };
+}
+
+export function listenAddress(raw: string, name: string): ListenAddress {
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\[\]]+)):(\d{1,5})$/.exec(raw);
+  const port = m ? Number(m[3]) : NaN;
+  if (!m || port > 65535) {
+    throw new ConfigError(name, `expected host:port or [ipv6]:port with a port 0-65535, got "${raw}"`);
+  }
+  return { host: m[1] ?? m[2]!, port };
+}
+
+function regionCode(raw: string, name: string): string {
+  if (!/^[a-z][a-z0-9-]{0,31}$/i.test(raw)) throw new ConfigError(name, `expected a region code like "sa" (letters, digits, '-'), got "${raw}"`);
+  return raw.toLowerCase();
+}
+
+function regionOverrides(raw: string, name: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const pair of raw.split(",").map((p) => p.trim()).filter(Boolean)) {
+    const m = /^([A-Za-z]{2})=([A-Za-z][A-Za-z0-9-]{0,31})$/.exec(pair);
+    if (!m) throw new ConfigError(name, `expected COUNTRY=region pairs separated by commas (e.g. "MX=sa,ZA=eu"), got "${pair}"`);
+    out[m[1]!.toUpperCase()] = m[2]!.toLowerCase();
+  }
+  return out;
+}
+
+function oneOf<T extends string>(values: readonly T[]) {
+  return (raw: string, name: string): T => {
+    const v = raw.toLowerCase() as T;
+    if (!values.includes(v)) throw new ConfigError(name, `expected one of ${values.join(", ")}, got "${raw}"`);
+    return v;
+  };
+}
+
+const text = (raw: string): string => raw;
+const DAY_SECS = 86_400;
+
+export function loadConfig(env: Env): Config {
+  const secs = (name: string, fallback: number, max = 365 * DAY_SECS) => read(env, name, fallback, integer(1, max)) * 1000;
+  return Object.freeze({
+    listen: read(env, "EDGEPROXY_LISTEN_ADDR", { host: "0.0.0.0", port: 8080 }, listenAddress),
+    region: read(env, "EDGEPROXY_REGION", "sa", regionCode),
+    dbPath: read(env, "EDGEPROXY_DB_PATH", "routing.db", text),
+    dbReloadMs: secs("EDGEPROXY_DB_RELOAD_SECS", 5),
+    bindingTtlMs: secs("EDGEPROXY_BINDING_TTL_SECS", 600),
+    bindingGcIntervalMs: secs("EDGEPROXY_BINDING_GC_INTERVAL_SECS", 60),
+    bindingMax: read(env, "EDGEPROXY_BINDING_MAX", 1_000_000, integer(1, 100_000_000)),
+    geoipPath: read<string | null>(env, "EDGEPROXY_GEOIP_PATH", null, text),
+    regionOverrides: Object.freeze(read(env, "EDGEPROXY_REGION_MAP", {}, regionOverrides)),
+    connectTimeoutMs: read(env, "EDGEPROXY_CONNECT_TIMEOUT_MS", 3000, integer(1, 600_000)),
+    connectAttempts: read(env, "EDGEPROXY_CONNECT_ATTEMPTS", 3, integer(1, 16)),
+    idleTimeoutMs: read(env, "EDGEPROXY_IDLE_TIMEOUT_SECS", 600, integer(0, 30 * DAY_SECS)) * 1000,
+    maxBackends: read(env, "EDGEPROXY_MAX_BACKENDS", 65_536, integer(1, 1_048_576)),
+    logLevel: read(env, "EDGEPROXY_LOG_LEVEL", "info", oneOf(["debug", "info", "warn", "error"] as const)),
+  });
+}

@@ -1,0 +1,111 @@
+// Wires one running edgeProxy from a Config: store → route table → WASM engine → listener.
+import type { Config } from "./config.ts";
+import type { Listener, Transport } from "./runtime/types.ts";
+import type { Logger } from "./infra/log.ts";
+import type { GeoLocator } from "./proxy/router.ts";
+import { AffinityTable } from "./core/affinity.ts";
+import { RouteTable } from "./core/route-table.ts";
+import { regionTable } from "./core/regions.ts";
+import { createWasmEngine } from "./engine/wasm-engine.ts";
+import { Router } from "./proxy/router.ts";
+import { createClientHandler, type ClientHandler } from "./proxy/handle-client.ts";
+import { RouteSync } from "./infra/route-sync.ts";
+import { openLibsqlStore } from "./store/libsql-store.ts";
+import { createMaxmindResolver } from "./geo/maxmind-resolver.ts";
+import { noGeo } from "./geo/no-geo.ts";
+
+export interface EdgeProxyServices {
+  readonly transport: Transport;
+  readonly readFile: (path: string) => Promise<Uint8Array>;
+  readonly log: Logger;
+  readonly now: () => number;
+}
+
+export interface EdgeProxy {
+  readonly listener: Listener;
+  readonly router: Router;
+  readonly routeSync: RouteSync;
+  readonly handler: ClientHandler;
+  close(): Promise<void>;
+}
+
+export class StartupError extends Error {
+  constructor(readonly variable: string, message: string) {
+    super(`${variable}: ${message}`);
+    this.name = "StartupError";
+  }
+}
+
+async function openGeo(config: Config, services: EdgeProxyServices): Promise<GeoLocator> {
+  const regionOf = regionTable(config.regionOverrides);
+  if (config.geoipPath === null) {
+    services.log.warn("EDGEPROXY_GEOIP_PATH is not set: no geo tier, clients are routed by region of this POP, load and weight only");
+    return noGeo;
+  }
+  let bytes: Uint8Array;
+  try {
+    bytes = await services.readFile(config.geoipPath);
+  } catch (err) {
+    throw new StartupError("EDGEPROXY_GEOIP_PATH", `cannot read ${config.geoipPath}: ${(err as Error).message}`);
+  }
+  try {
+    return createMaxmindResolver(bytes, regionOf);
+  } catch (err) {
+    throw new StartupError("EDGEPROXY_GEOIP_PATH", `${config.geoipPath} is not a MaxMind GeoIP2/GeoLite2 database: ${(err as Error).message}`);
+  }
+}
+
+export async function startEdgeProxy(config: Config, services: EdgeProxyServices): Promise<EdgeProxy> {
+  const { log, now } = services;
+  const geo = await openGeo(config, services);
+
+  let store;
+  try {
+    store = openLibsqlStore(config.dbPath, { busyTimeoutMs: 5000 });
+  } catch (err) {
+    throw new StartupError("EDGEPROXY_DB_PATH", `cannot open routing store ${config.dbPath}: ${(err as Error).message}`);
+  }
+  const engine = createWasmEngine(config.maxBackends);
+  const table = new RouteTable(engine, config.region);
+  const routeSync = new RouteSync(store, table, log);
+  await routeSync.refresh();
+  if (routeSync.failing) {
+    store.close();
+    throw new StartupError("EDGEPROXY_DB_PATH", `routing store ${config.dbPath} cannot be read (see the log line above)`);
+  }
+
+  const affinity = new AffinityTable(config.bindingTtlMs, config.bindingMax);
+  const router = new Router(engine, table, affinity, geo);
+  router.seed((Math.random() * 0x1_0000_0000) >>> 0);
+  const handler = createClientHandler({
+    transport: services.transport,
+    router,
+    log,
+    now,
+    policy: () => config,
+  });
+
+  const listener = await services.transport.listen({ host: config.listen.host, port: config.listen.port }, handler);
+  log.info("edgeProxy listening", { runtime: listener.runtime, addr: `${listener.address.host}:${listener.address.port}`, region: config.region, backends: table.size, db: config.dbPath });
+
+  const timers = [
+    setInterval(() => void routeSync.refresh(), config.dbReloadMs),
+    setInterval(() => {
+      const removed = affinity.gc(now());
+      if (removed > 0) log.debug("affinity gc", { removed, bindings: affinity.size });
+    }, config.bindingGcIntervalMs),
+  ];
+
+  return {
+    listener,
+    router,
+    routeSync,
+    handler,
+    async close() {
+      for (const t of timers) clearInterval(t);
+      await listener.close();
+      for (const splice of handler.inFlight) splice.abort();
+      store.close();
+    },
+  };
+}

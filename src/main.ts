@@ -1,0 +1,42 @@
+// Composition root: read config, pick the runtime adapter, start the proxy, stop on a signal.
+import { loadConfig, ConfigError } from "./config.ts";
+import { startEdgeProxy, StartupError } from "./edge-proxy.ts";
+import { createLogger } from "./infra/log.ts";
+import { loadTransport } from "./runtime/index.ts";
+import { readEnv, exit } from "./runtime/env.ts";
+import { readFileBytes } from "./runtime/fs.ts";
+import { onShutdownSignal } from "./runtime/signals.ts";
+
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig(readEnv());
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(`[edgeproxy] invalid configuration: ${err.message}`);
+      exit(2);
+    }
+    throw err;
+  }
+  const log = createLogger(config.logLevel);
+  let proxy;
+  try {
+    proxy = await startEdgeProxy(config, { transport: await loadTransport(), readFile: readFileBytes, log, now: Date.now });
+  } catch (err) {
+    if (err instanceof StartupError) {
+      console.error(`[edgeproxy] cannot start: ${err.message}`);
+      exit(1);
+    }
+    throw err;
+  }
+  let stopping = false;
+  onShutdownSignal(async (signal) => {
+    if (stopping) exit(1); // a second signal forces exit
+    stopping = true;
+    log.info("shutting down", { signal });
+    await proxy.close();
+    exit(0);
+  });
+}
+
+await main();

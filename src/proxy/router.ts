@@ -1,0 +1,114 @@
+// The routing decision for one connection attempt: affinity first, then geo + the selection engine.
+// Owns the reservation: every slot it returns has been acquire()d and must be release()d.
+import type { Backend, ClientLocation } from "../core/types.ts";
+import type { SelectionEngine } from "../core/selection.ts";
+import { AffinityTable } from "../core/affinity.ts";
+import { RouteTable } from "../core/route-table.ts";
+import { countryCode } from "../core/regions.ts";
+import { normalizeClientIp } from "../core/client-ip.ts";
+
+export interface GeoLocator {
+  locate(ip: string): ClientLocation;
+}
+
+export interface Route {
+  readonly slot: number;
+  readonly backend: Backend;
+  /** Chosen through an existing affinity binding. */
+  readonly sticky: boolean;
+}
+
+/** One client's sequence of attempts (first choice, then failover). */
+export interface RouteAttempts {
+  readonly client: string;
+  next(nowMs: number): Route | null;
+  /** The last route failed to connect: release it and exclude it from the next choice. */
+  failed(route: Route): void;
+  /** The route connected: bind the client to it. */
+  connected(route: Route, nowMs: number): void;
+}
+
+export class Router {
+  #attemptSeq = 0;
+  #seed = 0x9e3779b9;
+
+  constructor(
+    readonly engine: SelectionEngine,
+    readonly table: RouteTable,
+    readonly affinity: AffinityTable,
+    readonly geo: GeoLocator,
+  ) {}
+
+  release(route: Route): void {
+    this.engine.release(route.slot);
+  }
+
+  begin(clientIp: string): RouteAttempts {
+    const router = this;
+    const client = normalizeClientIp(clientIp);
+    const attempt = this.#nextAttemptId();
+    let tries = 0;
+    let country = -1, region = 0;
+    return {
+      client,
+      next(nowMs) {
+        if (tries++ === 0) {
+          const sticky = router.#fromAffinity(client, nowMs);
+          if (sticky) return sticky;
+        }
+        if (country < 0) {
+          const loc = router.geo.locate(client);
+          country = countryCode(loc.country);
+          region = router.table.knownRegionId(loc.region);
+        }
+        return router.#select(country, region, attempt);
+      },
+      failed(route) {
+        router.engine.release(route.slot);
+        router.engine.markTried(route.slot, attempt);
+        if (route.sticky) router.affinity.unbind(client);
+      },
+      connected(route, nowMs) {
+        if (!route.sticky) router.affinity.bind(client, route.backend.id, route.slot, nowMs);
+      },
+    };
+  }
+
+  #fromAffinity(client: string, nowMs: number): Route | null {
+    const bound = this.affinity.lookup(client, nowMs);
+    if (bound === undefined) return null;
+    const backend = this.table.backendAt(bound.slot);
+    // Reuse only while the bound backend is still this slot's backend and still a candidate.
+    if (backend === null || backend.id !== bound.backendId || !this.engine.isCandidate(bound.slot) || !this.engine.acquire(bound.slot)) {
+      this.affinity.unbind(client);
+      return null;
+    }
+    return { slot: bound.slot, backend, sticky: true };
+  }
+
+  #select(country: number, region: number, attempt: number): Route | null {
+    const slot = this.engine.select(country, region, attempt, this.#nextSeed());
+    if (slot < 0) return null;
+    const backend = this.table.backendAt(slot);
+    if (backend === null || !this.engine.acquire(slot)) return null;
+    return { slot, backend, sticky: false };
+  }
+
+  #nextAttemptId(): number {
+    this.#attemptSeq = (this.#attemptSeq + 1) >>> 0;
+    if (this.#attemptSeq === 0) this.#attemptSeq = 1; // 0 marks "never tried"
+    return this.#attemptSeq;
+  }
+
+  /** xorshift32: a cheap tie-breaking stream; the seed is mixed with Math.random at start. */
+  #nextSeed(): number {
+    let x = this.#seed;
+    x ^= x << 13; x ^= x >>> 17; x ^= x << 5;
+    this.#seed = x >>> 0;
+    return this.#seed;
+  }
+
+  seed(value: number): void {
+    this.#seed = value >>> 0 || 1;
+  }
+}

@@ -1,0 +1,64 @@
+// The one small interface every runtime adapter implements (src/runtime/{node,bun,deno}/transport.ts).
+// Each adapter uses its runtime's fastest socket API; nothing outside src/runtime/ knows which.
+
+export type RuntimeName = "node" | "bun" | "deno";
+
+export interface HostPort {
+  readonly host: string;
+  readonly port: number;
+}
+
+/** An accepted client connection, not yet spliced. Bytes it sends before splice() are buffered. */
+export interface ClientSocket {
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+  /** Resolves when the client goes away before or during splice (lets the proxy abort a connect). */
+  readonly closed: Promise<void>;
+  close(): void;
+}
+
+/** A connected backend socket, not yet spliced. */
+export interface UpstreamSocket {
+  close(): void;
+}
+
+export interface SpliceOptions {
+  /** Close both sides when no byte moved in either direction for this long; 0 = never. */
+  readonly idleTimeoutMs: number;
+}
+
+export interface SpliceResult {
+  readonly bytesFromClient: number;
+  readonly bytesToClient: number;
+  /** "eof": both directions finished (each half-close propagated); "idle": idle timeout;
+   *  "error": a socket error on either side; "aborted": closed by abort(). */
+  readonly reason: "eof" | "idle" | "error" | "aborted";
+}
+
+export interface Splice {
+  readonly done: Promise<SpliceResult>;
+  /** Close both sides now (shutdown timeout). */
+  abort(): void;
+}
+
+export interface Listener {
+  readonly runtime: RuntimeName;
+  /** The bound address (port resolved when 0 was asked for). */
+  readonly address: HostPort;
+  /** Stop accepting; established connections are not touched. */
+  close(): Promise<void>;
+}
+
+export interface ListenOptions extends HostPort {
+  /** PEM certificate chain and key: terminate TLS on this listener. */
+  readonly tls?: { readonly cert: string; readonly key: string };
+}
+
+export interface Transport {
+  readonly runtime: RuntimeName;
+  listen(options: ListenOptions, onClient: (client: ClientSocket) => void): Promise<Listener>;
+  /** Rejects with an Error whose message says refused/timeout/unreachable. */
+  connect(target: HostPort, timeoutMs: number): Promise<UpstreamSocket>;
+  /** Copy bytes both ways (buffered early client bytes first) with backpressure and half-close. */
+  splice(client: ClientSocket, upstream: UpstreamSocket, options: SpliceOptions): Splice;
+}
