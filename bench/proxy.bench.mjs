@@ -1,0 +1,125 @@
+#!/usr/bin/env node
+// npm run bench: edgeProxy (bench/serve.ts, routing fully on) vs a direct connection, per runtime, on
+// loopback. bulk1/bulk8 = iperf3 one and eight streams (Gbit/s); close64 = wrk, 64 concurrent,
+// a new TCP connection per request to a tiny HTTP backend (connections/s). Pinning as in
+// ../shared/bench: load generator + backends on core 0, the proxy alone on core 1.
+// Needs: iperf3, wrk (apt-get install iperf3 wrk); nginx is used as the HTTP backend when present.
+// Env: DUR (seconds per scenario, default 4), RUNTIMES (default "node,bun,deno").
+import { spawn, spawnSync } from "node:child_process";
+import { mkdtempSync, writeFileSync, mkdirSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import net from "node:net";
+
+const root = new URL("..", import.meta.url).pathname;
+const DUR = Number(process.env.DUR ?? 4);
+const RUNTIMES = (process.env.RUNTIMES ?? "node,bun,deno").split(",");
+const have = (cmd) => spawnSync("sh", ["-c", `command -v ${cmd}`]).status === 0;
+for (const tool of ["iperf3", "wrk", "taskset"]) {
+  if (!have(tool)) { console.error(`bench needs ${tool}: apt-get install iperf3 wrk util-linux`); process.exit(1); }
+}
+const pin = (core, argv) => ["taskset", "-c", String(core), ...argv];
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const children = [];
+process.on("exit", () => { for (const c of children) try { process.kill(-c.pid, "SIGKILL"); } catch {} });
+for (const sig of ["SIGINT", "SIGTERM"]) process.on(sig, () => process.exit(130));
+
+function start(argv, env = {}) {
+  const child = spawn(argv[0], argv.slice(1), { cwd: root, env: { ...process.env, ...env }, stdio: ["ignore", "ignore", "pipe"], detached: true });
+  let err = "";
+  child.stderr.on("data", (d) => { err += d; });
+  child.errText = () => err;
+  children.push(child);
+  return child;
+}
+async function stop(child) {
+  try { process.kill(-child.pid, "SIGTERM"); } catch { return; }
+  for (let i = 0; i < 30 && child.exitCode === null && child.signalCode === null; i++) await sleep(100);
+  try { process.kill(-child.pid, "SIGKILL"); } catch {}
+}
+async function freePort() {
+  const s = net.createServer();
+  await new Promise((r) => s.listen(0, "127.0.0.1", r));
+  const { port } = s.address();
+  await new Promise((r) => s.close(r));
+  return port;
+}
+async function waitPort(port, child) {
+  for (let i = 0; i < 200; i++) {
+    if (child.exitCode !== null) throw new Error(`exited: ${child.errText()}`);
+    const ok = await new Promise((r) => { const c = net.connect(port, "127.0.0.1", () => { c.destroy(); r(true); }); c.on("error", () => r(false)); });
+    if (ok) return;
+    await sleep(50);
+  }
+  throw new Error(`nothing listens on ${port}: ${child.errText()}`);
+}
+
+function iperf(port, streams) {
+  const r = spawnSync(pin(0, ["iperf3"])[0], [...pin(0, ["iperf3"]).slice(1), "-c", "127.0.0.1", "-p", String(port), "-t", String(DUR), "-P", String(streams), "-J"], { encoding: "utf8" });
+  const j = JSON.parse(r.stdout);
+  return j.end.sum_received.bits_per_second / 1e9;
+}
+function wrkClose(port) {
+  const argv = pin(0, ["wrk", "-t1", "-c64", `-d${DUR}s`, "-H", "Connection: close", `http://127.0.0.1:${port}/`]);
+  const r = spawnSync(argv[0], argv.slice(1), { encoding: "utf8" });
+  const m = /Requests\/sec:\s+([\d.]+)/.exec(r.stdout);
+  const errs = /Socket errors: (.*)/.exec(r.stdout)?.[1];
+  return { value: m ? Number(m[1]) : 0, errs };
+}
+
+const work = mkdtempSync(join(tmpdir(), "edgeproxy-bench-"));
+const iperfPort = await freePort();
+const iperfServer = start(pin(0, ["iperf3", "-s", "-B", "127.0.0.1", "-p", String(iperfPort)]));
+await waitPort(iperfPort, iperfServer);
+const httpPort = await freePort();
+let httpServer;
+if (have("nginx")) {
+  mkdirSync(join(work, "www")); mkdirSync(join(work, "tmp"));
+  writeFileSync(join(work, "www", "index.html"), "x".repeat(100));
+  writeFileSync(join(work, "nginx.conf"), `worker_processes 1; daemon off; pid ${work}/nginx.pid; error_log ${work}/nginx.err;
+events { worker_connections 20000; }
+http { access_log off; client_body_temp_path ${work}/tmp; proxy_temp_path ${work}/tmp; fastcgi_temp_path ${work}/tmp; uwsgi_temp_path ${work}/tmp; scgi_temp_path ${work}/tmp;
+  server { listen 127.0.0.1:${httpPort} backlog=4096; root ${work}/www; } }`);
+  httpServer = start(pin(0, ["nginx", "-c", join(work, "nginx.conf")]));
+} else {
+  console.log("(nginx not found: HTTP backend is node:http, slower; direct figures are lower)");
+  httpServer = start(pin(0, [process.execPath, "-e", `require("http").createServer((q,s)=>s.end("x".repeat(100))).listen(${httpPort},"127.0.0.1")`]));
+}
+await waitPort(httpPort, httpServer);
+
+const serveCmd = {
+  node: [process.execPath, "--import", "tsx", "bench/serve.ts"],
+  bun: [join(root, "node_modules/.bin/bun"), "run", "bench/serve.ts"],
+  deno: [join(root, "node_modules/.bin/deno"), "run", "-A", "bench/serve.ts"],
+};
+
+const results = [];
+const direct = { bulk1: iperf(iperfPort, 1), bulk8: iperf(iperfPort, 8), close64: wrkClose(httpPort).value };
+results.push({ target: "direct", ...direct });
+for (const rt of RUNTIMES) {
+  const pBulk = await freePort(), pHttp = await freePort();
+  const a = start(pin(1, serveCmd[rt]), { BACKEND_HOST: "127.0.0.1", BACKEND_PORT: String(iperfPort), LISTEN_PORT: String(pBulk) });
+  const b = start(pin(1, serveCmd[rt]), { BACKEND_HOST: "127.0.0.1", BACKEND_PORT: String(httpPort), LISTEN_PORT: String(pHttp) });
+  try {
+    await waitPort(pBulk, a); await waitPort(pHttp, b);
+    await sleep(300);
+    const close = wrkClose(pHttp);
+    results.push({ target: `edgeproxy-${rt}`, bulk1: iperf(pBulk, 1), bulk8: iperf(pBulk, 8), close64: close.value, errs: close.errs });
+  } catch (err) {
+    console.error(`${rt}: ${err.message}`);
+    results.push({ target: `edgeproxy-${rt}`, bulk1: 0, bulk8: 0, close64: 0, errs: "failed" });
+  } finally {
+    await stop(a); await stop(b);
+  }
+}
+await stop(iperfServer); await stop(httpServer);
+
+const fmt = (v, d) => v.toLocaleString("en-US", { maximumFractionDigits: d, minimumFractionDigits: d });
+console.log(`\nedgeProxy vs direct on loopback (${DUR} s per scenario; proxy pinned to core 1, load + backends to core 0)\n`);
+console.log("| target | bulk1 Gbit/s | bulk8 Gbit/s | close64 conn/s | ratio bulk1 | ratio bulk8 | ratio close64 |");
+console.log("|---|---:|---:|---:|---:|---:|---:|");
+for (const r of results) {
+  const ratio = (k) => (r.target === "direct" ? "1.00" : fmt(r[k] / direct[k], 2));
+  console.log(`| ${r.target} | ${fmt(r.bulk1, 1)} | ${fmt(r.bulk8, 1)} | ${fmt(r.close64, 0)}${r.errs ? ` [${r.errs}]` : ""} | ${ratio("bulk1")} | ${ratio("bulk8")} | ${ratio("close64")} |`);
+}
+process.exit(0);

@@ -1,0 +1,68 @@
+// Host mirror of assembly/layout.ts (THE memory map, drawn there). checkLayout() compares every constant
+// and offset here with what the loaded module exports, so a drifted mirror fails at load, not silently.
+
+export const MAP_BASE = 65_536;
+export const HEADER_BYTES = 64;
+export const SLOT_ALIGN = 16;
+export const LANES = 8;
+export const MAX_CAPACITY = 1 << 20;
+export const LAYOUT_VERSION = 1;
+export const MAGIC = 0x43585045;
+export const NO_MATCH = 0xffff;
+
+export const Flag = {
+  PRESENT: 1,
+  HEALTHY: 2,
+  LOCAL: 4,
+  CIRCUIT_OPEN: 8,
+  CANDIDATE: 16,
+} as const;
+
+/** Per-slot regions in map order with their bytes per slot; the index is the module's region id. */
+export const REGIONS = [
+  { name: "COUNTRY", bytes: 2 },
+  { name: "REGION", bytes: 2 },
+  { name: "FKEY", bytes: 2 },
+  { name: "FKEY_BASE", bytes: 2 },
+  { name: "FLAGS", bytes: 1 },
+  { name: "ACTIVE", bytes: 4 },
+  { name: "HARD", bytes: 4 },
+  { name: "SOFT", bytes: 4 },
+  { name: "WEIGHT", bytes: 4 },
+  { name: "LOAD_INT", bytes: 4 },
+  { name: "LOAD_REM", bytes: 4 },
+  { name: "TRIED", bytes: 4 },
+  { name: "SW", bytes: 8 },
+  { name: "CIRCUIT", bytes: 16 },
+] as const;
+
+export type RegionName = (typeof REGIONS)[number]["name"];
+
+/** Header fields in the module's headerField() order with their byte offsets inside the header. */
+export const HEADER_FIELDS = [
+  { name: "magic", offset: 0 },
+  { name: "version", offset: 4 },
+  { name: "capacity", offset: 8 },
+  { name: "padded", offset: 12 },
+  { name: "top", offset: 16 },
+  { name: "bucketCapacity", offset: 20 },
+  { name: "end", offset: 24 },
+] as const;
+export const HEADER_USED = 28;
+
+/** Capacity rounded up so every region is 16-byte aligned and the 8-lane scan stays inside it. */
+export function paddedCapacity(capacity: number): number {
+  return Math.ceil(capacity / SLOT_ALIGN) * SLOT_ALIGN;
+}
+
+/** Absolute byte address of each region for a capacity, plus where the map ends. */
+export function regionAddresses(capacity: number): { readonly addresses: Readonly<Record<RegionName, number>>; readonly end: number } {
+  const padded = paddedCapacity(capacity);
+  const addresses = {} as Record<RegionName, number>;
+  let offset = MAP_BASE + HEADER_BYTES;
+  for (const region of REGIONS) {
+    addresses[region.name] = offset;
+    offset += region.bytes * padded;
+  }
+  return { addresses, end: offset };
+}

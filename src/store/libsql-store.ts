@@ -1,0 +1,280 @@
+// The routing store on a local libSQL/SQLite file (`EDGEPROXY_DB_PATH`), shared with the CLI, the API
+// and hand edits in sqlite3. WAL mode so the proxy reads while others write; a busy timeout so two
+// writers queue instead of failing with "database is locked".
+import type { Backend } from "../core/types.ts";
+import { checkBackendColumns, parseBackendRow } from "../core/backend-row.ts";
+import type { BackendInput, BackendRecord, ChangeSource, RoutingStore, SkippedRow, SnapshotRead } from "./routing-store.ts";
+import { openSqlConnection, type SqlConnection, type SqlRow } from "./sql-connection.ts";
+import { migrate } from "./migrations.ts";
+import { BackendInputError, inputError, StoreError } from "./store-errors.ts";
+
+export interface LibsqlStoreOptions {
+  /** How long a write waits for another writer's lock before failing. Default 5000. */
+  readonly busyTimeoutMs?: number;
+  /** Written to `source` on every change made through this handle. Default null. */
+  readonly source?: ChangeSource | null;
+  /** This POP's id, written to `origin` on every change made through this handle. Default null. */
+  readonly origin?: string | null;
+  /** Clock for `updated_at`/`created_at` of changes made through this handle. Default Date.now. */
+  readonly now?: () => number;
+}
+
+export interface LibsqlStore extends RoutingStore {
+  readonly path: string;
+}
+
+const SNAPSHOT_COLUMNS = "id, app, region, country, wg_ip, port, healthy, weight, soft_limit, hard_limit, version, deleted";
+const NOT_DELETED = "(deleted IS NULL OR deleted = 0)";
+const MARKER_SQL = "SELECT (SELECT value FROM store_meta WHERE key = 'store_id') AS store, (SELECT COALESCE(MAX(seq), 0) FROM backend_changes) AS seq";
+
+/**
+ * Opens `path`, creating the file and its schema when missing and migrating an older file in place.
+ * Synchronous (the driver is); throws a StoreError naming the path when the file cannot be used.
+ */
+export function openLibsqlStore(path: string, options: LibsqlStoreOptions = {}): LibsqlStore {
+  const busyTimeoutMs = options.busyTimeoutMs ?? 5000;
+  if (!Number.isInteger(busyTimeoutMs) || busyTimeoutMs < 0) {
+    throw new StoreError(`busyTimeoutMs: expected an integer >= 0, got ${busyTimeoutMs}`);
+  }
+  let db: SqlConnection | null = null;
+  try {
+    db = openSqlConnection(path);
+    db.exec(`PRAGMA busy_timeout = ${busyTimeoutMs}`);
+    db.get("PRAGMA journal_mode = WAL"); // ":memory:" answers "memory"; that is fine
+    db.exec("PRAGMA synchronous = NORMAL"); // durable across process crashes in WAL mode
+    migrate(db);
+  } catch (err) {
+    try {
+      db?.close();
+    } catch {
+      // Closing a half-opened handle can fail too; the open error is the one to report.
+    }
+    throw storeError(path, "open", err);
+  }
+  return new LibsqlRoutingStore(path, db, options);
+}
+
+function storeError(path: string, action: string, err: unknown): StoreError {
+  const code = typeof (err as { code?: unknown })?.code === "string" ? (err as { code: string }).code : null;
+  const message = err instanceof Error ? err.message : String(err);
+  return new StoreError(`routing store ${path}: cannot ${action}: ${message}${code ? ` (${code})` : ""}`, code, { cause: err });
+}
+
+class LibsqlRoutingStore implements LibsqlStore {
+  #db: SqlConnection | null;
+  readonly #source: string | null;
+  readonly #origin: string | null;
+  readonly #now: () => number;
+
+  constructor(readonly path: string, db: SqlConnection, options: LibsqlStoreOptions) {
+    this.#db = db;
+    this.#source = options.source ?? null;
+    this.#origin = options.origin ?? null;
+    this.#now = options.now ?? Date.now;
+  }
+
+  /** Runs `fn` on the open connection; any failure becomes a StoreError (input errors pass through). */
+  #use<T>(action: string, fn: (db: SqlConnection) => T): Promise<T> {
+    try {
+      if (this.#db === null) throw new Error("the store is closed");
+      return Promise.resolve(fn(this.#db));
+    } catch (err) {
+      return Promise.reject(err instanceof BackendInputError ? err : storeError(this.path, action, err));
+    }
+  }
+
+  /** BEGIN … COMMIT around `fn`, rolled back when it throws. */
+  #transaction<T>(db: SqlConnection, begin: "BEGIN" | "BEGIN IMMEDIATE", fn: () => T): T {
+    db.exec(begin);
+    try {
+      const result = fn();
+      db.exec("COMMIT");
+      return result;
+    } catch (err) {
+      try {
+        db.exec("ROLLBACK");
+      } catch {
+        // SQLite may have rolled back already (e.g. SQLITE_BUSY on COMMIT); keep the first error.
+      }
+      throw err;
+    }
+  }
+
+  changeMarker(): Promise<string> {
+    return this.#use("read the change marker", (db) => marker(db));
+  }
+
+  readSnapshot(): Promise<SnapshotRead> {
+    return this.#use("read backends", (db) =>
+      // One read transaction: the marker and the rows come from the same moment.
+      this.#transaction(db, "BEGIN", () => {
+        const generation = marker(db);
+        const backends: Backend[] = [];
+        const skipped: SkippedRow[] = [];
+        for (const row of db.all(`SELECT ${SNAPSHOT_COLUMNS} FROM backends WHERE deleted IS NOT 1 ORDER BY id`)) {
+          if (row.deleted !== null && row.deleted !== 0) {
+            skipped.push({ id: typeof row.id === "string" ? row.id : null, reason: `deleted: expected 0 or 1 or NULL, got ${JSON.stringify(row.deleted)}` });
+            continue;
+          }
+          const parsed = parseBackendRow(row);
+          if (parsed.ok) backends.push(parsed.backend);
+          else skipped.push({ id: parsed.id, reason: parsed.reason });
+        }
+        return { snapshot: { generation, backends }, skipped };
+      }),
+    );
+  }
+
+  upsertBackend(input: BackendInput): Promise<boolean> {
+    return this.#use("write backend", (db) => {
+      const row = inputRow(input);
+      const now = this.#now();
+      return this.#transaction(db, "BEGIN IMMEDIATE", () => {
+        const existed = db.get("SELECT 1 AS found FROM backends WHERE id = ?", [row.id]) !== undefined;
+        db.run(
+          `INSERT INTO backends (id, app, region, country, wg_ip, port, healthy, weight, soft_limit, hard_limit, deleted, source, origin, created_at, updated_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?)
+           ON CONFLICT (id) DO UPDATE SET app = excluded.app, region = excluded.region, country = excluded.country,
+             wg_ip = excluded.wg_ip, port = excluded.port, healthy = excluded.healthy, weight = excluded.weight,
+             soft_limit = excluded.soft_limit, hard_limit = excluded.hard_limit, deleted = 0,
+             source = excluded.source, origin = excluded.origin, updated_at = excluded.updated_at`,
+          [row.id, row.app, row.region, row.country, row.wg_ip, row.port, row.healthy, row.weight, row.soft_limit, row.hard_limit, this.#source, this.#origin, now, now],
+        );
+        return existed;
+      });
+    });
+  }
+
+  /** One UPDATE of the given columns on one id, stamped with source/origin/updated_at. */
+  #update(id: string, set: Readonly<Record<string, unknown>>, action: string): Promise<boolean> {
+    return this.#use(action, (db) => {
+      checkId(id);
+      const problem = checkBackendColumns(set);
+      if (problem !== null) throw inputError(problem);
+      const columns = Object.keys(set);
+      const assignments = columns.map((c) => `${c} = ?`).join(", ");
+      const values = columns.map((c) => set[c]);
+      return db.run(`UPDATE backends SET ${assignments}, source = ?, origin = ?, updated_at = ? WHERE id = ?`, [...values, this.#source, this.#origin, this.#now(), id]) > 0;
+    });
+  }
+
+  setHealthy(id: string, healthy: boolean): Promise<boolean> {
+    return this.#update(id, { healthy: flag(healthy, "healthy") }, "set healthy");
+  }
+
+  setWeight(id: string, weight: number): Promise<boolean> {
+    return this.#update(id, { weight }, "set weight");
+  }
+
+  setLimits(id: string, softLimit: number, hardLimit: number): Promise<boolean> {
+    return this.#update(id, { soft_limit: softLimit, hard_limit: hardLimit }, "set limits");
+  }
+
+  softDelete(id: string): Promise<boolean> {
+    return this.#update(id, { deleted: 1 }, "soft-delete backend");
+  }
+
+  enable(id: string): Promise<boolean> {
+    return this.#update(id, { healthy: 1, deleted: 0 }, "enable backend");
+  }
+
+  deleteBackend(id: string): Promise<boolean> {
+    return this.#use("delete backend", (db) => {
+      checkId(id);
+      return db.run("DELETE FROM backends WHERE id = ?", [id]) > 0;
+    });
+  }
+
+  touchHeartbeat(id: string, nowMs: number): Promise<boolean> {
+    return this.#use("record heartbeat", (db) => {
+      checkId(id);
+      if (!Number.isSafeInteger(nowMs) || nowMs < 0) throw new BackendInputError("nowMs", `nowMs: expected an integer >= 0, got ${nowMs}`);
+      // Skipping an unchanged value matters: an UPDATE that leaves the heartbeat as it was is an ordinary
+      // write to the change triggers, and would bump the row's version.
+      const changed = db.run(`UPDATE backends SET last_heartbeat_ms = ? WHERE id = ? AND ${NOT_DELETED} AND last_heartbeat_ms IS NOT ?`, [nowMs, id, nowMs]);
+      return changed > 0 || db.get(`SELECT 1 AS found FROM backends WHERE id = ? AND ${NOT_DELETED}`, [id]) !== undefined;
+    });
+  }
+
+  getBackend(id: string): Promise<BackendRecord | null> {
+    return this.#use("read backend", (db) => {
+      checkId(id);
+      const row = db.get("SELECT * FROM backends WHERE id = ?", [id]);
+      return row === undefined ? null : toRecord(row);
+    });
+  }
+
+  listBackends(options: { readonly includeDeleted?: boolean } = {}): Promise<BackendRecord[]> {
+    return this.#use("list backends", (db) => {
+      const where = options.includeDeleted ? "" : `WHERE ${NOT_DELETED}`;
+      return db.all(`SELECT * FROM backends ${where} ORDER BY id`).map(toRecord);
+    });
+  }
+
+  close(): Promise<void> {
+    const db = this.#db;
+    this.#db = null;
+    try {
+      db?.close();
+    } catch {
+      // Nothing useful to do with a failed close at shutdown; the OS releases the file.
+    }
+    return Promise.resolve();
+  }
+}
+
+function marker(db: SqlConnection): string {
+  const row = db.get(MARKER_SQL);
+  if (row === undefined || row.store === null) throw new Error("store_meta has no store_id (schema damaged?)");
+  return `${String(row.store)}:${String(row.seq)}`;
+}
+
+function checkId(id: unknown): void {
+  if (typeof id !== "string" || id === "") throw new BackendInputError("id", `id: expected non-empty text, got ${JSON.stringify(id)}`);
+}
+
+function flag(value: unknown, field: string): number {
+  if (typeof value !== "boolean") throw new BackendInputError(field, `${field}: expected true or false, got ${JSON.stringify(value)}`);
+  return value ? 1 : 0;
+}
+
+/** BackendInput → column values, validated (and defaulted) by the rules the proxy applies when it reads them. */
+function inputRow(input: BackendInput) {
+  const parsed = parseBackendRow({
+    id: input.id,
+    app: input.app ?? null,
+    region: input.region,
+    country: input.country ?? null,
+    wg_ip: input.host,
+    port: input.port,
+    healthy: flag(input.healthy ?? true, "healthy"),
+    weight: input.weight ?? null,
+    soft_limit: input.softLimit ?? null,
+    hard_limit: input.hardLimit ?? null,
+  });
+  if (!parsed.ok) throw inputError(parsed.reason);
+  const b = parsed.backend;
+  return {
+    id: b.id, app: b.app, region: b.region, country: b.country, wg_ip: b.host, port: b.port,
+    healthy: b.healthy ? 1 : 0, weight: b.weight, soft_limit: b.softLimit, hard_limit: b.hardLimit,
+  };
+}
+
+function toRecord(row: SqlRow): BackendRecord {
+  const parsed = parseBackendRow(row);
+  const num = (v: unknown) => (typeof v === "number" ? v : typeof v === "bigint" ? Number(v) : null);
+  const text = (v: unknown) => (typeof v === "string" ? v : null);
+  return {
+    id: String(row.id),
+    backend: parsed.ok ? parsed.backend : null,
+    problem: parsed.ok ? null : parsed.reason,
+    deleted: row.deleted !== null && row.deleted !== 0,
+    version: num(row.version) ?? 0,
+    createdAtMs: num(row.created_at),
+    updatedAtMs: num(row.updated_at),
+    lastHeartbeatMs: num(row.last_heartbeat_ms),
+    source: text(row.source),
+    origin: text(row.origin),
+    columns: row,
+  };
+}

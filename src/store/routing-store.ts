@@ -1,0 +1,85 @@
+// The routing store port: what the proxy, the CLI and the API need from `routing.db`, whatever holds it
+// (libSQL file today, PostgreSQL later). Async so a networked store can implement it unchanged.
+import type { Backend, RouteSnapshot } from "../core/types.ts";
+
+/** Who made a change; written to the row's `source` column. */
+export type ChangeSource = "cli" | "api" | "replication" | "health" | (string & {});
+
+export interface SkippedRow {
+  readonly id: string | null;
+  readonly reason: string;
+}
+
+export interface SnapshotRead {
+  readonly snapshot: RouteSnapshot;
+  /** Non-deleted rows that failed validation; the rest of the table still loads. */
+  readonly skipped: readonly SkippedRow[];
+}
+
+/** What `upsertBackend` writes. Omitted fields take the documented defaults. */
+export interface BackendInput {
+  readonly id: string;
+  readonly app?: string;
+  readonly region: string;
+  /** ISO 3166-1 alpha-2 or null (no country tier). */
+  readonly country?: string | null;
+  /** IPv4, IPv6 (no brackets) or hostname; stored in `wg_ip`. */
+  readonly host: string;
+  readonly port: number;
+  /** Default true. */
+  readonly healthy?: boolean;
+  /** Default 1. */
+  readonly weight?: number;
+  /** Default 100. */
+  readonly softLimit?: number;
+  /** Default max(150, softLimit). */
+  readonly hardLimit?: number;
+}
+
+/** One stored row, valid or not, for `db show` and the API. */
+export interface BackendRecord {
+  readonly id: string;
+  /** The validated backend, or null when the row is invalid (`problem` says why). */
+  readonly backend: Backend | null;
+  readonly problem: string | null;
+  readonly deleted: boolean;
+  readonly version: number;
+  readonly createdAtMs: number | null;
+  readonly updatedAtMs: number | null;
+  readonly lastHeartbeatMs: number | null;
+  readonly source: string | null;
+  readonly origin: string | null;
+  /** Every column as stored (driver metadata removed). */
+  readonly columns: Readonly<Record<string, unknown>>;
+}
+
+export interface RoutingStore {
+  /**
+   * Cheap token that changes whenever a routing-relevant row changes (by this process, another
+   * connection, another process or a hand edit). Rejects with a StoreError when unreadable.
+   */
+  changeMarker(): Promise<string>;
+  /** All non-deleted rows; `snapshot.generation` is the change marker they were read at. */
+  readSnapshot(): Promise<SnapshotRead>;
+
+  /** Insert or replace the row's routing fields and un-delete it. Resolves true when the id existed. */
+  upsertBackend(input: BackendInput): Promise<boolean>;
+  /** The following resolve true when a row with the id exists (deleted or not) and was changed. */
+  setHealthy(id: string, healthy: boolean): Promise<boolean>;
+  setWeight(id: string, weight: number): Promise<boolean>;
+  setLimits(id: string, softLimit: number, hardLimit: number): Promise<boolean>;
+  /** deleted = 1: kept in the table, out of routing. */
+  softDelete(id: string): Promise<boolean>;
+  /** healthy = 1 and deleted = 0. */
+  enable(id: string): Promise<boolean>;
+  /** Removes the row for good. */
+  deleteBackend(id: string): Promise<boolean>;
+  /** Records a heartbeat; resolves false when the id is unknown or soft-deleted (it must re-register). */
+  touchHeartbeat(id: string, nowMs: number): Promise<boolean>;
+
+  getBackend(id: string): Promise<BackendRecord | null>;
+  listBackends(options?: { readonly includeDeleted?: boolean }): Promise<BackendRecord[]>;
+
+  /** Never rejects; later calls reject with a StoreError. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,23 @@
+// The two ways a store call fails: the store itself (unreadable, locked, closed) or the caller's input.
+
+/** The store could not be opened, read or written: corrupt file, lock held too long, closed handle. */
+export class StoreError extends Error {
+  constructor(message: string, readonly code: string | null = null, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "StoreError";
+  }
+}
+
+/** A value the caller passed is not acceptable; `field` is the column it belongs to. */
+export class BackendInputError extends Error {
+  constructor(readonly field: string, message: string) {
+    super(message);
+    this.name = "BackendInputError";
+  }
+}
+
+/** The column a reason from parseBackendRow/checkBackendColumns names ("port: expected …" → "port"). */
+export function inputError(reason: string): BackendInputError {
+  const colon = reason.indexOf(":");
+  return new BackendInputError(colon > 0 ? reason.slice(0, colon) : "backend", reason);
+}

@@ -1,0 +1,80 @@
+// Starting the real proxy: defaults, bad configuration, a corrupt or legacy routing.db.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { existsSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { randomBytes } from "node:crypto";
+import { startBackend, whoAnswers } from "../fixtures/backends.ts";
+import { tempDir } from "../fixtures/routing-db.ts";
+import { startProxy, runToExit } from "../fixtures/proxy-process.ts";
+import { createLegacyDb } from "../fixtures/legacy-db.ts";
+
+test("with no routing.db, one is created with its schema and the proxy listens", async () => {
+  const tmp = tempDir();
+  const path = join(tmp.dir, "routing.db");
+  const proxy = await startProxy({ EDGEPROXY_DB_PATH: path });
+  try {
+    assert.ok(existsSync(path));
+    assert.equal(await whoAnswers(proxy.port), "", "no backend yet: the client is closed cleanly");
+    assert.ok(proxy.logs.some((l) => String(l.msg).includes("EDGEPROXY_GEOIP_PATH is not set")), "one clear warning about geo");
+  } finally {
+    assert.equal(await proxy.stop(), 0, "SIGTERM exits 0");
+    tmp.remove();
+  }
+});
+
+for (const [name, value] of [
+  ["EDGEPROXY_DB_RELOAD_SECS", "five"],
+  ["EDGEPROXY_LISTEN_ADDR", "nowhere"],
+  ["EDGEPROXY_BINDING_TTL_SECS", "0"],
+  ["EDGEPROXY_CONNECT_TIMEOUT_MS", "-1"],
+] as const) {
+  test(`${name}=${value} stops startup with exit 2 and names the variable`, async () => {
+    const { code, stderr } = await runToExit({ [name]: value, EDGEPROXY_DB_PATH: "/nonexistent/never-created.db" });
+    assert.equal(code, 2, stderr);
+    assert.match(stderr, new RegExp(`${name}: expected`));
+  });
+}
+
+test("a GeoIP path that is not a MaxMind database stops startup naming the variable", async () => {
+  const tmp = tempDir();
+  try {
+    writeFileSync(join(tmp.dir, "geo.mmdb"), "not a database");
+    const { code, stderr } = await runToExit({ EDGEPROXY_DB_PATH: join(tmp.dir, "r.db"), EDGEPROXY_GEOIP_PATH: join(tmp.dir, "geo.mmdb") });
+    assert.equal(code, 1, stderr);
+    assert.match(stderr, /EDGEPROXY_GEOIP_PATH: .*geo\.mmdb/);
+    const missing = await runToExit({ EDGEPROXY_DB_PATH: join(tmp.dir, "r.db"), EDGEPROXY_GEOIP_PATH: join(tmp.dir, "missing.mmdb") });
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /EDGEPROXY_GEOIP_PATH: cannot read/);
+  } finally {
+    tmp.remove();
+  }
+});
+
+test("a corrupt routing.db stops startup with a clear error", async () => {
+  const tmp = tempDir();
+  try {
+    const path = join(tmp.dir, "routing.db");
+    writeFileSync(path, randomBytes(64 * 1024));
+    const { code, stderr } = await runToExit({ EDGEPROXY_DB_PATH: path });
+    assert.equal(code, 1, stderr);
+    assert.match(stderr, /EDGEPROXY_DB_PATH: .*routing\.db/);
+  } finally {
+    tmp.remove();
+  }
+});
+
+test("a routing.db in the original tools' shape is migrated in place and routes", async () => {
+  const tmp = tempDir();
+  const backend = await startBackend("legacy-1");
+  const path = join(tmp.dir, "routing.db");
+  createLegacyDb(path, backend.port);
+  const proxy = await startProxy({ EDGEPROXY_DB_PATH: path });
+  try {
+    assert.equal(await whoAnswers(proxy.port), "legacy-1");
+  } finally {
+    await proxy.stop();
+    await backend.close();
+    tmp.remove();
+  }
+});
