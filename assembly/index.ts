@@ -8,4 +8,4 @@ export {
   INIT_OK, INIT_BAD_CAPACITY, INIT_TWICE, INIT_NO_MEMORY, INIT_DATA_OVERLAP,
 } from "./layout";
 export { setSlot, clearSlot, setHealthy, acquire, release } from "./slots";
-export { select } from "./score";
+export { selectBackend as select } from "./score";

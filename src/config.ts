@@ -22,6 +22,14 @@ export interface Config {
   readonly idleTimeoutMs: number;
   readonly maxBackends: number;
   readonly logLevel: "debug" | "info" | "warn" | "error";
+  /** Auto-discovery API (`EDGEPROXY_API_*`); served only when enabled. */
+  readonly apiEnabled: boolean;
+  readonly apiListen: ListenAddress;
+  readonly heartbeatTtlMs: number;
+  /** Bearer token required on mutating API endpoints; null = none. */
+  readonly apiToken: string | null;
+  /** Allows a token-less API on a non-loopback address. */
+  readonly apiInsecure: boolean;
 }
 
 export class ConfigError extends Error {
@@ -83,12 +91,40 @@ function oneOf<T extends string>(values: readonly T[]) {
   };
 }
 
+export function flag(raw: string, name: string): boolean {
+  const v = raw.toLowerCase();
+  if (v === "true" || v === "1") return true;
+  if (v === "false" || v === "0") return false;
+  throw new ConfigError(name, `expected true or false, got "${raw}"`);
+}
+
+/** 127.0.0.0/8, ::1 and localhost: reachable only from this host. */
+export function isLoopbackHost(host: string): boolean {
+  return /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host) || host === "::1" || /^(?:0{1,4}:){7}0{0,3}1$/.test(host) || host.toLowerCase() === "localhost";
+}
+
+function apiToken(raw: string, name: string): string {
+  if (!/^[\x21-\x7e]{16,4096}$/.test(raw)) throw new ConfigError(name, "expected at least 16 printable ASCII characters without spaces");
+  return raw;
+}
+
+/** A token-less API reachable from the network is refused unless the operator says so explicitly. */
+function checkApiExposure(config: Config): void {
+  if (!config.apiEnabled || config.apiToken !== null || config.apiInsecure || isLoopbackHost(config.apiListen.host)) return;
+  const addr = config.apiListen.host.includes(":") ? `[${config.apiListen.host}]:${config.apiListen.port}` : `${config.apiListen.host}:${config.apiListen.port}`;
+  throw new ConfigError(
+    "EDGEPROXY_API_LISTEN_ADDR",
+    `the API would listen on ${addr}, which is not a loopback address, without EDGEPROXY_API_TOKEN: ` +
+      `set EDGEPROXY_API_TOKEN to require a bearer token on every change, or set EDGEPROXY_API_INSECURE=true to serve it without one`,
+  );
+}
+
 const text = (raw: string): string => raw;
 const DAY_SECS = 86_400;
 
 export function loadConfig(env: Env): Config {
   const secs = (name: string, fallback: number, max = 365 * DAY_SECS) => read(env, name, fallback, integer(1, max)) * 1000;
-  return Object.freeze({
+  const config: Config = Object.freeze({
     listen: read(env, "EDGEPROXY_LISTEN_ADDR", { host: "0.0.0.0", port: 8080 }, listenAddress),
     region: read(env, "EDGEPROXY_REGION", "sa", regionCode),
     dbPath: read(env, "EDGEPROXY_DB_PATH", "routing.db", text),
@@ -103,5 +139,12 @@ export function loadConfig(env: Env): Config {
     idleTimeoutMs: read(env, "EDGEPROXY_IDLE_TIMEOUT_SECS", 600, integer(0, 30 * DAY_SECS)) * 1000,
     maxBackends: read(env, "EDGEPROXY_MAX_BACKENDS", 65_536, integer(1, 1_048_576)),
     logLevel: read(env, "EDGEPROXY_LOG_LEVEL", "info", oneOf(["debug", "info", "warn", "error"] as const)),
+    apiEnabled: read(env, "EDGEPROXY_API_ENABLED", false, flag),
+    apiListen: read(env, "EDGEPROXY_API_LISTEN_ADDR", { host: "0.0.0.0", port: 8081 }, listenAddress),
+    heartbeatTtlMs: secs("EDGEPROXY_HEARTBEAT_TTL_SECS", 60),
+    apiToken: read<string | null>(env, "EDGEPROXY_API_TOKEN", null, apiToken),
+    apiInsecure: read(env, "EDGEPROXY_API_INSECURE", false, flag),
   });
+  checkApiExposure(config);
+  return config;
 }

@@ -13,6 +13,10 @@ import { RouteSync } from "./infra/route-sync.ts";
 import { openLibsqlStore } from "./store/libsql-store.ts";
 import { createMaxmindResolver } from "./geo/maxmind-resolver.ts";
 import { noGeo } from "./geo/no-geo.ts";
+import { ApiStartError, startApi } from "./api/start-api.ts";
+import { liveCounts, routableCount } from "./infra/route-counts.ts";
+import { LiveStatePublisher } from "./infra/live-state.ts";
+import { openLiveTable } from "./store/live-table.ts";
 
 export interface EdgeProxyServices {
   readonly transport: Transport;
@@ -85,6 +89,17 @@ export async function startEdgeProxy(config: Config, services: EdgeProxyServices
     policy: () => config,
   });
 
+  let api;
+  try {
+    api = await startApi({ config, log, now, routableBackends: () => routableCount(table, engine.capacity), refreshRoutes: () => void routeSync.refresh() });
+  } catch (err) {
+    await store.close();
+    if (err instanceof ApiStartError) throw new StartupError(err.variable, err.message.slice(err.variable.length + 2));
+    throw err;
+  }
+  const live = new LiveStatePublisher(openLiveTable(config.dbPath), () => liveCounts(table, engine.capacity, (slot) => engine.active(slot)), config.dbReloadMs, log);
+  live.start(now);
+
   const listener = await services.transport.listen({ host: config.listen.host, port: config.listen.port }, handler);
   log.info("edgeProxy listening", { runtime: listener.runtime, addr: `${listener.address.host}:${listener.address.port}`, region: config.region, backends: table.size, db: config.dbPath });
 
@@ -103,6 +118,8 @@ export async function startEdgeProxy(config: Config, services: EdgeProxyServices
     handler,
     async close() {
       for (const t of timers) clearInterval(t);
+      await api?.close();
+      live.stop();
       await listener.close();
       for (const splice of handler.inFlight) splice.abort();
       store.close();

@@ -27,9 +27,8 @@ class RowProblem {
  * (PostgreSQL).
  */
 export function parseBackendRow(raw: Readonly<Record<string, unknown>>): BackendRowResult {
-  const id = typeof raw.id === "string" && raw.id !== "" ? raw.id : null;
   try {
-    if (id === null) throw new RowProblem(`id: expected non-empty text, got ${show(raw.id)}`);
+    const id = COLUMNS.id(raw.id);
     const softLimit = COLUMNS.soft_limit(raw.soft_limit);
     const backend: Backend = {
       id,
@@ -46,7 +45,7 @@ export function parseBackendRow(raw: Readonly<Record<string, unknown>>): Backend
     };
     return { ok: true, backend };
   } catch (err) {
-    if (err instanceof RowProblem) return { ok: false, id, reason: err.reason };
+    if (err instanceof RowProblem) return { ok: false, id: typeof raw.id === "string" && raw.id !== "" ? raw.id : null, reason: err.reason };
     throw err;
   }
 }
@@ -59,9 +58,7 @@ export function parseBackendRow(raw: Readonly<Record<string, unknown>>): Backend
 export function checkBackendColumns(partial: Readonly<Record<string, unknown>>): string | null {
   try {
     for (const [column, value] of Object.entries(partial)) {
-      if (column === "id") {
-        if (typeof value !== "string" || value === "") throw new RowProblem(`id: expected non-empty text, got ${show(value)}`);
-      } else if (column === "hard_limit") {
+      if (column === "hard_limit") {
         hardLimit(value, "soft_limit" in partial ? COLUMNS.soft_limit(partial.soft_limit) : 1);
       } else if (Object.hasOwn(COLUMNS, column)) {
         COLUMNS[column as keyof typeof COLUMNS](value);
@@ -76,6 +73,10 @@ export function checkBackendColumns(partial: Readonly<Record<string, unknown>>):
 
 /** One check per column (hard_limit needs soft_limit, see hardLimit). Each throws a RowProblem. */
 const COLUMNS = {
+  id: (v: unknown) => {
+    if (typeof v !== "string" || v === "") throw new RowProblem(`id: expected non-empty text, got ${show(v)}`);
+    return v;
+  },
   app,
   region,
   country,

@@ -139,27 +139,26 @@ export class ReferenceEngine implements SelectionEngine {
     this.#triedBy[slot] = attempt >>> 0;
   }
 
-  /** tier 0: same country; 1: same region as the client; 2: this POP's region; 3: elsewhere. */
-  #tier(slot: number, country: number, region: number): number {
-    if (this.#country[slot] === country) return 0;
-    if (this.#region[slot] === region) return 1;
-    return this.#local[slot] === 1 ? 2 : 3;
-  }
-
   select(clientCountry: number, clientRegion: number, attempt: number, seed: number): number {
     const country = matchable(clientCountry), region = matchable(clientRegion);
     attempt >>>= 0;
     let rng = seed >>> 0 || 1;
     let chosen = -1;
-    // The best score so far as the exact fraction bestScaled / bestSw.
+    // The best score so far, as the exact fraction bestScaled / bestSw.
     let bestScaled = 0, bestSw = 1, tieWeight = 0;
-    for (let slot = 0; slot < this.#top; slot++) {
-      if (!this.#candidate(slot)) continue;
-      if (attempt !== 0 && this.#triedBy[slot] === attempt) continue;
+    const present = this.#present, healthy = this.#healthy, local = this.#local;
+    const countries = this.#country, regions = this.#region, weights = this.#weight;
+    const softLimits = this.#softLimit, hardLimits = this.#hardLimit, actives = this.#active, triedBy = this.#triedBy;
+    for (let slot = 0, top = this.#top; slot < top; slot++) {
+      const active = actives[slot]!;
+      if (present[slot] !== 1 || healthy[slot] !== 1 || active >= hardLimits[slot]!) continue;
+      if (attempt !== 0 && triedBy[slot] === attempt) continue;
+      // tier 0: same country; 1: same region as the client; 2: this POP's region; 3: elsewhere.
+      const tier = countries[slot] === country ? 0 : regions[slot] === region ? 1 : local[slot] === 1 ? 2 : 3;
       // score = tier * 100 + (active / softLimit) / weight = scaled / sw, with sw = softLimit * weight.
-      const sw = this.#softLimit[slot]! * this.#weight[slot]!;
-      const scaled = this.#tier(slot, country, region) * 100 * sw + this.#active[slot]!;
-      const weight = this.#weight[slot]!;
+      const weight = weights[slot]!;
+      const sw = softLimits[slot]! * weight;
+      const scaled = tier * 100 * sw + active;
       const order = chosen < 0 ? -1 : compareProducts(scaled, bestSw, bestScaled, sw);
       if (order < 0) {
         chosen = slot;

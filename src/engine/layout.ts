@@ -3,7 +3,7 @@
 
 export const MAP_BASE = 65_536;
 export const HEADER_BYTES = 64;
-export const SLOT_ALIGN = 16;
+export const SLOT_ALIGN = 32;
 export const LANES = 8;
 export const MAX_CAPACITY = 1 << 20;
 export const LAYOUT_VERSION = 1;
@@ -50,7 +50,7 @@ export const HEADER_FIELDS = [
 ] as const;
 export const HEADER_USED = 28;
 
-/** Capacity rounded up so every region is 16-byte aligned and the 8-lane scan stays inside it. */
+/** Capacity rounded up so every region is 16-byte aligned and the 32-slot scan step stays inside it. */
 export function paddedCapacity(capacity: number): number {
   return Math.ceil(capacity / SLOT_ALIGN) * SLOT_ALIGN;
 }

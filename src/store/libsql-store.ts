@@ -4,7 +4,7 @@
 import type { Backend } from "../core/types.ts";
 import { checkBackendColumns, parseBackendRow } from "../core/backend-row.ts";
 import type { BackendInput, BackendRecord, ChangeSource, RoutingStore, SkippedRow, SnapshotRead } from "./routing-store.ts";
-import { openSqlConnection, type SqlConnection, type SqlRow } from "./sql-connection.ts";
+import { inTransaction, openSqlConnection, type SqlConnection, type SqlRow } from "./sql-connection.ts";
 import { migrate } from "./migrations.ts";
 import { BackendInputError, inputError, StoreError } from "./store-errors.ts";
 
@@ -36,22 +36,35 @@ export function openLibsqlStore(path: string, options: LibsqlStoreOptions = {}):
   if (!Number.isInteger(busyTimeoutMs) || busyTimeoutMs < 0) {
     throw new StoreError(`busyTimeoutMs: expected an integer >= 0, got ${busyTimeoutMs}`);
   }
-  let db: SqlConnection | null = null;
+  // Also used to reconnect after a driver error, so a file restored from an old backup is migrated too.
+  const connect = () => connectTo(path, busyTimeoutMs);
   try {
-    db = openSqlConnection(path);
+    return new LibsqlRoutingStore(path, connect(), connect, options);
+  } catch (err) {
+    throw storeError(path, "open", err);
+  }
+}
+
+function connectTo(path: string, busyTimeoutMs: number): SqlConnection {
+  const db = openSqlConnection(path);
+  try {
     db.exec(`PRAGMA busy_timeout = ${busyTimeoutMs}`);
     db.get("PRAGMA journal_mode = WAL"); // ":memory:" answers "memory"; that is fine
     db.exec("PRAGMA synchronous = NORMAL"); // durable across process crashes in WAL mode
     migrate(db);
+    return db;
   } catch (err) {
-    try {
-      db?.close();
-    } catch {
-      // Closing a half-opened handle can fail too; the open error is the one to report.
-    }
-    throw storeError(path, "open", err);
+    closeQuietly(db);
+    throw err;
   }
-  return new LibsqlRoutingStore(path, db, options);
+}
+
+function closeQuietly(db: SqlConnection): void {
+  try {
+    db.close();
+  } catch {
+    // A failed close leaves nothing to do; the error that led here is the one to report.
+  }
 }
 
 function storeError(path: string, action: string, err: unknown): StoreError {
@@ -61,53 +74,48 @@ function storeError(path: string, action: string, err: unknown): StoreError {
 }
 
 class LibsqlRoutingStore implements LibsqlStore {
+  /** null after a driver error (reconnect on next use) or after close(). */
   #db: SqlConnection | null;
+  #closed = false;
+  readonly #connect: () => SqlConnection;
   readonly #source: string | null;
   readonly #origin: string | null;
   readonly #now: () => number;
 
-  constructor(readonly path: string, db: SqlConnection, options: LibsqlStoreOptions) {
+  constructor(readonly path: string, db: SqlConnection, connect: () => SqlConnection, options: LibsqlStoreOptions) {
     this.#db = db;
+    this.#connect = connect;
     this.#source = options.source ?? null;
     this.#origin = options.origin ?? null;
     this.#now = options.now ?? Date.now;
   }
 
-  /** Runs `fn` on the open connection; any failure becomes a StoreError (input errors pass through). */
-  #use<T>(action: string, fn: (db: SqlConnection) => T): Promise<T> {
+  /**
+   * Runs `fn` on the connection; any failure becomes a StoreError (input errors pass through).
+   * After a driver error the connection is replaced: libsql has no statement reset, and a statement
+   * that failed (SQLITE_BUSY, SQLITE_CORRUPT) stays "in progress" and would break every later COMMIT.
+   */
+  #use<T>(action: string, fn: (db: SqlConnection) => T): T {
+    if (this.#closed) throw storeError(this.path, action, new Error("the store is closed"));
     try {
-      if (this.#db === null) throw new Error("the store is closed");
-      return Promise.resolve(fn(this.#db));
+      this.#db ??= this.#connect();
+      return fn(this.#db);
     } catch (err) {
-      return Promise.reject(err instanceof BackendInputError ? err : storeError(this.path, action, err));
+      if (err instanceof BackendInputError) throw err;
+      if (this.#db !== null) closeQuietly(this.#db);
+      this.#db = null;
+      throw storeError(this.path, action, err);
     }
   }
 
-  /** BEGIN … COMMIT around `fn`, rolled back when it throws. */
-  #transaction<T>(db: SqlConnection, begin: "BEGIN" | "BEGIN IMMEDIATE", fn: () => T): T {
-    db.exec(begin);
-    try {
-      const result = fn();
-      db.exec("COMMIT");
-      return result;
-    } catch (err) {
-      try {
-        db.exec("ROLLBACK");
-      } catch {
-        // SQLite may have rolled back already (e.g. SQLITE_BUSY on COMMIT); keep the first error.
-      }
-      throw err;
-    }
-  }
-
-  changeMarker(): Promise<string> {
+  async changeMarker(): Promise<string> {
     return this.#use("read the change marker", (db) => marker(db));
   }
 
-  readSnapshot(): Promise<SnapshotRead> {
+  async readSnapshot(): Promise<SnapshotRead> {
     return this.#use("read backends", (db) =>
       // One read transaction: the marker and the rows come from the same moment.
-      this.#transaction(db, "BEGIN", () => {
+      inTransaction(db, "BEGIN", () => {
         const generation = marker(db);
         const backends: Backend[] = [];
         const skipped: SkippedRow[] = [];
@@ -125,11 +133,11 @@ class LibsqlRoutingStore implements LibsqlStore {
     );
   }
 
-  upsertBackend(input: BackendInput): Promise<boolean> {
+  async upsertBackend(input: BackendInput): Promise<boolean> {
     return this.#use("write backend", (db) => {
       const row = inputRow(input);
       const now = this.#now();
-      return this.#transaction(db, "BEGIN IMMEDIATE", () => {
+      return inTransaction(db, "BEGIN IMMEDIATE", () => {
         const existed = db.get("SELECT 1 AS found FROM backends WHERE id = ?", [row.id]) !== undefined;
         db.run(
           `INSERT INTO backends (id, app, region, country, wg_ip, port, healthy, weight, soft_limit, hard_limit, deleted, source, origin, created_at, updated_at)
@@ -140,16 +148,20 @@ class LibsqlRoutingStore implements LibsqlStore {
              source = excluded.source, origin = excluded.origin, updated_at = excluded.updated_at`,
           [row.id, row.app, row.region, row.country, row.wg_ip, row.port, row.healthy, row.weight, row.soft_limit, row.hard_limit, this.#source, this.#origin, now, now],
         );
+        // In the same transaction, so a heartbeat sweep never sees the row live with its old heartbeat.
+        // Only when it differs: an UPDATE that leaves the heartbeat as it was would bump the version again.
+        if (row.last_heartbeat_ms !== undefined) {
+          db.run("UPDATE backends SET last_heartbeat_ms = ? WHERE id = ? AND last_heartbeat_ms IS NOT ?", [row.last_heartbeat_ms, row.id, row.last_heartbeat_ms]);
+        }
         return existed;
       });
     });
   }
 
   /** One UPDATE of the given columns on one id, stamped with source/origin/updated_at. */
-  #update(id: string, set: Readonly<Record<string, unknown>>, action: string): Promise<boolean> {
+  async #update(id: string, set: Readonly<Record<string, unknown>>, action: string): Promise<boolean> {
     return this.#use(action, (db) => {
-      checkId(id);
-      const problem = checkBackendColumns(set);
+      const problem = checkBackendColumns({ id, ...set });
       if (problem !== null) throw inputError(problem);
       const columns = Object.keys(set);
       const assignments = columns.map((c) => `${c} = ?`).join(", ");
@@ -158,34 +170,34 @@ class LibsqlRoutingStore implements LibsqlStore {
     });
   }
 
-  setHealthy(id: string, healthy: boolean): Promise<boolean> {
+  async setHealthy(id: string, healthy: boolean): Promise<boolean> {
     return this.#update(id, { healthy: flag(healthy, "healthy") }, "set healthy");
   }
 
-  setWeight(id: string, weight: number): Promise<boolean> {
+  async setWeight(id: string, weight: number): Promise<boolean> {
     return this.#update(id, { weight }, "set weight");
   }
 
-  setLimits(id: string, softLimit: number, hardLimit: number): Promise<boolean> {
+  async setLimits(id: string, softLimit: number, hardLimit: number): Promise<boolean> {
     return this.#update(id, { soft_limit: softLimit, hard_limit: hardLimit }, "set limits");
   }
 
-  softDelete(id: string): Promise<boolean> {
+  async softDelete(id: string): Promise<boolean> {
     return this.#update(id, { deleted: 1 }, "soft-delete backend");
   }
 
-  enable(id: string): Promise<boolean> {
+  async enable(id: string): Promise<boolean> {
     return this.#update(id, { healthy: 1, deleted: 0 }, "enable backend");
   }
 
-  deleteBackend(id: string): Promise<boolean> {
+  async deleteBackend(id: string): Promise<boolean> {
     return this.#use("delete backend", (db) => {
       checkId(id);
       return db.run("DELETE FROM backends WHERE id = ?", [id]) > 0;
     });
   }
 
-  touchHeartbeat(id: string, nowMs: number): Promise<boolean> {
+  async touchHeartbeat(id: string, nowMs: number): Promise<boolean> {
     return this.#use("record heartbeat", (db) => {
       checkId(id);
       if (!Number.isSafeInteger(nowMs) || nowMs < 0) throw new BackendInputError("nowMs", `nowMs: expected an integer >= 0, got ${nowMs}`);
@@ -196,7 +208,21 @@ class LibsqlRoutingStore implements LibsqlStore {
     });
   }
 
-  getBackend(id: string): Promise<BackendRecord | null> {
+  async expireHeartbeats(cutoffMs: number): Promise<string[]> {
+    return this.#use("expire heartbeats", (db) => {
+      if (!Number.isSafeInteger(cutoffMs)) throw new BackendInputError("cutoffMs", `cutoffMs: expected an integer, got ${cutoffMs}`);
+      const stale = `last_heartbeat_ms IS NOT NULL AND last_heartbeat_ms < ? AND ${NOT_DELETED}`;
+      // Most sweeps find nothing: a plain read first, so they never take the write lock.
+      if (db.get(`SELECT 1 AS found FROM backends WHERE ${stale} LIMIT 1`, [cutoffMs]) === undefined) return [];
+      return inTransaction(db, "BEGIN IMMEDIATE", () => {
+        const ids = db.all(`SELECT id FROM backends WHERE ${stale} ORDER BY id`, [cutoffMs]).map((r) => String(r.id));
+        db.run(`UPDATE backends SET deleted = 1, source = ?, origin = ?, updated_at = ? WHERE ${stale}`, [this.#source, this.#origin, this.#now(), cutoffMs]);
+        return ids;
+      });
+    });
+  }
+
+  async getBackend(id: string): Promise<BackendRecord | null> {
     return this.#use("read backend", (db) => {
       checkId(id);
       const row = db.get("SELECT * FROM backends WHERE id = ?", [id]);
@@ -204,22 +230,17 @@ class LibsqlRoutingStore implements LibsqlStore {
     });
   }
 
-  listBackends(options: { readonly includeDeleted?: boolean } = {}): Promise<BackendRecord[]> {
+  async listBackends(options: { readonly includeDeleted?: boolean } = {}): Promise<BackendRecord[]> {
     return this.#use("list backends", (db) => {
       const where = options.includeDeleted ? "" : `WHERE ${NOT_DELETED}`;
       return db.all(`SELECT * FROM backends ${where} ORDER BY id`).map(toRecord);
     });
   }
 
-  close(): Promise<void> {
-    const db = this.#db;
+  async close(): Promise<void> {
+    this.#closed = true;
+    if (this.#db !== null) closeQuietly(this.#db);
     this.#db = null;
-    try {
-      db?.close();
-    } catch {
-      // Nothing useful to do with a failed close at shutdown; the OS releases the file.
-    }
-    return Promise.resolve();
   }
 }
 
@@ -229,13 +250,21 @@ function marker(db: SqlConnection): string {
   return `${String(row.store)}:${String(row.seq)}`;
 }
 
-function checkId(id: unknown): void {
-  if (typeof id !== "string" || id === "") throw new BackendInputError("id", `id: expected non-empty text, got ${JSON.stringify(id)}`);
+function checkId(id: string): void {
+  const problem = checkBackendColumns({ id });
+  if (problem !== null) throw inputError(problem);
 }
 
 function flag(value: unknown, field: string): number {
   if (typeof value !== "boolean") throw new BackendInputError(field, `${field}: expected true or false, got ${JSON.stringify(value)}`);
   return value ? 1 : 0;
+}
+
+/** undefined: leave the column as it is; null: static backend (never expires); else a timestamp. */
+function heartbeat(value: unknown): number | null | undefined {
+  if (value === undefined || value === null) return value;
+  if (typeof value === "number" && Number.isSafeInteger(value) && value >= 0) return value;
+  throw new BackendInputError("lastHeartbeatMs", `lastHeartbeatMs: expected an integer >= 0 or null, got ${JSON.stringify(value)}`);
 }
 
 /** BackendInput → column values, validated (and defaulted) by the rules the proxy applies when it reads them. */
@@ -257,6 +286,7 @@ function inputRow(input: BackendInput) {
   return {
     id: b.id, app: b.app, region: b.region, country: b.country, wg_ip: b.host, port: b.port,
     healthy: b.healthy ? 1 : 0, weight: b.weight, soft_limit: b.softLimit, hard_limit: b.hardLimit,
+    last_heartbeat_ms: heartbeat(input.lastHeartbeatMs),
   };
 }
 

@@ -2,7 +2,7 @@
 // take the same path: step 1 is the original table exactly as it shipped (a no-op when it exists),
 // later steps only add to it, so rows are never rewritten away and old tools keep reading it.
 // Applied steps are recorded in schema_migrations; a file that knows a newer step is refused.
-import type { SqlConnection } from "./sql-connection.ts";
+import { inTransaction, type SqlConnection } from "./sql-connection.ts";
 import { installChangeTriggers, SQL_NOW_MS } from "./change-triggers.ts";
 import { StoreError } from "./store-errors.ts";
 
@@ -82,8 +82,7 @@ export function migrate(db: SqlConnection, migrations: readonly Migration[] = MI
     throw new StoreError(`schema version ${current} is newer than this edgeProxy knows (${latest}): upgrade edgeProxy`);
   }
   if (current === latest) return [];
-  db.exec("BEGIN IMMEDIATE");
-  try {
+  return inTransaction(db, "BEGIN IMMEDIATE", () => {
     db.exec(LEDGER);
     const done = appliedVersion(db);
     const applied: number[] = [];
@@ -93,14 +92,6 @@ export function migrate(db: SqlConnection, migrations: readonly Migration[] = MI
       db.run(`INSERT INTO schema_migrations (version, name, applied_at_ms) VALUES (?, ?, ${SQL_NOW_MS})`, [step.version, step.name]);
       applied.push(step.version);
     }
-    db.exec("COMMIT");
     return applied;
-  } catch (err) {
-    try {
-      db.exec("ROLLBACK");
-    } catch {
-      // The failed step may already have ended the transaction; the original error is the one to report.
-    }
-    throw err;
-  }
+  });
 }

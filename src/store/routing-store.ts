@@ -34,6 +34,9 @@ export interface BackendInput {
   readonly softLimit?: number;
   /** Default max(150, softLimit). */
   readonly hardLimit?: number;
+  /** Heartbeat to record with the write: a time (API registration), null (static: never expires) or
+   *  omitted (leave as it is). */
+  readonly lastHeartbeatMs?: number | null;
 }
 
 /** One stored row, valid or not, for `db show` and the API. */
@@ -76,6 +79,12 @@ export interface RoutingStore {
   deleteBackend(id: string): Promise<boolean>;
   /** Records a heartbeat; resolves false when the id is unknown or soft-deleted (it must re-register). */
   touchHeartbeat(id: string, nowMs: number): Promise<boolean>;
+
+  /**
+   * Soft-deletes, in one write, every live row whose heartbeat is older than `cutoffMs` (rows without a
+   * heartbeat are static and never expire); resolves with their ids.
+   */
+  expireHeartbeats(cutoffMs: number): Promise<string[]>;
 
   getBackend(id: string): Promise<BackendRecord | null>;
   listBackends(options?: { readonly includeDeleted?: boolean }): Promise<BackendRecord[]>;

@@ -49,6 +49,23 @@ export function openSqlConnection(path: string): SqlConnection {
   };
 }
 
+/** BEGIN … COMMIT around `fn`, rolled back when it throws. */
+export function inTransaction<T>(db: SqlConnection, begin: "BEGIN" | "BEGIN IMMEDIATE", fn: () => T): T {
+  db.exec(begin);
+  try {
+    const result = fn();
+    db.exec("COMMIT");
+    return result;
+  } catch (err) {
+    try {
+      db.exec("ROLLBACK");
+    } catch {
+      // SQLite may have rolled back already (e.g. SQLITE_BUSY on COMMIT); keep the first error.
+    }
+    throw err;
+  }
+}
+
 /** libsql adds a `_metadata` key (query timing) to rows; it is not a column. */
 function withoutMetadata(row: SqlRow): SqlRow {
   if (!("_metadata" in row)) return row;

@@ -50,3 +50,76 @@ for (const [name, value, words] of [
     });
   });
 }
+
+// Control plane (auto-discovery API).
+
+const TOKEN = "0123456789abcdef-token";
+
+test("API defaults follow DESIGN.md", () => {
+  const c = loadConfig({});
+  assert.equal(c.apiEnabled, false);
+  assert.deepEqual(c.apiListen, { host: "0.0.0.0", port: 8081 });
+  assert.equal(c.heartbeatTtlMs, 60_000);
+  assert.equal(c.apiToken, null);
+  assert.equal(c.apiInsecure, false);
+});
+
+test("API values are parsed", () => {
+  const c = loadConfig({
+    EDGEPROXY_API_ENABLED: "true", EDGEPROXY_API_LISTEN_ADDR: "127.0.0.1:0", EDGEPROXY_HEARTBEAT_TTL_SECS: "5",
+    EDGEPROXY_API_TOKEN: TOKEN, EDGEPROXY_API_INSECURE: "FALSE",
+  });
+  assert.equal(c.apiEnabled, true);
+  assert.deepEqual(c.apiListen, { host: "127.0.0.1", port: 0 });
+  assert.equal(c.heartbeatTtlMs, 5000);
+  assert.equal(c.apiToken, TOKEN);
+  assert.equal(c.apiInsecure, false);
+});
+
+for (const [name, value, words] of [
+  ["EDGEPROXY_API_ENABLED", "yes", 'expected true or false, got "yes"'],
+  ["EDGEPROXY_API_INSECURE", "maybe", "expected true or false"],
+  ["EDGEPROXY_API_LISTEN_ADDR", "8081", "host:port"],
+  ["EDGEPROXY_HEARTBEAT_TTL_SECS", "0", "positive integer"],
+  ["EDGEPROXY_HEARTBEAT_TTL_SECS", "sixty", "positive integer"],
+  ["EDGEPROXY_API_TOKEN", "short", "at least 16 printable ASCII characters"],
+] as const) {
+  test(`${name}=${value} is rejected, naming the variable`, () => {
+    assert.throws(() => loadConfig({ [name]: value }), (err: unknown) => {
+      assert.ok(err instanceof ConfigError);
+      assert.equal(err.variable, name);
+      assert.ok(err.message.includes(words), err.message);
+      return true;
+    });
+  });
+}
+
+test("the token is never echoed in its error", () => {
+  assert.throws(() => loadConfig({ EDGEPROXY_API_TOKEN: "has space inside it" }), (err: unknown) => {
+    assert.ok(err instanceof ConfigError);
+    assert.ok(!err.message.includes("has space"), err.message);
+    return true;
+  });
+});
+
+test("an enabled API on a non-loopback address without a token is refused, explaining both ways out", () => {
+  for (const addr of [undefined, "0.0.0.0:8081", "[::]:8081", "10.0.0.5:8081"]) {
+    assert.throws(() => loadConfig({ EDGEPROXY_API_ENABLED: "true", EDGEPROXY_API_LISTEN_ADDR: addr }), (err: unknown) => {
+      assert.ok(err instanceof ConfigError);
+      assert.equal(err.variable, "EDGEPROXY_API_LISTEN_ADDR");
+      assert.match(err.message, /not a loopback address/);
+      assert.match(err.message, /set EDGEPROXY_API_TOKEN/);
+      assert.match(err.message, /EDGEPROXY_API_INSECURE=true/);
+      return true;
+    }, String(addr));
+  }
+});
+
+test("a token, EDGEPROXY_API_INSECURE=true, a loopback address or a disabled API all start", () => {
+  assert.equal(loadConfig({ EDGEPROXY_API_ENABLED: "true", EDGEPROXY_API_TOKEN: TOKEN }).apiToken, TOKEN);
+  assert.equal(loadConfig({ EDGEPROXY_API_ENABLED: "true", EDGEPROXY_API_INSECURE: "true" }).apiInsecure, true);
+  for (const addr of ["127.0.0.1:8081", "127.9.8.7:0", "[::1]:8081", "localhost:8081"]) {
+    assert.equal(loadConfig({ EDGEPROXY_API_ENABLED: "true", EDGEPROXY_API_LISTEN_ADDR: addr }).apiEnabled, true, addr);
+  }
+  assert.equal(loadConfig({ EDGEPROXY_API_LISTEN_ADDR: "0.0.0.0:8081" }).apiEnabled, false);
+});

@@ -68,10 +68,18 @@ test("a routing.db in the original tools' shape is migrated in place and routes"
   const tmp = tempDir();
   const backend = await startBackend("legacy-1");
   const path = join(tmp.dir, "routing.db");
-  createLegacyDb(path, backend.port);
+  // Only loopback addresses: the proxy really connects to whatever it picks.
+  createLegacyDb(path, [
+    ["legacy-1", "myapp", "sa", "127.0.0.1", backend.port, 1, null, null, null, null], // NULLs take defaults
+    ["gone", "myapp", "sa", "127.0.0.1", backend.port, 1, 1000, 100, 150, 1], // soft-deleted: never chosen
+    ["bad-port", "myapp", "sa", "127.0.0.1", 70000, 1, 1000, 100, 150, 0], // skipped with a log line
+  ]);
   const proxy = await startProxy({ EDGEPROXY_DB_PATH: path });
   try {
-    assert.equal(await whoAnswers(proxy.port), "legacy-1");
+    for (let i = 0; i < 5; i++) assert.equal(await whoAnswers(proxy.port, `127.0.70.${i + 1}`), "legacy-1");
+    const skipped = await proxy.waitForLog("routing row skipped");
+    assert.equal(skipped.id, "bad-port");
+    assert.match(String(skipped.reason), /port/);
   } finally {
     await proxy.stop();
     await backend.close();

@@ -1,0 +1,77 @@
+// Runs the auto-discovery API inside the proxy process: its own routing-store handle (changes stamped
+// source "api"), the Hono app served on this runtime's HTTP server, and the heartbeat reaper.
+// Called by startEdgeProxy; a no-op when EDGEPROXY_API_ENABLED is false.
+import type { Config } from "../config.ts";
+import type { Logger } from "../infra/log.ts";
+import type { HostPort } from "../runtime/types.ts";
+import { serveHttp } from "../runtime/http-server.ts";
+import { openLibsqlStore } from "../store/libsql-store.ts";
+import { HeartbeatReaper } from "../infra/heartbeat-reaper.ts";
+import { createApi } from "./create-api.ts";
+
+export interface ApiHost {
+  readonly config: Config;
+  readonly log: Logger;
+  readonly now: () => number;
+  /** Healthy backends in the proxy's current route snapshot (GET /health). */
+  readonly routableBackends: () => number;
+  /** Applies store changes to routing now instead of at the next reload tick. */
+  readonly refreshRoutes?: () => void;
+}
+
+export interface RunningApi {
+  readonly address: HostPort;
+  close(): Promise<void>;
+}
+
+/** The API cannot start; `variable` is the setting to look at. */
+export class ApiStartError extends Error {
+  constructor(readonly variable: string, message: string) {
+    super(`${variable}: ${message}`);
+    this.name = "ApiStartError";
+  }
+}
+
+export async function startApi(host: ApiHost): Promise<RunningApi | null> {
+  const { config, log, now } = host;
+  if (!config.apiEnabled) return null;
+  const refresh = () => host.refreshRoutes?.();
+  let store;
+  try {
+    store = openLibsqlStore(config.dbPath, { busyTimeoutMs: 5000, source: "api", now });
+  } catch (err) {
+    throw new ApiStartError("EDGEPROXY_DB_PATH", `the API cannot open ${config.dbPath}: ${(err as Error).message}`);
+  }
+  const startedAtMs = now();
+  const app = createApi({
+    store, now, log, startedAtMs,
+    heartbeatTtlMs: config.heartbeatTtlMs,
+    token: config.apiToken,
+    routableBackends: host.routableBackends,
+    onChange: refresh,
+  });
+  let server;
+  try {
+    server = await serveHttp(config.apiListen, (request) => app.fetch(request));
+  } catch (err) {
+    await store.close();
+    const { host: h, port } = config.apiListen;
+    throw new ApiStartError("EDGEPROXY_API_LISTEN_ADDR", `cannot listen on ${h.includes(":") ? `[${h}]` : h}:${port}: ${(err as Error).message}`);
+  }
+  const reaper = new HeartbeatReaper(store, config.heartbeatTtlMs, log, startedAtMs, refresh);
+  reaper.start(now);
+  const { address } = server;
+  log.info("edgeProxy API listening", {
+    addr: `${address.host.includes(":") ? `[${address.host}]` : address.host}:${address.port}`,
+    auth: config.apiToken !== null ? "bearer token" : "none",
+    heartbeat_ttl_secs: config.heartbeatTtlMs / 1000,
+  });
+  return {
+    address,
+    async close() {
+      await reaper.stop();
+      await server.close();
+      await store.close();
+    },
+  };
+}

@@ -1,0 +1,84 @@
+// Loads the embedded decision core: decode once, compile once, one instance per engine, no imports,
+// and the host layout mirror checked against the module before anything is written into its memory.
+
+import { CORE_WASM_BASE64 } from "./core-wasm.generated.ts";
+import {
+  MAP_BASE, HEADER_BYTES, SLOT_ALIGN, LANES, MAX_CAPACITY, LAYOUT_VERSION, MAGIC, NO_MATCH, Flag, REGIONS,
+  HEADER_FIELDS, HEADER_USED, regionAddresses,
+} from "./layout.ts";
+
+/** What assembly/index.ts exports (constants arrive as WebAssembly.Global). */
+export interface CoreExports {
+  readonly memory: WebAssembly.Memory;
+  init(capacity: number): number;
+  regionOffset(region: number): number;
+  regionBytes(region: number): number;
+  headerField(field: number): number;
+  setSlot(slot: number, country: number, region: number, healthy: number, local: number, weight: number, soft: number, hard: number): void;
+  clearSlot(slot: number): void;
+  setHealthy(slot: number, healthy: number): void;
+  acquire(slot: number): number;
+  release(slot: number): void;
+  select(clientCountry: number, clientRegion: number, attempt: number, seed: number): number;
+}
+
+const INIT_ERRORS: Readonly<Record<number, string>> = {
+  1: `capacity must be an integer in 1..${MAX_CAPACITY}`,
+  2: "module initialised twice",
+  3: "linear memory could not grow to the requested capacity",
+  4: "compiler static data overlaps MAP_BASE",
+};
+
+let compiled: WebAssembly.Module | undefined;
+
+// Return type left to inference: Uint8Array<ArrayBuffer> where the TS lib is generic, as BufferSource wants.
+function decodeBase64(text: string) {
+  const binary = atob(text);
+  const bytes = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+  return bytes;
+}
+
+function globalValue(exports: WebAssembly.Exports, name: string): number {
+  const value = exports[name];
+  if (!(value instanceof WebAssembly.Global)) throw new Error(`[edgeproxy] WASM core: missing export ${name}`);
+  return Number(value.value);
+}
+
+/** Throws when src/engine/layout.ts no longer describes what the module lays out for `capacity`. */
+export function checkLayout(exports: WebAssembly.Exports, capacity: number): void {
+  const core = exports as unknown as CoreExports;
+  const mismatches: string[] = [];
+  const expect = (what: string, mirror: number, module: number): void => {
+    if (mirror !== module) mismatches.push(`${what}: host mirror ${mirror}, module ${module}`);
+  };
+  const constants: Readonly<Record<string, number>> = {
+    MAP_BASE, HEADER_BYTES, SLOT_ALIGN, LANES, MAX_CAPACITY, LAYOUT_VERSION, MAGIC, NO_MATCH,
+    REGION_COUNT: REGIONS.length,
+    FLAG_PRESENT: Flag.PRESENT, FLAG_HEALTHY: Flag.HEALTHY, FLAG_LOCAL: Flag.LOCAL,
+    FLAG_CIRCUIT_OPEN: Flag.CIRCUIT_OPEN, FLAG_CANDIDATE: Flag.CANDIDATE,
+  };
+  for (const [name, value] of Object.entries(constants)) expect(name, value, globalValue(exports, name));
+  HEADER_FIELDS.forEach((field, id) => expect(`header.${field.name}`, field.offset, core.headerField(id)));
+  expect("header size", HEADER_USED, core.headerField(HEADER_FIELDS.length));
+  const { addresses, end } = regionAddresses(capacity);
+  REGIONS.forEach((region, id) => {
+    expect(`${region.name} bytes`, region.bytes, core.regionBytes(id));
+    expect(`${region.name} address`, addresses[region.name], core.regionOffset(id));
+  });
+  expect("map end", end, core.regionOffset(REGIONS.length));
+  if (mismatches.length > 0) {
+    throw new Error(`[edgeproxy] src/engine/layout.ts does not match assembly/layout.ts:\n  ${mismatches.join("\n  ")}`);
+  }
+}
+
+/** A fresh core instance laid out for `capacity` slots, its layout checked against the host mirror. */
+export function instantiateCore(capacity: number): CoreExports {
+  compiled ??= new WebAssembly.Module(decodeBase64(CORE_WASM_BASE64));
+  const instance = new WebAssembly.Instance(compiled, {});
+  const core = instance.exports as unknown as CoreExports;
+  const status = core.init(capacity);
+  if (status !== 0) throw new RangeError(`[edgeproxy] WASM core init(${capacity}): ${INIT_ERRORS[status] ?? `error ${status}`}`);
+  checkLayout(instance.exports, capacity);
+  return core;
+}

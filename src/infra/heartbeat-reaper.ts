@@ -1,0 +1,61 @@
+// Deregisters (soft-deletes) API-registered backends whose last heartbeat is older than
+// EDGEPROXY_HEARTBEAT_TTL_SECS. Static backends (CLI, hand edits: no heartbeat) are never touched.
+// The check-and-delete is one conditional write in the store, so a heartbeat that lands during a
+// sweep is never lost. Runs in the proxy process while the API is enabled.
+import type { Logger } from "./log.ts";
+
+export interface HeartbeatExpiry {
+  /** Soft-deletes every live row with a heartbeat older than `cutoffMs`; resolves with their ids. */
+  expireHeartbeats(cutoffMs: number): Promise<string[]>;
+}
+
+/** How often to sweep: a quarter of the TTL, between 250 ms and 5 s (expiry is at most that late). */
+export function sweepIntervalMs(ttlMs: number): number {
+  return Math.min(5000, Math.max(250, Math.floor(ttlMs / 4)));
+}
+
+export class HeartbeatReaper {
+  #timer: ReturnType<typeof setInterval> | null = null;
+  #running: Promise<string[]> | null = null;
+
+  constructor(
+    readonly store: HeartbeatExpiry,
+    readonly ttlMs: number,
+    readonly log: Logger,
+    /** When the API started: nothing expires before a full TTL has passed since, because backends could
+     *  not send heartbeats while it was down (a restart must not deregister everyone). */
+    readonly startedAtMs: number,
+    /** Called after a sweep that expired something (to apply the change to routing at once). */
+    readonly onExpired: () => void = () => {},
+  ) {}
+
+  /** One sweep at `nowMs`; resolves with the expired ids. Store failures are logged, not thrown. */
+  sweep(nowMs: number): Promise<string[]> {
+    if (nowMs - this.startedAtMs < this.ttlMs) return Promise.resolve([]);
+    this.#running ??= this.#sweep(nowMs).finally(() => { this.#running = null; });
+    return this.#running;
+  }
+
+  async #sweep(nowMs: number): Promise<string[]> {
+    let expired: string[];
+    try {
+      expired = await this.store.expireHeartbeats(nowMs - this.ttlMs);
+    } catch (err) {
+      this.log.error("heartbeat sweep failed", { error: (err as Error).message });
+      return [];
+    }
+    for (const id of expired) this.log.info("backend deregistered: no heartbeat", { id, ttl_secs: this.ttlMs / 1000 });
+    if (expired.length > 0) this.onExpired();
+    return expired;
+  }
+
+  start(now: () => number): void {
+    this.#timer ??= setInterval(() => void this.sweep(now()), sweepIntervalMs(this.ttlMs));
+  }
+
+  async stop(): Promise<void> {
+    if (this.#timer !== null) clearInterval(this.#timer);
+    this.#timer = null;
+    await this.#running;
+  }
+}

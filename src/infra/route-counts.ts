@@ -1,0 +1,34 @@
+// Reads over the live route table for the control plane: how many backends are routable (GET /health)
+// and each backend's active connections (live state for `db show`). Slots fill from 0, so a scan stops
+// as soon as it has seen every backend in the table.
+import type { Backend } from "../core/types.ts";
+import type { LiveCount } from "./live-state.ts";
+
+export interface RoutedSlots {
+  readonly size: number;
+  backendAt(slot: number): Backend | null;
+}
+
+function forEachRouted(table: RoutedSlots, capacity: number, fn: (backend: Backend, slot: number) => void): void {
+  let seen = 0;
+  for (let slot = 0; slot < capacity && seen < table.size; slot++) {
+    const backend = table.backendAt(slot);
+    if (backend === null) continue;
+    seen++;
+    fn(backend, slot);
+  }
+}
+
+/** Healthy backends in the current route snapshot (deleted and invalid rows are never in it). */
+export function routableCount(table: RoutedSlots, capacity: number): number {
+  let n = 0;
+  forEachRouted(table, capacity, (b) => { if (b.healthy) n++; });
+  return n;
+}
+
+/** One entry per backend in the table with its active connection count. */
+export function liveCounts(table: RoutedSlots, capacity: number, active: (slot: number) => number): LiveCount[] {
+  const out: LiveCount[] = [];
+  forEachRouted(table, capacity, (b, slot) => out.push({ id: b.id, active: active(slot) }));
+  return out;
+}

@@ -1,0 +1,178 @@
+// One end of a proxied connection on Bun: early buffering, then forwarding with manual backpressure
+// (Bun's write() takes what the kernel accepts now; we queue the rest and pause the source).
+import { limits } from "../limits.ts";
+import type { SpliceTally } from "../splice-tally.ts";
+import type { ClientSocket, UpstreamSocket } from "../types.ts";
+import type { BunSocket, BunSocketHandler } from "./api.ts";
+
+/** Both ends of one splice; settles the tally when both sockets closed. */
+class Pair {
+  private open = 2;
+  constructor(
+    readonly client: BunSide,
+    readonly upstream: BunSide,
+    readonly tally: SpliceTally,
+  ) {}
+
+  sideGone(side: BunSide): void {
+    if (side.failed && this.tally.fail("error")) this.closeBoth();
+    if (--this.open === 0) this.tally.settle();
+  }
+
+  closeBoth(): void {
+    this.client.close();
+    this.upstream.close();
+  }
+}
+
+export class BunSide implements ClientSocket, UpstreamSocket {
+  socket!: BunSocket<BunSide>;
+  remoteAddress = "";
+  remotePort = 0;
+  readonly closed: Promise<void>;
+  peer: BunSide | null = null;
+  pair: Pair | null = null;
+  failed = false;
+  /** Set when connect() gave up: the socket is closed the moment it opens. */
+  cancelled = false;
+  private resolveClosed!: () => void;
+  private early: Uint8Array[] = [];
+  private earlyBytes = 0;
+  /** Bytes on their way to this socket that it did not take yet. */
+  private pending: Uint8Array[] = [];
+  private shutAfterFlush = false;
+  private writeShut = false;
+  private eof = false;
+  private isGone = false;
+
+  constructor(private readonly isClient: boolean) {
+    this.closed = new Promise((resolve) => (this.resolveClosed = resolve));
+  }
+
+  attach(socket: BunSocket<BunSide>): void {
+    this.socket = socket;
+    this.remoteAddress = socket.remoteAddress ?? "";
+    this.remotePort = socket.remotePort ?? 0;
+    socket.setNoDelay(true);
+  }
+
+  /** Wires two sides together: early bytes first, then live forwarding both ways. */
+  static join(client: BunSide, upstream: BunSide, tally: SpliceTally): Pair {
+    const pair = new Pair(client, upstream, tally);
+    client.pair = upstream.pair = pair;
+    client.peer = upstream;
+    upstream.peer = client;
+    client.flushEarly();
+    upstream.flushEarly();
+    if (client.isGone) pair.sideGone(client);
+    if (upstream.isGone) pair.sideGone(upstream);
+    return pair;
+  }
+
+  onData(chunk: Uint8Array): void {
+    const peer = this.peer;
+    if (peer === null) {
+      this.early.push(chunk);
+      this.earlyBytes += chunk.length;
+      if (this.earlyBytes >= limits.earlyBytes) this.socket.pause();
+      return;
+    }
+    this.count(chunk.length);
+    if (!peer.send(chunk)) this.socket.pause();
+  }
+
+  /** Writes what the kernel takes now and queues the rest; false = the source must pause. */
+  send(chunk: Uint8Array): boolean {
+    if (this.pending.length > 0) {
+      this.pending.push(chunk);
+      return false;
+    }
+    const written = this.socket.write(chunk);
+    if (written === chunk.length || written < 0) return true; // < 0: closed, its close handler cleans up
+    // Bun hands every data event a fresh buffer, so keeping a view of it is safe.
+    this.pending.push(written > 0 ? chunk.subarray(written) : chunk);
+    return false;
+  }
+
+  /** Drain handler: write the queue; once empty, let the source read again. */
+  onDrain(): void {
+    const pending = this.pending;
+    while (pending.length > 0) {
+      const chunk = pending[0]!;
+      const written = this.socket.write(chunk);
+      if (written < 0) return;
+      if (written < chunk.length) {
+        pending[0] = chunk.subarray(written);
+        return;
+      }
+      pending.shift();
+    }
+    if (this.shutAfterFlush) this.shutWrite();
+    this.peer?.socket.resume();
+  }
+
+  /** FIN from this socket's remote. */
+  onEof(): void {
+    if (this.eof) return;
+    this.eof = true;
+    if (this.isClient) this.resolveClosed();
+    this.peer?.shutWrite(); // half-close: keep the other direction flowing
+  }
+
+  onGone(error?: Error): void {
+    if (this.isGone) return;
+    this.isGone = true;
+    if (error) this.failed = true;
+    // Bun reports a FIN that arrives after our own shutdown() as close, without end().
+    if (!this.failed) this.onEof();
+    this.resolveClosed();
+    this.pair?.sideGone(this);
+  }
+
+  /** Sends FIN once everything queued for this socket went out. */
+  shutWrite(): void {
+    if (this.writeShut || this.isGone) return;
+    if (this.pending.length > 0) {
+      this.shutAfterFlush = true;
+      return;
+    }
+    this.writeShut = true;
+    this.socket.shutdown();
+  }
+
+  close(): void {
+    if (!this.isGone) this.socket.end();
+  }
+
+  private count(n: number): void {
+    if (this.isClient) this.pair!.tally.bytesFromClient += n;
+    else this.pair!.tally.bytesToClient += n;
+  }
+
+  private flushEarly(): void {
+    const peer = this.peer!;
+    let writable = true;
+    for (const chunk of this.early) {
+      this.count(chunk.length);
+      writable = peer.send(chunk);
+    }
+    this.early = [];
+    this.earlyBytes = 0;
+    if (this.eof) peer.shutWrite();
+    if (this.isGone) return;
+    if (writable) this.socket.resume();
+    else this.socket.pause();
+  }
+}
+
+/** Socket handlers shared by every socket: each event goes to the BunSide in socket.data. */
+export const sideHandlers = {
+  binaryType: "uint8array",
+  data: (socket, data) => socket.data.onData(data),
+  drain: (socket) => socket.data.onDrain(),
+  end: (socket) => socket.data.onEof(),
+  close: (socket, error) => socket.data.onGone(error),
+  error: (socket) => {
+    socket.data.failed = true;
+  },
+} as const satisfies BunSocketHandler<BunSide>;

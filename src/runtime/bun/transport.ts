@@ -1,0 +1,109 @@
+// Bun adapter: Bun.listen/Bun.connect (the fastest socket API on Bun) with manual backpressure.
+import { assertRuntime } from "../detect.ts";
+import { connectFailed, connectTimedOut, errorCode } from "../errors.ts";
+import { watchIdle } from "../idle-watch.ts";
+import { SpliceTally } from "../splice-tally.ts";
+import type {
+  ClientSocket,
+  HostPort,
+  Listener,
+  ListenOptions,
+  Splice,
+  SpliceOptions,
+  Transport,
+  UpstreamSocket,
+} from "../types.ts";
+import { bunApi } from "./api.ts";
+import { BunSide, sideHandlers } from "./side.ts";
+
+assertRuntime("bun");
+const bun = bunApi();
+
+export function createTransport(): Transport {
+  return { runtime: "bun", listen, connect, splice };
+}
+
+async function listen(options: ListenOptions, onClient: (client: ClientSocket) => void): Promise<Listener> {
+  if (options.tls) throw new Error("[edgeproxy] TLS not implemented yet (listen with tls)");
+  const listener = bun.listen<BunSide>({
+    hostname: options.host,
+    port: options.port,
+    allowHalfOpen: true, // a client FIN must only shut the upstream's write side
+    socket: {
+      ...sideHandlers,
+      open(socket) {
+        const side = new BunSide(true);
+        socket.data = side;
+        side.attach(socket);
+        onClient(side);
+      },
+    },
+  });
+  let stopped = false;
+  return {
+    runtime: "bun",
+    address: { host: listener.hostname, port: listener.port },
+    close: async () => {
+      if (!stopped) listener.stop(false); // false: established connections stay
+      stopped = true;
+    },
+  };
+}
+
+const connectHandlers = {
+  ...sideHandlers,
+  open(socket) {
+    if (socket.data.cancelled) socket.end();
+    else socket.data.attach(socket);
+  },
+} as const satisfies Parameters<typeof bun.connect<BunSide>>[0]["socket"];
+
+function connect(target: HostPort, timeoutMs: number): Promise<BunSide> {
+  return new Promise((resolve, reject) => {
+    const side = new BunSide(false);
+    // Bun.connect cannot be cancelled: on timeout the socket is closed as soon as it opens.
+    const timer = setTimeout(() => {
+      side.cancelled = true;
+      reject(connectTimedOut(timeoutMs, target));
+    }, timeoutMs);
+    bun
+      .connect<BunSide>({
+        hostname: target.host,
+        port: target.port,
+        allowHalfOpen: true,
+        data: side,
+        socket: connectHandlers,
+      })
+      .then(
+        (socket) => {
+          if (side.cancelled) return socket.end();
+          clearTimeout(timer);
+          resolve(side);
+        },
+        (error: unknown) => {
+          if (side.cancelled) return;
+          clearTimeout(timer);
+          reject(connectFailed(errorCode(error), target));
+        },
+      );
+  });
+}
+
+function splice(client: ClientSocket, upstream: UpstreamSocket, options: SpliceOptions): Splice {
+  const tally = new SpliceTally();
+  const pair = BunSide.join(client as BunSide, upstream as BunSide, tally);
+  const stopIdle = watchIdle(
+    options.idleTimeoutMs,
+    () => tally.bytesFromClient + tally.bytesToClient,
+    () => {
+      if (tally.fail("idle")) pair.closeBoth();
+    },
+  );
+  tally.done.then(stopIdle);
+  return {
+    done: tally.done,
+    abort: () => {
+      if (tally.fail("aborted")) pair.closeBoth();
+    },
+  };
+}

@@ -1,0 +1,33 @@
+// The slice of Deno's socket API this adapter uses, typed here so the code type-checks anywhere.
+
+export interface DenoNetAddr {
+  readonly hostname: string;
+  readonly port: number;
+}
+
+export interface DenoConn {
+  readonly remoteAddr: DenoNetAddr;
+  /** Bytes read into `buffer`, or null at EOF; rejects after close() or on a reset. */
+  read(buffer: Uint8Array): Promise<number | null>;
+  /** Bytes written (may be fewer than given). */
+  write(data: Uint8Array): Promise<number>;
+  /** Sends FIN; reading goes on. */
+  closeWrite(): Promise<void>;
+  close(): void;
+  setNoDelay(noDelay?: boolean): void;
+}
+
+export interface DenoListener {
+  readonly addr: DenoNetAddr;
+  accept(): Promise<DenoConn>;
+  close(): void;
+}
+
+export interface DenoApi {
+  listen(options: { hostname: string; port: number; transport?: "tcp" }): DenoListener;
+  connect(options: { hostname: string; port: number; transport?: "tcp"; signal?: AbortSignal }): Promise<DenoConn>;
+}
+
+export function denoApi(): DenoApi {
+  return (globalThis as unknown as { Deno: DenoApi }).Deno;
+}

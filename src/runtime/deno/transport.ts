@@ -1,0 +1,89 @@
+// Deno adapter: Deno.listen/Deno.connect with read/write loops over a reused buffer.
+import { assertRuntime } from "../detect.ts";
+import { connectFailed, connectTimedOut, errorCode } from "../errors.ts";
+import { watchIdle } from "../idle-watch.ts";
+import { SpliceTally } from "../splice-tally.ts";
+import type {
+  ClientSocket,
+  HostPort,
+  Listener,
+  ListenOptions,
+  Splice,
+  SpliceOptions,
+  Transport,
+  UpstreamSocket,
+} from "../types.ts";
+import { denoApi, type DenoListener } from "./api.ts";
+import { DenoSide } from "./side.ts";
+
+assertRuntime("deno");
+const deno = denoApi();
+
+export function createTransport(): Transport {
+  return { runtime: "deno", listen, connect, splice };
+}
+
+async function listen(options: ListenOptions, onClient: (client: ClientSocket) => void): Promise<Listener> {
+  if (options.tls) throw new Error("[edgeproxy] TLS not implemented yet (listen with tls)");
+  const listener = deno.listen({ hostname: options.host, port: options.port, transport: "tcp" });
+  let stopped = false;
+  void acceptLoop(listener, onClient, () => stopped);
+  return {
+    runtime: "deno",
+    address: { host: listener.addr.hostname, port: listener.addr.port },
+    close: async () => {
+      if (stopped) return;
+      stopped = true;
+      listener.close(); // accepted connections are separate resources and stay open
+    },
+  };
+}
+
+async function acceptLoop(
+  listener: DenoListener,
+  onClient: (client: ClientSocket) => void,
+  stopped: () => boolean,
+): Promise<void> {
+  while (!stopped()) {
+    try {
+      onClient(new DenoSide(await listener.accept(), true));
+    } catch (error) {
+      if (stopped()) return;
+      // e.g. EMFILE: back off briefly instead of spinning
+      console.error("[edgeproxy] accept failed:", error);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+}
+
+async function connect(target: HostPort, timeoutMs: number): Promise<DenoSide> {
+  const abort = new AbortController();
+  const timer = setTimeout(() => abort.abort(), timeoutMs);
+  try {
+    const conn = await deno.connect({ hostname: target.host, port: target.port, signal: abort.signal });
+    return new DenoSide(conn, false);
+  } catch (error) {
+    throw abort.signal.aborted ? connectTimedOut(timeoutMs, target) : connectFailed(errorCode(error), target);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function splice(client: ClientSocket, upstream: UpstreamSocket, options: SpliceOptions): Splice {
+  const tally = new SpliceTally();
+  const pair = DenoSide.join(client as DenoSide, upstream as DenoSide, tally);
+  const stopIdle = watchIdle(
+    options.idleTimeoutMs,
+    () => tally.bytesFromClient + tally.bytesToClient,
+    () => {
+      if (tally.fail("idle")) pair.closeBoth();
+    },
+  );
+  tally.done.then(stopIdle);
+  return {
+    done: tally.done,
+    abort: () => {
+      if (tally.fail("aborted")) pair.closeBoth();
+    },
+  };
+}

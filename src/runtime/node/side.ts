@@ -1,0 +1,135 @@
+// One end of a proxied connection on Node (client or upstream): early buffering, then forwarding.
+import type net from "node:net";
+import { limits } from "../limits.ts";
+import type { SpliceTally } from "../splice-tally.ts";
+import type { ClientSocket, UpstreamSocket } from "../types.ts";
+
+const sideKey = Symbol("edgeproxy.side");
+type Tagged = net.Socket & { [sideKey]: NodeSide };
+
+// Shared listeners (one function for all sockets) instead of closures per connection.
+function onData(this: Tagged, chunk: Buffer): void {
+  this[sideKey].data(chunk);
+}
+function onDrain(this: Tagged): void {
+  this[sideKey].peer?.socket.resume();
+}
+function onEnd(this: Tagged): void {
+  this[sideKey].end();
+}
+function onError(this: Tagged): void {
+  this[sideKey].failed = true;
+}
+function onClose(this: Tagged): void {
+  this[sideKey].gone();
+}
+
+/** Both ends of one splice; settles the tally when both sockets closed. */
+class Pair {
+  private open = 2;
+  constructor(
+    readonly client: NodeSide,
+    readonly upstream: NodeSide,
+    readonly tally: SpliceTally,
+  ) {}
+
+  sideGone(side: NodeSide): void {
+    if (side.failed && this.tally.fail("error")) this.destroyBoth();
+    if (--this.open === 0) this.tally.settle();
+  }
+
+  destroyBoth(): void {
+    this.client.socket.destroy();
+    this.upstream.socket.destroy();
+  }
+}
+
+export class NodeSide implements ClientSocket, UpstreamSocket {
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+  readonly closed: Promise<void>;
+  peer: NodeSide | null = null;
+  pair: Pair | null = null;
+  failed = false;
+  private resolveClosed!: () => void;
+  private early: Buffer[] = [];
+  private earlyBytes = 0;
+  private eof = false;
+  private isGone = false;
+
+  constructor(
+    readonly socket: net.Socket,
+    private readonly isClient: boolean,
+  ) {
+    this.remoteAddress = socket.remoteAddress ?? "";
+    this.remotePort = socket.remotePort ?? 0;
+    this.closed = new Promise((resolve) => (this.resolveClosed = resolve));
+    (socket as Tagged)[sideKey] = this;
+    socket.on("data", onData);
+    socket.on("drain", onDrain);
+    socket.on("end", onEnd);
+    socket.on("error", onError);
+    socket.on("close", onClose);
+  }
+
+  /** Wires two sides together: early bytes first, then live forwarding both ways. */
+  static join(client: NodeSide, upstream: NodeSide, tally: SpliceTally): void {
+    const pair = new Pair(client, upstream, tally);
+    client.pair = upstream.pair = pair;
+    client.peer = upstream;
+    upstream.peer = client;
+    client.flushEarly();
+    upstream.flushEarly();
+    // A side that closed before the splice counts as gone now.
+    if (client.isGone) pair.sideGone(client);
+    if (upstream.isGone) pair.sideGone(upstream);
+  }
+
+  data(chunk: Buffer): void {
+    const peer = this.peer;
+    if (peer === null) {
+      this.early.push(chunk);
+      this.earlyBytes += chunk.length;
+      if (this.earlyBytes >= limits.earlyBytes) this.socket.pause();
+      return;
+    }
+    this.count(chunk.length);
+    if (!peer.socket.write(chunk)) this.socket.pause();
+  }
+
+  end(): void {
+    this.eof = true;
+    if (this.isClient) this.resolveClosed();
+    // Half-close: the peer stops receiving from us but keeps sending the other way.
+    this.peer?.socket.end();
+  }
+
+  gone(): void {
+    this.isGone = true;
+    this.resolveClosed();
+    this.pair?.sideGone(this);
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+
+  private count(n: number): void {
+    if (this.isClient) this.pair!.tally.bytesFromClient += n;
+    else this.pair!.tally.bytesToClient += n;
+  }
+
+  private flushEarly(): void {
+    const peer = this.peer!;
+    let writable = true;
+    for (const chunk of this.early) {
+      this.count(chunk.length);
+      writable = peer.socket.write(chunk);
+    }
+    this.early = [];
+    this.earlyBytes = 0;
+    if (this.eof) peer.socket.end();
+    if (writable) this.socket.resume();
+    else this.socket.pause();
+  }
+}

@@ -1,0 +1,89 @@
+// Node adapter: node:net sockets, spliced with write()/pause()/drain (lighter than stream.pipe).
+import net from "node:net";
+import { assertRuntime } from "../detect.ts";
+import { connectFailed, connectTimedOut, errorCode } from "../errors.ts";
+import { watchIdle } from "../idle-watch.ts";
+import { SpliceTally } from "../splice-tally.ts";
+import type {
+  ClientSocket,
+  HostPort,
+  Listener,
+  ListenOptions,
+  Splice,
+  SpliceOptions,
+  Transport,
+  UpstreamSocket,
+} from "../types.ts";
+import { NodeSide } from "./side.ts";
+
+assertRuntime("node");
+
+export function createTransport(): Transport {
+  return { runtime: "node", listen, connect, splice };
+}
+
+function listen(options: ListenOptions, onClient: (client: ClientSocket) => void): Promise<Listener> {
+  if (options.tls) return Promise.reject(new Error("[edgeproxy] TLS not implemented yet (listen with tls)"));
+  // allowHalfOpen: a client FIN must only shut the upstream's write side, not close the client.
+  const server = net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) => {
+    onClient(new NodeSide(socket, true));
+  });
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen({ host: options.host, port: options.port, backlog: 4096 }, () => {
+      server.off("error", reject);
+      const bound = server.address() as net.AddressInfo;
+      resolve({
+        runtime: "node",
+        address: { host: bound.address, port: bound.port },
+        close: () => {
+          // server.close() stops accepting at once; its callback would wait for every connection.
+          if (server.listening) server.close();
+          return Promise.resolve();
+        },
+      });
+    });
+  });
+}
+
+function connect(target: HostPort, timeoutMs: number): Promise<NodeSide> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({ host: target.host, port: target.port, allowHalfOpen: true, noDelay: true });
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(connectTimedOut(timeoutMs, target));
+    }, timeoutMs);
+    const onError = (error: unknown): void => {
+      clearTimeout(timer);
+      socket.destroy();
+      reject(connectFailed(errorCode(error), target));
+    };
+    socket.once("error", onError);
+    socket.once("connect", () => {
+      clearTimeout(timer);
+      socket.off("error", onError);
+      resolve(new NodeSide(socket, false));
+    });
+  });
+}
+
+function splice(client: ClientSocket, upstream: UpstreamSocket, options: SpliceOptions): Splice {
+  const tally = new SpliceTally();
+  const from = client as NodeSide;
+  const to = upstream as NodeSide;
+  const stopIdle = watchIdle(
+    options.idleTimeoutMs,
+    () => tally.bytesFromClient + tally.bytesToClient,
+    () => {
+      if (tally.fail("idle")) from.pair!.destroyBoth();
+    },
+  );
+  tally.done.then(stopIdle);
+  NodeSide.join(from, to, tally);
+  return {
+    done: tally.done,
+    abort: () => {
+      if (tally.fail("aborted")) from.pair!.destroyBoth();
+    },
+  };
+}

@@ -1,0 +1,621 @@
+// Conformance suite every runtime adapter must pass: real loopback sockets, port 0 everywhere.
+// Clients and backends use node:net (it works on all three runtimes); only the proxy in the middle
+// is the adapter under test.
+import assert from "node:assert/strict";
+import { spawn, type ChildProcess } from "node:child_process";
+import { createHash, randomBytes } from "node:crypto";
+import net from "node:net";
+import process from "node:process";
+import { describe, test } from "node:test";
+import type { ClientSocket, Listener, SpliceResult, Transport, UpstreamSocket } from "../../src/runtime/types.ts";
+
+const loopback = "127.0.0.1";
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+// ---------------------------------------------------------------- backends and clients (node:net)
+
+interface Backend {
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+function startBackend(onSocket: (socket: net.Socket) => void, host = loopback): Promise<Backend> {
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer({ allowHalfOpen: true }, (socket) => {
+    sockets.add(socket);
+    socket.on("error", () => {});
+    socket.on("close", () => sockets.delete(socket));
+    onSocket(socket);
+  });
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen({ host, port: 0 }, () => {
+      resolve({
+        port: (server.address() as net.AddressInfo).port,
+        close: () => {
+          for (const socket of sockets) socket.destroy();
+          return new Promise((done) => server.close(() => done()));
+        },
+      });
+    });
+  });
+}
+
+/** Echo backend that also echoes the FIN (allowHalfOpen + pipe ends our side after theirs). */
+const echo = (socket: net.Socket) => socket.pipe(socket);
+
+function connectClient(port: number, host = loopback): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({ host, port, allowHalfOpen: true }, () => {
+      socket.off("error", reject);
+      resolve(socket);
+    });
+    socket.once("error", reject);
+  });
+}
+
+/** Everything the socket sends until its FIN. */
+function readAll(socket: net.Socket): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  return new Promise((resolve, reject) => {
+    socket.on("data", (chunk: Buffer) => chunks.push(chunk));
+    socket.once("end", () => resolve(Buffer.concat(chunks)));
+    socket.once("error", reject);
+  });
+}
+
+function readExactly(socket: net.Socket, length: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let got = 0;
+  return new Promise((resolve, reject) => {
+    const onData = (chunk: Buffer) => {
+      chunks.push(chunk);
+      got += chunk.length;
+      if (got >= length) {
+        socket.off("data", onData);
+        resolve(Buffer.concat(chunks));
+      }
+    };
+    socket.on("data", onData);
+    socket.once("error", reject);
+  });
+}
+
+/** The peer went away: FIN (our sockets are half-open capable, so no auto close), reset or close. */
+function goneEvent(socket: net.Socket): Promise<void> {
+  return new Promise((resolve) => {
+    if (socket.destroyed || socket.readableEnded) return resolve();
+    socket.once("end", resolve).once("close", resolve).once("error", () => resolve());
+  });
+}
+
+// ---------------------------------------------------------------- the proxy under test
+
+interface Proxy {
+  readonly port: number;
+  readonly listener: Listener;
+  /** One entry per spliced client, in accept order. */
+  readonly splices: Promise<SpliceResult>[];
+  readonly aborts: (() => void)[];
+  close(): Promise<void>;
+}
+
+interface ProxyOptions {
+  readonly host?: string;
+  readonly backendHost?: string;
+  readonly idleTimeoutMs?: number;
+  /** Wait before connecting upstream (early client bytes pile up meanwhile). */
+  readonly connectDelayMs?: number;
+  /** Wait between connect and splice (early upstream bytes pile up meanwhile). */
+  readonly spliceDelayMs?: number;
+}
+
+async function startProxy(transport: Transport, backendPort: number, options: ProxyOptions = {}): Promise<Proxy> {
+  const splices: Promise<SpliceResult>[] = [];
+  const aborts: (() => void)[] = [];
+  const onClient = async (client: ClientSocket): Promise<void> => {
+    let resolveSplice!: (result: SpliceResult) => void;
+    splices.push(new Promise((resolve) => (resolveSplice = resolve)));
+    if (options.connectDelayMs) await sleep(options.connectDelayMs);
+    let upstream: UpstreamSocket;
+    try {
+      upstream = await transport.connect({ host: options.backendHost ?? loopback, port: backendPort }, 2000);
+    } catch (error) {
+      client.close();
+      throw error;
+    }
+    if (options.spliceDelayMs) await sleep(options.spliceDelayMs);
+    const splice = transport.splice(client, upstream, { idleTimeoutMs: options.idleTimeoutMs ?? 0 });
+    aborts.push(splice.abort);
+    resolveSplice(await splice.done);
+  };
+  const listener = await transport.listen({ host: options.host ?? loopback, port: 0 }, (client) => {
+    onClient(client).catch((error) => console.error("proxy under test:", error));
+  });
+  return { port: listener.address.port, listener, splices, aborts, close: () => listener.close() };
+}
+
+// ---------------------------------------------------------------- a listener that never accepts
+
+/**
+ * A child process listening with backlog 1, then stopped (SIGSTOP): once its accept queue is full,
+ * the kernel drops further SYNs, so a connect to it hangs on loopback. Reports live connections.
+ */
+interface StalledListener {
+  readonly port: number;
+  /** Connections the child currently holds open (after it is resumed). */
+  readonly openCount: () => number;
+  resume(): void;
+  kill(): void;
+}
+
+const stalledListenerSource = `
+import("node:net").then(({ default: net }) => {
+  let open = 0;
+  const server = net.createServer((socket) => {
+    open++;
+    console.log("open " + open);
+    socket.on("error", () => {});
+    socket.on("close", () => { open--; console.log("open " + open); });
+  });
+  server.listen({ host: "127.0.0.1", port: 0, backlog: 1 }, () => console.log("port " + server.address().port));
+});`;
+
+function evalArgs(runtime: Transport["runtime"], source: string): string[] {
+  return runtime === "deno" ? ["eval", source] : ["-e", source];
+}
+
+function startStalledListener(runtime: Transport["runtime"]): Promise<StalledListener> {
+  const child: ChildProcess = spawn(process.execPath, evalArgs(runtime, stalledListenerSource), {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  let open = 0;
+  return new Promise((resolve, reject) => {
+    let pending = "";
+    child.once("error", reject);
+    child.stdout!.setEncoding("utf8");
+    child.stdout!.on("data", (text: string) => {
+      pending += text;
+      const lines = pending.split("\n");
+      pending = lines.pop()!;
+      for (const line of lines) {
+        const [what, value] = line.split(" ");
+        if (what === "open") open = Number(value);
+        if (what === "port") {
+          process.kill(child.pid!, "SIGSTOP");
+          resolve({
+            port: Number(value),
+            openCount: () => open,
+            resume: () => process.kill(child.pid!, "SIGCONT"),
+            kill: () => {
+              process.kill(child.pid!, "SIGCONT");
+              child.kill("SIGKILL");
+            },
+          });
+        }
+      }
+    });
+  });
+}
+
+/**
+ * Connects to the stopped listener until its accept queue is full (a connect stays pending).
+ * Adaptive because runtimes differ: Node and Deno honour backlog 1, Bun's node:net uses 512.
+ */
+async function fillAcceptQueue(port: number): Promise<net.Socket[]> {
+  const fillers: net.Socket[] = [];
+  const attempt = (): Promise<boolean> => {
+    const socket = net.connect({ host: loopback, port });
+    socket.on("error", () => {});
+    fillers.push(socket);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => resolve(false), 150);
+      socket.once("connect", () => {
+        clearTimeout(timer);
+        resolve(true);
+      });
+    });
+  };
+  for (let round = 0; round < 40; round++) {
+    const connected = await Promise.all(Array.from({ length: 64 }, attempt));
+    if (connected.includes(false)) return fillers;
+  }
+  for (const socket of fillers) socket.destroy();
+  throw new Error("could not fill the accept queue of the stopped listener");
+}
+
+// ---------------------------------------------------------------- data helpers
+
+function sha256(data: Buffer | Uint8Array): string {
+  return createHash("sha256").update(data).digest("hex");
+}
+
+/** Writes `chunks` random 1 MiB chunks with backpressure; resolves with their sha256 and length. */
+async function sendRandom(socket: net.Socket, chunks: number): Promise<{ digest: string; bytes: number }> {
+  const hash = createHash("sha256");
+  let bytes = 0;
+  for (let i = 0; i < chunks; i++) {
+    const chunk = randomBytes(1 << 20);
+    hash.update(chunk);
+    bytes += chunk.length;
+    if (!socket.write(chunk)) await new Promise((resolve) => socket.once("drain", resolve));
+  }
+  socket.end();
+  return { digest: hash.digest("hex"), bytes };
+}
+
+/** Hashes everything until FIN. */
+function hashAll(socket: net.Socket): Promise<{ digest: string; bytes: number }> {
+  const hash = createHash("sha256");
+  let bytes = 0;
+  return new Promise((resolve, reject) => {
+    socket.on("data", (chunk: Buffer) => {
+      hash.update(chunk);
+      bytes += chunk.length;
+    });
+    socket.once("end", () => resolve({ digest: hash.digest("hex"), bytes }));
+    socket.once("error", reject);
+  });
+}
+
+/** Picks a loopback port nothing listens on (bind port 0, close it). */
+async function closedPort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen({ host: loopback, port: 0 }, resolve));
+  const port = (server.address() as net.AddressInfo).port;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+async function ipv6Available(): Promise<boolean> {
+  const server = net.createServer();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen({ host: "::1", port: 0 }, resolve);
+    });
+    await new Promise((resolve) => server.close(resolve));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+// ---------------------------------------------------------------- the suite
+
+export function transportSuite(transport: Transport): void {
+  describe(`transport conformance (${transport.runtime})`, () => {
+    test("echo round trip, counted both ways", async () => {
+      const backend = await startBackend(echo);
+      const proxy = await startProxy(transport, backend.port);
+      const client = await connectClient(proxy.port);
+      const reply = readAll(client);
+      client.end("hello edge");
+      assert.equal((await reply).toString(), "hello edge");
+      assert.deepEqual(await proxy.splices[0], { bytesFromClient: 10, bytesToClient: 10, reason: "eof" });
+      await proxy.close();
+      await backend.close();
+    });
+
+    test("client bytes sent before splice are delivered first", async () => {
+      let received: Promise<Buffer> | undefined;
+      const backend = await startBackend((socket) => {
+        received = readExactly(socket, 9);
+        received.then(() => socket.end("ok"));
+      });
+      const proxy = await startProxy(transport, backend.port, { connectDelayMs: 100 });
+      const client = await connectClient(proxy.port);
+      client.write("early");
+      client.write("-bit");
+      const reply = readAll(client);
+      assert.equal((await reply).toString(), "ok");
+      assert.equal((await received!).toString(), "early-bit");
+      client.end();
+      const result = await proxy.splices[0]!;
+      assert.equal(result.bytesFromClient, 9);
+      assert.equal(result.bytesToClient, 2);
+      await proxy.close();
+      await backend.close();
+    });
+
+    test("upstream bytes sent before splice (server speaks first) are delivered", async () => {
+      const backend = await startBackend((socket) => {
+        socket.write("220 greeting\r\n");
+        socket.on("end", () => socket.end());
+        socket.resume();
+      });
+      const proxy = await startProxy(transport, backend.port, { spliceDelayMs: 100 });
+      const client = await connectClient(proxy.port);
+      const greeting = await readExactly(client, 14);
+      assert.equal(greeting.toString(), "220 greeting\r\n");
+      client.end();
+      assert.equal((await proxy.splices[0])!.bytesToClient, 14);
+      await proxy.close();
+      await backend.close();
+    });
+
+    test("early client bytes are bounded before splice, then all delivered", async () => {
+      const total = 1 << 20; // far above the early-buffer bound: the client must be held back
+      let digest: Promise<{ digest: string; bytes: number }> | undefined;
+      const backend = await startBackend((socket) => {
+        digest = hashAll(socket);
+        digest.then(() => socket.end());
+      });
+      const proxy = await startProxy(transport, backend.port, { connectDelayMs: 300 });
+      const client = await connectClient(proxy.port);
+      const data = randomBytes(total);
+      client.end(data);
+      const closed = readAll(client);
+      const got = await (async () => {
+        while (!digest) await sleep(10);
+        return digest;
+      })();
+      assert.equal(got.bytes, total);
+      assert.equal(got.digest, sha256(data));
+      await closed;
+      assert.equal((await proxy.splices[0])!.bytesFromClient, total);
+      await proxy.close();
+      await backend.close();
+    });
+
+    test("64 MiB each way: checksums and counts match", { timeout: 120_000 }, async () => {
+      const mib = 64;
+      let backendSide: Promise<[{ digest: string; bytes: number }, { digest: string; bytes: number }]> | undefined;
+      const backend = await startBackend((socket) => {
+        backendSide = Promise.all([hashAll(socket), sendRandom(socket, mib)]);
+      });
+      const proxy = await startProxy(transport, backend.port);
+      const client = await connectClient(proxy.port);
+      const [clientGot, clientSent] = await Promise.all([hashAll(client), sendRandom(client, mib)]);
+      const [backendGot, backendSent] = await backendSide!;
+      assert.equal(backendGot.bytes, mib << 20);
+      assert.equal(backendGot.digest, clientSent.digest);
+      assert.equal(clientGot.bytes, mib << 20);
+      assert.equal(clientGot.digest, backendSent.digest);
+      assert.deepEqual(await proxy.splices[0], { bytesFromClient: mib << 20, bytesToClient: mib << 20, reason: "eof" });
+      await proxy.close();
+      await backend.close();
+    });
+
+    test("half-close: client ends writing and still receives the reply", async () => {
+      const backend = await startBackend((socket) => {
+        readAll(socket).then((request) => {
+          setTimeout(() => socket.end(`got:${request}`), 50); // reply well after the client's FIN
+        });
+      });
+      const proxy = await startProxy(transport, backend.port);
+      const client = await connectClient(proxy.port);
+      const reply = readAll(client);
+      client.end("question");
+      assert.equal((await reply).toString(), "got:question");
+      assert.deepEqual(await proxy.splices[0], { bytesFromClient: 8, bytesToClient: 12, reason: "eof" });
+      await proxy.close();
+      await backend.close();
+    });
+
+    test("half-close: backend ends first and the client can still send", async () => {
+      let late: Promise<Buffer> | undefined;
+      const backend = await startBackend((socket) => {
+        late = readAll(socket);
+        socket.end("bye");
+      });
+      const proxy = await startProxy(transport, backend.port);
+      const client = await connectClient(proxy.port);
+      assert.equal((await readAll(client)).toString(), "bye");
+      await sleep(50);
+      client.end("after-your-fin");
+      assert.equal((await late!).toString(), "after-your-fin");
+      assert.deepEqual(await proxy.splices[0], { bytesFromClient: 14, bytesToClient: 3, reason: "eof" });
+      await proxy.close();
+      await backend.close();
+    });
+
+    test("idle timeout closes both sides with reason idle; traffic keeps it open", async () => {
+      let backendClosed: Promise<void> | undefined;
+      const backend = await startBackend((socket) => {
+        backendClosed = goneEvent(socket);
+        echo(socket);
+      });
+      const proxy = await startProxy(transport, backend.port, { idleTimeoutMs: 200 });
+      const client = await connectClient(proxy.port);
+      client.resume();
+      const clientClosed = goneEvent(client);
+      const started = Date.now();
+      let quietFrom = 0;
+      for (let i = 0; i < 6; i++) {
+        client.write("tick"); // every 100 ms: never idle for 200 ms
+        quietFrom = Date.now();
+        await sleep(100);
+      }
+      assert.equal(client.destroyed, false, "closed while traffic was flowing");
+      const result = await proxy.splices[0]!;
+      const quietMs = Date.now() - quietFrom;
+      assert.equal(result.reason, "idle");
+      assert.equal(result.bytesFromClient, 24);
+      assert.ok(quietMs >= 190 && quietMs < 1500, `idle after ${quietMs} ms of silence`);
+      assert.ok(Date.now() - started >= 700);
+      await clientClosed;
+      await backendClosed;
+      await proxy.close();
+      await backend.close();
+    });
+
+    test("abort closes both sides with reason aborted", async () => {
+      let backendClosed: Promise<void> | undefined;
+      const backend = await startBackend((socket) => {
+        backendClosed = goneEvent(socket);
+        echo(socket);
+      });
+      const proxy = await startProxy(transport, backend.port);
+      const client = await connectClient(proxy.port);
+      const clientClosed = goneEvent(client);
+      client.on("error", () => {});
+      client.write("ping");
+      await readExactly(client, 4);
+      proxy.aborts[0]!();
+      const result = await proxy.splices[0]!;
+      assert.equal(result.reason, "aborted");
+      assert.equal(result.bytesFromClient, 4);
+      assert.equal(result.bytesToClient, 4);
+      await clientClosed;
+      await backendClosed;
+      await proxy.close();
+      await backend.close();
+    });
+
+    test("connect to a closed port rejects with a clear ECONNREFUSED error", async () => {
+      const port = await closedPort();
+      await assert.rejects(transport.connect({ host: loopback, port }, 2000), {
+        message: `connect ECONNREFUSED 127.0.0.1:${port}`,
+      });
+    });
+
+    test("connect to an unknown hostname rejects with a clear error", async () => {
+      await assert.rejects(transport.connect({ host: "no-such-host.invalid", port: 80 }, 2000), (error: Error) => {
+        assert.match(error.message, /^connect \S+ no-such-host\.invalid:80$/);
+        return true;
+      });
+    });
+
+    test("connect timeout rejects in time and leaves no socket behind", { timeout: 20_000 }, async () => {
+      const stalled = await startStalledListener(transport.runtime);
+      let fillers: net.Socket[] = [];
+      try {
+        fillers = await fillAcceptQueue(stalled.port);
+        const started = Date.now();
+        await assert.rejects(transport.connect({ host: loopback, port: stalled.port }, 300), {
+          message: `connect timeout after 300 ms to 127.0.0.1:${stalled.port}`,
+        });
+        const elapsed = Date.now() - started;
+        assert.ok(elapsed >= 250 && elapsed < 1000, `rejected after ${elapsed} ms`);
+        // Let the child accept again: a connect that was not really cancelled would complete at the
+        // next SYN retry (~1 s) and must then be closed by the adapter at once.
+        for (const filler of fillers) filler.destroy();
+        stalled.resume();
+        await sleep(2500);
+        assert.equal(stalled.openCount(), 0, "a timed-out connect left a connection open");
+      } finally {
+        for (const filler of fillers) filler.destroy();
+        stalled.kill();
+      }
+    });
+
+    test("connect by hostname (localhost) to a dual-stack backend", async () => {
+      const backend = await startBackend(echo, "::");
+      const proxy = await startProxy(transport, backend.port, { backendHost: "localhost" });
+      const client = await connectClient(proxy.port);
+      const reply = readAll(client);
+      client.end("by-name");
+      assert.equal((await reply).toString(), "by-name");
+      await proxy.close();
+      await backend.close();
+    });
+
+    test("listener close refuses new connects but keeps established ones", async () => {
+      const backend = await startBackend(echo);
+      const proxy = await startProxy(transport, backend.port);
+      const client = await connectClient(proxy.port);
+      client.write("one");
+      assert.equal((await readExactly(client, 3)).toString(), "one");
+      await proxy.close();
+      await assert.rejects(connectClient(proxy.port), { code: "ECONNREFUSED" });
+      const reply = readAll(client);
+      client.end("two");
+      assert.equal((await reply).toString(), "two"); // "one" was consumed above
+      assert.deepEqual(await proxy.splices[0], { bytesFromClient: 6, bytesToClient: 6, reason: "eof" });
+      await backend.close();
+    });
+
+    test("IPv6: listen on ::1 and connect to ::1", async (t) => {
+      if (!(await ipv6Available())) {
+        t.skip("no IPv6 loopback on this machine");
+        return;
+      }
+      const backend = await startBackend(echo, "::1");
+      const proxy = await startProxy(transport, backend.port, { host: "::1", backendHost: "::1" });
+      assert.equal(proxy.listener.address.host, "::1");
+      const client = await connectClient(proxy.port, "::1");
+      const reply = readAll(client);
+      client.end("six");
+      assert.equal((await reply).toString(), "six");
+      assert.equal((await proxy.splices[0])!.reason, "eof");
+      await proxy.close();
+      await backend.close();
+    });
+
+    test("listen on :: accepts IPv4 clients; listener reports its address", async () => {
+      const clients: ClientSocket[] = [];
+      const listener = await transport.listen({ host: "::", port: 0 }, (client) => {
+        clients.push(client);
+        client.close();
+      });
+      assert.equal(listener.runtime, transport.runtime);
+      assert.ok(listener.address.port > 0);
+      const client = await connectClient(listener.address.port, loopback);
+      await goneEvent(client.resume());
+      assert.equal(clients.length, 1);
+      assert.match(clients[0]!.remoteAddress, /127\.0\.0\.1$/);
+      assert.ok(clients[0]!.remotePort > 0);
+      await listener.close();
+    });
+
+    test("a client closing before splice resolves `closed`", async () => {
+      let accepted!: (client: ClientSocket) => void;
+      const got = new Promise<ClientSocket>((resolve) => (accepted = resolve));
+      const listener = await transport.listen({ host: loopback, port: 0 }, accepted);
+      const client = await connectClient(listener.address.port);
+      const server = await got;
+      let closed = false;
+      server.closed.then(() => (closed = true));
+      await sleep(50);
+      assert.equal(closed, false, "closed resolved while the client was still there");
+      client.destroy();
+      await server.closed;
+      server.close();
+      await listener.close();
+    });
+
+    test("close() on an accepted client before splice closes it and resolves `closed`", async () => {
+      let accepted!: (client: ClientSocket) => void;
+      const got = new Promise<ClientSocket>((resolve) => (accepted = resolve));
+      const listener = await transport.listen({ host: loopback, port: 0 }, accepted);
+      const client = await connectClient(listener.address.port);
+      const clientClosed = goneEvent(client.resume());
+      const server = await got;
+      server.close();
+      await server.closed;
+      await clientClosed;
+      await listener.close();
+    });
+
+    test("200 concurrent short connections", { timeout: 60_000 }, async () => {
+      const backend = await startBackend(echo);
+      const proxy = await startProxy(transport, backend.port);
+      const count = 200;
+      const replies = await Promise.all(
+        Array.from({ length: count }, async (_, i) => {
+          const client = await connectClient(proxy.port);
+          const reply = readAll(client);
+          client.end(`conn-${i}`);
+          return (await reply).toString();
+        }),
+      );
+      replies.forEach((reply, i) => assert.equal(reply, `conn-${i}`));
+      const results = await Promise.all(proxy.splices);
+      assert.equal(results.length, count);
+      const moved = results.reduce((sum, r) => sum + r.bytesFromClient + r.bytesToClient, 0);
+      const expected = replies.reduce((sum, r) => sum + 2 * r.length, 0);
+      assert.equal(moved, expected);
+      assert.ok(results.every((r) => r.reason === "eof"));
+      await proxy.close();
+      await backend.close();
+    });
+
+    test("TLS listen is refused clearly until it is implemented", async () => {
+      await assert.rejects(
+        transport.listen({ host: loopback, port: 0, tls: { cert: "x", key: "y" } }, () => {}),
+        /TLS not implemented yet/,
+      );
+    });
+  });
+}
