@@ -8,34 +8,36 @@
 //   offset from MAP_BASE   region     per slot  holds
 //   ────────────────────   ────────   ────────  ──────────────────────────────────────────────────────
 //   0                      HEADER     (64 B)    Header: magic, version, capacity, P, top, …
-//   64                     COUNTRY    u16       countryCode() of the backend, 0 = none
-//   64 +  2P               REGION     u16       interned region id, 1..0xFFFE
-//   64 +  4P               FKEY       u16       scan filter key for tiers 0/1: floor(128 * load), see below
-//   64 +  6P               FKEY_BASE  u16       FKEY + 25,600 (local) or + 38,400 (elsewhere): tiers 2/3
-//   64 +  8P               FLAGS      u8        PRESENT | HEALTHY | LOCAL | CIRCUIT_OPEN | CANDIDATE
-//   64 +  9P               ACTIVE     u32       live connections (kept across setSlot/clearSlot)
-//   64 + 13P               HARD       u32       hard limit, 0..1,000,000
-//   64 + 17P               SOFT       u32       soft limit, 1..1,000,000
-//   64 + 21P               WEIGHT     u32       weight, 1..1,000,000
-//   64 + 25P               LOAD_INT   u32       floor(active / sw)        (load = active / sw exactly
-//   64 + 29P               LOAD_REM   u32       active - LOAD_INT * sw     = LOAD_INT + LOAD_REM / sw)
-//   64 + 33P               TRIED      u32       attempt id that last tried the slot, 0 = none
-//   64 + 37P               SW         u64       soft * weight, 1..10^12
-//   64 + 45P               CIRCUIT    16 B      reserved for issue #4: per-backend circuit state
+//   64                     SCRATCH    (64 B)    the scan spills one step's 32 filter keys here
+//   128                    COUNTRY    u16       countryCode() of the backend, 0 = none
+//   128 +  2P              REGION     u16       interned region id, 1..0xFFFE
+//   128 +  4P              FKEY       u16       scan filter key for tiers 0/1: floor(128 * load), see below
+//   128 +  6P              FKEY_BASE  u16       FKEY + 25,600 (local) or + 38,400 (elsewhere): tiers 2/3
+//   128 +  8P              FLAGS      u8        PRESENT | HEALTHY | LOCAL | CIRCUIT_OPEN | CANDIDATE
+//   128 +  9P              ACTIVE     u32       live connections (kept across setSlot/clearSlot)
+//   128 + 13P              HARD       u32       hard limit, 0..1,000,000
+//   128 + 17P              SOFT       u32       soft limit, 1..1,000,000
+//   128 + 21P              WEIGHT     u32       weight, 1..1,000,000
+//   128 + 25P              LOAD_INT   u32       floor(active / sw)        (load = active / sw exactly
+//   128 + 29P              LOAD_REM   u32       active - LOAD_INT * sw     = LOAD_INT + LOAD_REM / sw)
+//   128 + 33P              TRIED      u32       attempt id that last tried the slot, 0 = none
+//   128 + 37P              SW         u64       soft * weight, 1..10^12
+//   128 + 45P              CIRCUIT    16 B      reserved for issue #4: per-backend circuit state
 //                                               (state u8, pad, failures u16, successes u16, probes u16,
 //                                               opened_at_ms f64); it will drive FLAGS.CIRCUIT_OPEN
-//   64 + 61P               BUCKETS    —         reserved for issue #4: per-client token-bucket table,
+//   128 + 61P              BUCKETS    —         reserved for issue #4: per-client token-bucket table,
 //                                               sized by a second init() argument; 0 bytes in version 1
-//   64 + 61P + buckets     END
+//   128 + 61P + buckets    END
 //
 // Bounds: limits and weights are <= 1,000,000 (validated by the host), so active < 2^20, sw <= 10^12,
 // active * sw < 2^60 and LOAD_REM * sw < 2^60: every exact comparison fits u64.
 // FKEY = floor(128 * active / sw) while LOAD_INT < 200 (<= 25,599), 0 above that (= "compare exactly"),
 // 0xFFFF when the slot is not a candidate. FKEY + tier * 12,800 is then a lower bound of
-// floor(128 * score) and < 0xFFFE, which is all the scan needs to skip 8 slots at once (see score.ts).
+// floor(128 * score) and < 0xFFFE, which is all the scan needs to skip 32 slots at once (see score.ts).
 
 export const MAP_BASE: u32 = 65536;
 export const HEADER_BYTES: u32 = 64;
+export const SCRATCH_BYTES: u32 = 64;
 export const SLOT_ALIGN: u32 = 32;
 export const LANES: u32 = 8;
 export const MAX_CAPACITY: u32 = 1 << 20;
@@ -92,13 +94,14 @@ export function regionBytes(region: i32): u32 {
 
 /** Byte offset of a region from MAP_BASE for P padded slots (REGION_COUNT gives the map's end). */
 export function regionOffsetFor(region: i32, padded: u32): u32 {
-  let offset = HEADER_BYTES;
+  let offset = HEADER_BYTES + SCRATCH_BYTES;
   for (let r = 0; r < region; r++) offset += regionBytes(r) * padded;
   return offset;
 }
 
 // Absolute region addresses, fixed by init(); the hot paths read these globals.
 export const header = changetype<Header>(MAP_BASE);
+export const SCRATCH: usize = MAP_BASE + HEADER_BYTES;
 export let COUNTRY: usize = 0;
 export let REGION: usize = 0;
 export let FKEY: usize = 0;

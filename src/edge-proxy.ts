@@ -21,6 +21,7 @@ import { openLiveTable } from "./store/live-table.ts";
 export interface EdgeProxyServices {
   readonly transport: Transport;
   readonly readFile: (path: string) => Promise<Uint8Array>;
+  readonly fileIdentity: (path: string) => string | null;
   readonly log: Logger;
   readonly now: () => number;
 }
@@ -65,7 +66,8 @@ export async function startEdgeProxy(config: Config, services: EdgeProxyServices
 
   let store;
   try {
-    store = openLibsqlStore(config.dbPath, { busyTimeoutMs: 5000 });
+    // fileIdentity: an operator's `mv new.db routing.db` is followed instead of reading the old inode.
+    store = openLibsqlStore(config.dbPath, { busyTimeoutMs: 5000, fileIdentity: () => services.fileIdentity(config.dbPath) });
   } catch (err) {
     throw new StartupError("EDGEPROXY_DB_PATH", `cannot open routing store ${config.dbPath}: ${(err as Error).message}`);
   }

@@ -4,7 +4,7 @@ import { startEdgeProxy, StartupError } from "./edge-proxy.ts";
 import { createLogger } from "./infra/log.ts";
 import { loadTransport } from "./runtime/index.ts";
 import { readEnv, exit } from "./runtime/env.ts";
-import { readFileBytes } from "./runtime/fs.ts";
+import { fileIdentitySync, readFileBytes } from "./runtime/fs.ts";
 import { onShutdownSignal } from "./runtime/signals.ts";
 
 async function main(): Promise<void> {
@@ -21,7 +21,7 @@ async function main(): Promise<void> {
   const log = createLogger(config.logLevel);
   let proxy;
   try {
-    proxy = await startEdgeProxy(config, { transport: await loadTransport(), readFile: readFileBytes, log, now: Date.now });
+    proxy = await startEdgeProxy(config, { transport: await loadTransport(), readFile: readFileBytes, fileIdentity: fileIdentitySync, log, now: Date.now });
   } catch (err) {
     if (err instanceof StartupError) {
       console.error(`[edgeproxy] cannot start: ${err.message}`);

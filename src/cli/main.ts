@@ -2,7 +2,7 @@
 import { runCli } from "./program.ts";
 import { readEnv } from "../runtime/env.ts";
 import { modifiedAt } from "../runtime/fs.ts";
-import { commandArgs, setExitCode } from "../runtime/cli-process.ts";
+import { commandArgs, setExitCode } from "../runtime/command-line.ts";
 
 const code = await runCli(commandArgs(), {
   env: readEnv(),

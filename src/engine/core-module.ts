@@ -3,7 +3,7 @@
 
 import { CORE_WASM_BASE64 } from "./core-wasm.generated.ts";
 import {
-  MAP_BASE, HEADER_BYTES, SLOT_ALIGN, LANES, MAX_CAPACITY, LAYOUT_VERSION, MAGIC, NO_MATCH, Flag, REGIONS,
+  MAP_BASE, HEADER_BYTES, SCRATCH_BYTES, SLOT_ALIGN, LANES, MAX_CAPACITY, LAYOUT_VERSION, MAGIC, NO_MATCH, Flag, REGIONS,
   HEADER_FIELDS, HEADER_USED, regionAddresses,
 } from "./layout.ts";
 
@@ -53,7 +53,7 @@ export function checkLayout(exports: WebAssembly.Exports, capacity: number): voi
     if (mirror !== module) mismatches.push(`${what}: host mirror ${mirror}, module ${module}`);
   };
   const constants: Readonly<Record<string, number>> = {
-    MAP_BASE, HEADER_BYTES, SLOT_ALIGN, LANES, MAX_CAPACITY, LAYOUT_VERSION, MAGIC, NO_MATCH,
+    MAP_BASE, HEADER_BYTES, SCRATCH_BYTES, SLOT_ALIGN, LANES, MAX_CAPACITY, LAYOUT_VERSION, MAGIC, NO_MATCH,
     REGION_COUNT: REGIONS.length,
     FLAG_PRESENT: Flag.PRESENT, FLAG_HEALTHY: Flag.HEALTHY, FLAG_LOCAL: Flag.LOCAL,
     FLAG_CIRCUIT_OPEN: Flag.CIRCUIT_OPEN, FLAG_CANDIDATE: Flag.CANDIDATE,

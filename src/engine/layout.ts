@@ -3,6 +3,8 @@
 
 export const MAP_BASE = 65_536;
 export const HEADER_BYTES = 64;
+/** The scan's spill area for one step's 32 filter keys, right after the header. */
+export const SCRATCH_BYTES = 64;
 export const SLOT_ALIGN = 32;
 export const LANES = 8;
 export const MAX_CAPACITY = 1 << 20;
@@ -59,7 +61,7 @@ export function paddedCapacity(capacity: number): number {
 export function regionAddresses(capacity: number): { readonly addresses: Readonly<Record<RegionName, number>>; readonly end: number } {
   const padded = paddedCapacity(capacity);
   const addresses = {} as Record<RegionName, number>;
-  let offset = MAP_BASE + HEADER_BYTES;
+  let offset = MAP_BASE + HEADER_BYTES + SCRATCH_BYTES;
   for (const region of REGIONS) {
     addresses[region.name] = offset;
     offset += region.bytes * padded;

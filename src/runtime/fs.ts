@@ -1,5 +1,7 @@
-// File access for the layers that may not import node:fs themselves (geo database, TLS files).
-import { readFile, stat } from "node:fs/promises";
+// File access for the layers that may not import node:fs themselves (geo database, TLS files, store).
+// node:fs works the same on Node, Bun and Deno, so there is one implementation.
+import { access, readFile, stat } from "node:fs/promises";
+import { statSync } from "node:fs";
 
 export async function readFileBytes(path: string): Promise<Uint8Array> {
   return new Uint8Array(await readFile(path));
@@ -13,6 +15,25 @@ export async function readFileText(path: string): Promise<string> {
 export async function modifiedAt(path: string): Promise<number | null> {
   try {
     return (await stat(path)).mtimeMs;
+  } catch {
+    return null;
+  }
+}
+
+export async function exists(path: string): Promise<boolean> {
+  try {
+    await access(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Device + inode of the file at `path` ("dev:ino"), or null when it does not exist. Synchronous. */
+export function fileIdentitySync(path: string): string | null {
+  try {
+    const st = statSync(path);
+    return `${st.dev}:${st.ino}`;
   } catch {
     return null;
   }

@@ -17,6 +17,12 @@ export interface LibsqlStoreOptions {
   readonly origin?: string | null;
   /** Clock for `updated_at`/`created_at` of changes made through this handle. Default Date.now. */
   readonly now?: () => number;
+  /**
+   * Identity of the file at `path` now (device + inode), or null when missing. When it changes, the
+   * file was replaced (an operator's `mv new.db routing.db`): the store reconnects to the new file
+   * instead of reading the unlinked old one forever. Omitted: no check.
+   */
+  readonly fileIdentity?: () => string | null;
 }
 
 export interface LibsqlStore extends RoutingStore {
@@ -81,9 +87,14 @@ class LibsqlRoutingStore implements LibsqlStore {
   readonly #source: string | null;
   readonly #origin: string | null;
   readonly #now: () => number;
+  readonly #fileIdentity: (() => string | null) | null;
+  /** Identity of the file the open connection was made to. */
+  #identity: string | null;
 
   constructor(readonly path: string, db: SqlConnection, connect: () => SqlConnection, options: LibsqlStoreOptions) {
     this.#db = db;
+    this.#fileIdentity = options.fileIdentity ?? null;
+    this.#identity = this.#fileIdentity?.() ?? null;
     this.#connect = connect;
     this.#source = options.source ?? null;
     this.#origin = options.origin ?? null;
@@ -98,6 +109,14 @@ class LibsqlRoutingStore implements LibsqlStore {
   #use<T>(action: string, fn: (db: SqlConnection) => T): T {
     if (this.#closed) throw storeError(this.path, action, new Error("the store is closed"));
     try {
+      if (this.#fileIdentity !== null) {
+        const identity = this.#fileIdentity();
+        if (identity !== this.#identity && this.#db !== null) {
+          closeQuietly(this.#db); // the file was replaced: read the new one
+          this.#db = null;
+        }
+        this.#identity = identity;
+      }
       this.#db ??= this.#connect();
       return fn(this.#db);
     } catch (err) {

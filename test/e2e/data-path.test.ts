@@ -4,7 +4,8 @@ import { test, describe, before, after } from "node:test";
 import assert from "node:assert/strict";
 import net from "node:net";
 import { createHash, randomBytes } from "node:crypto";
-import { writeFileSync } from "node:fs";
+import { copyFileSync, renameSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { startBackend, whoAnswers, holdConnection, type TestBackend } from "../fixtures/backends.ts";
 import { createRoutingDb, type RoutingDb } from "../fixtures/routing-db.ts";
 import { startProxy, type ProxyProcess } from "../fixtures/proxy-process.ts";
@@ -19,7 +20,7 @@ describe("data path", () => {
   before(async () => {
     backend = await startBackend("echo", { greet: false });
     db = await createRoutingDb([{ id: "echo", region: "sa", port: backend.port }]);
-    proxy = await startProxy({ EDGEPROXY_DB_PATH: db.path, EDGEPROXY_IDLE_TIMEOUT_SECS: "1" });
+    proxy = await startProxy({ EDGEPROXY_DB_PATH: db.path, EDGEPROXY_IDLE_TIMEOUT_SECS: "1", EDGEPROXY_DB_RELOAD_SECS: "1" });
   });
   after(async () => {
     await proxy?.stop();
@@ -72,7 +73,7 @@ describe("data path", () => {
     await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
     db.insert({ id: "half", region: "zz", port: (server.address() as net.AddressInfo).port });
     db.exec("UPDATE backends SET healthy = 0 WHERE id = 'echo'");
-    await sleep(5500); // default reload interval is 5 s
+    await sleep(1600); // one reload interval
     try {
       const socket = net.connect({ port: proxy.port, host: "127.0.0.1", allowHalfOpen: true });
       let text = "";
@@ -87,12 +88,13 @@ describe("data path", () => {
       db.exec("UPDATE backends SET healthy = 1 WHERE id = 'echo'");
       db.exec("DELETE FROM backends WHERE id = 'half'");
       server.close();
-      await sleep(5500);
+      await sleep(1600);
     }
   });
 
   test("an idle connection is closed after the idle timeout", async () => {
     const socket = net.connect({ port: proxy.port, host: "127.0.0.1" });
+    socket.resume(); // read (and drop) the echo, so the proxy's FIN is seen
     const started = Date.now();
     await new Promise((r) => socket.once("connect", r));
     socket.write("x");
@@ -161,15 +163,30 @@ describe("routing store changes while traffic flows", () => {
     for (const h of held) h.socket.destroy();
   });
 
-  test("a store corrupted mid-run keeps the last good snapshot", async () => {
+  test("a routing.db replaced by a corrupt file keeps the last good snapshot; a good replacement is picked up", async () => {
     db.exec("UPDATE backends SET healthy = 1 WHERE id = 'a'");
     await sleep(1500);
-    const before = await answers(clients(20, 64));
-    assert.deepEqual(before, new Set(["a", "c"]));
-    const original = await import("node:fs").then((fs) => fs.readFileSync(db.path));
-    writeFileSync(db.path, randomBytes(original.length));
+    assert.deepEqual(await answers(clients(20, 64)), new Set(["a", "c"]));
+    // An operator deploys a broken file the usual way: write it next to the store, then mv it over
+    // (after a checkpoint: SQLite would otherwise read the old pages from the -wal file it leaves).
+    db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+    const broken = join(db.dir, "broken.db");
+    writeFileSync(broken, randomBytes(64 * 1024));
+    renameSync(broken, db.path);
     await proxy.waitForLog("routing store unreadable", 5000);
     assert.deepEqual(await answers(clients(20, 65)), new Set(["a", "c"]), "still routing on the last good snapshot");
     assert.equal(proxy.child.exitCode, null, "no crash");
+    // Then a good one, with only "b" in it.
+    const good = await createRoutingDb([{ id: "b", region: "sa", port: backends.b!.port }]);
+    try {
+      good.exec("PRAGMA wal_checkpoint(TRUNCATE)"); // everything in the main file before copying it
+      copyFileSync(good.path, join(db.dir, "good.db"));
+      renameSync(join(db.dir, "good.db"), db.path);
+      await proxy.waitForLog("routing store readable again", 5000);
+      await sleep(200);
+      assert.deepEqual(await answers(clients(20, 66)), new Set(["b"]));
+    } finally {
+      good.close();
+    }
   });
 });

@@ -18,7 +18,8 @@ test("with no routing.db, one is created with its schema and the proxy listens",
     assert.equal(await whoAnswers(proxy.port), "", "no backend yet: the client is closed cleanly");
     assert.ok(proxy.logs.some((l) => String(l.msg).includes("EDGEPROXY_GEOIP_PATH is not set")), "one clear warning about geo");
   } finally {
-    assert.equal(await proxy.stop(), 0, "SIGTERM exits 0");
+    const code = await proxy.stop();
+    assert.equal(code, 0, `SIGTERM exits 0, got ${code}; logs:\n${proxy.logs.map((l) => JSON.stringify(l)).join("\n")}`);
     tmp.remove();
   }
 });

@@ -30,7 +30,7 @@ test("the host layout mirror matches the module for small, odd and large capacit
   for (const capacity of [1, 31, 33, 1_000, 65_536]) {
     const core = instantiateCore(capacity); // checks the mirror itself
     const { addresses, end } = regionAddresses(capacity);
-    assert.equal(core.regionOffset(0), MAP_BASE + 64);
+    assert.equal(core.regionOffset(0), MAP_BASE + 128);
     assert.equal(core.regionOffset(REGIONS.length), end);
     assert.ok(core.memory.buffer.byteLength >= end);
     assert.equal(addresses.COUNTRY % 16, 0);

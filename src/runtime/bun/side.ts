@@ -27,8 +27,6 @@ class Pair {
 
 export class BunSide implements ClientSocket, UpstreamSocket {
   socket!: BunSocket<BunSide>;
-  remoteAddress = "";
-  remotePort = 0;
   readonly closed: Promise<void>;
   peer: BunSide | null = null;
   pair: Pair | null = null;
@@ -44,16 +42,26 @@ export class BunSide implements ClientSocket, UpstreamSocket {
   private writeShut = false;
   private eof = false;
   private isGone = false;
+  private paused = false;
+  private address: string | undefined;
+  private port: number | undefined;
 
   constructor(private readonly isClient: boolean) {
     this.closed = new Promise((resolve) => (this.resolveClosed = resolve));
   }
 
   attach(socket: BunSocket<BunSide>): void {
-    this.socket = socket;
-    this.remoteAddress = socket.remoteAddress ?? "";
-    this.remotePort = socket.remotePort ?? 0;
-    socket.setNoDelay(true);
+    this.socket = socket; // Bun sets TCP_NODELAY on accepted and connected sockets itself
+    if (this.isClient) this.address = socket.remoteAddress ?? ""; // routing needs it: read it while open
+  }
+
+  // Lazy: each read is a getpeername() syscall, and upstream sides never need them.
+  get remoteAddress(): string {
+    return (this.address ??= this.socket.remoteAddress ?? "");
+  }
+
+  get remotePort(): number {
+    return (this.port ??= this.socket.remotePort ?? 0);
   }
 
   /** Wires two sides together: early bytes first, then live forwarding both ways. */
@@ -74,11 +82,11 @@ export class BunSide implements ClientSocket, UpstreamSocket {
     if (peer === null) {
       this.early.push(chunk);
       this.earlyBytes += chunk.length;
-      if (this.earlyBytes >= limits.earlyBytes) this.socket.pause();
+      if (this.earlyBytes >= limits.earlyBytes) this.pause();
       return;
     }
     this.count(chunk.length);
-    if (!peer.send(chunk)) this.socket.pause();
+    if (!peer.send(chunk)) this.pause();
   }
 
   /** Writes what the kernel takes now and queues the rest; false = the source must pause. */
@@ -108,7 +116,7 @@ export class BunSide implements ClientSocket, UpstreamSocket {
       pending.shift();
     }
     if (this.shutAfterFlush) this.shutWrite();
-    this.peer?.socket.resume();
+    this.peer?.resume();
   }
 
   /** FIN from this socket's remote. */
@@ -137,11 +145,28 @@ export class BunSide implements ClientSocket, UpstreamSocket {
       return;
     }
     this.writeShut = true;
-    this.socket.shutdown();
+    // Its remote finished sending already: close outright, one syscall and no half-open state.
+    if (this.eof) this.socket.end();
+    else this.socket.shutdown();
   }
 
   close(): void {
-    if (!this.isGone) this.socket.end();
+    if (this.isGone) return;
+    this.port ??= this.socket.remotePort ?? 0; // still readable now, not after the close
+    this.socket.end();
+  }
+
+  // pause/resume are epoll_ctl calls: only issue them on a real change.
+  private pause(): void {
+    if (this.paused) return;
+    this.paused = true;
+    this.socket.pause();
+  }
+
+  private resume(): void {
+    if (!this.paused || this.isGone) return;
+    this.paused = false;
+    this.socket.resume();
   }
 
   private count(n: number): void {
@@ -159,9 +184,8 @@ export class BunSide implements ClientSocket, UpstreamSocket {
     this.early = [];
     this.earlyBytes = 0;
     if (this.eof) peer.shutWrite();
-    if (this.isGone) return;
-    if (writable) this.socket.resume();
-    else this.socket.pause();
+    if (writable) this.resume();
+    else this.pause();
   }
 }
 

@@ -5,6 +5,8 @@ import type { SpliceTally } from "../splice-tally.ts";
 import type { ClientSocket, UpstreamSocket } from "../types.ts";
 import type { DenoConn } from "./api.ts";
 
+const joinedMark = Symbol("joined");
+
 /** Both ends of one splice; closes both and settles once both directions finished. */
 class Pair {
   private running = 2;
@@ -81,18 +83,22 @@ export class DenoSide implements ClientSocket, UpstreamSocket {
   /** The read loop: early bytes until splice (bounded), then forwarding until EOF or error. */
   private async run(): Promise<void> {
     const buffer = this.buffer;
-    let carried = 0; // bytes read while splice() happened, forwarded after the early ones
+    let inFlight: Promise<number | null> | null = null; // a read still running when splice() came
     let ended = false;
-    while (this.peer === null && this.earlyBytes < limits.earlyBytes) {
-      const n = await this.read();
-      if (n === null) {
+    while (this.earlyBytes < limits.earlyBytes) {
+      const read = this.read();
+      // Splice must not wait for the client's next bytes to flush the early ones.
+      const first = await Promise.race([read, this.joined.then(() => joinedMark)]);
+      if (first === joinedMark) {
+        inFlight = read;
+        break;
+      }
+      if (first === null) {
         ended = true;
         break;
       }
-      if (this.peer === null) {
-        this.early.push(buffer.slice(0, n));
-        this.earlyBytes += n;
-      } else carried = n;
+      this.early.push(buffer.slice(0, first));
+      this.earlyBytes += first;
     }
     const peer = await this.joined;
     if (peer === null) return;
@@ -100,9 +106,9 @@ export class DenoSide implements ClientSocket, UpstreamSocket {
     try {
       for (const chunk of this.early) await this.forward(peer, chunk);
       this.early = [];
-      if (carried > 0) await this.forward(peer, buffer.subarray(0, carried));
       while (!ended) {
-        const n = await this.read();
+        const n = await (inFlight ?? this.read());
+        inFlight = null;
         if (n === null) break;
         await this.forward(peer, buffer.subarray(0, n));
       }

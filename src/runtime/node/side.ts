@@ -45,8 +45,6 @@ class Pair {
 }
 
 export class NodeSide implements ClientSocket, UpstreamSocket {
-  readonly remoteAddress: string;
-  readonly remotePort: number;
   readonly closed: Promise<void>;
   peer: NodeSide | null = null;
   pair: Pair | null = null;
@@ -61,8 +59,7 @@ export class NodeSide implements ClientSocket, UpstreamSocket {
     readonly socket: net.Socket,
     private readonly isClient: boolean,
   ) {
-    this.remoteAddress = socket.remoteAddress ?? "";
-    this.remotePort = socket.remotePort ?? 0;
+    if (isClient) void socket.remoteAddress; // getpeername() now, while open; Node caches it
     this.closed = new Promise((resolve) => (this.resolveClosed = resolve));
     (socket as Tagged)[sideKey] = this;
     socket.on("data", onData);
@@ -85,6 +82,15 @@ export class NodeSide implements ClientSocket, UpstreamSocket {
     if (upstream.isGone) pair.sideGone(upstream);
   }
 
+  // Lazy: each first read is a getpeername() syscall, and upstream sides never need them.
+  get remoteAddress(): string {
+    return this.socket.remoteAddress ?? "";
+  }
+
+  get remotePort(): number {
+    return this.socket.remotePort ?? 0;
+  }
+
   data(chunk: Buffer): void {
     const peer = this.peer;
     if (peer === null) {
@@ -100,8 +106,15 @@ export class NodeSide implements ClientSocket, UpstreamSocket {
   end(): void {
     this.eof = true;
     if (this.isClient) this.resolveClosed();
-    // Half-close: the peer stops receiving from us but keeps sending the other way.
-    this.peer?.socket.end();
+    this.peer?.finishWriting();
+  }
+
+  /** Our FIN to this side's remote: half-close, or a plain close when it finished sending too. */
+  finishWriting(): void {
+    const socket = this.socket;
+    // Both directions done and nothing queued: close() sends the FIN without a separate shutdown().
+    if (this.eof && socket.writableLength === 0) socket.destroy();
+    else socket.end();
   }
 
   gone(): void {
@@ -128,7 +141,7 @@ export class NodeSide implements ClientSocket, UpstreamSocket {
     }
     this.early = [];
     this.earlyBytes = 0;
-    if (this.eof) peer.socket.end();
+    if (this.eof) peer.finishWriting();
     if (writable) this.socket.resume();
     else this.socket.pause();
   }

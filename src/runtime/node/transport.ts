@@ -47,25 +47,53 @@ function listen(options: ListenOptions, onClient: (client: ClientSocket) => void
 }
 
 function connect(target: HostPort, timeoutMs: number): Promise<NodeSide> {
-  return new Promise((resolve, reject) => {
-    const socket = net.connect({ host: target.host, port: target.port, allowHalfOpen: true, noDelay: true });
-    const timer = setTimeout(() => {
-      socket.destroy();
-      reject(connectTimedOut(timeoutMs, target));
-    }, timeoutMs);
-    const onError = (error: unknown): void => {
-      clearTimeout(timer);
-      socket.destroy();
-      reject(connectFailed(errorCode(error), target));
-    };
-    socket.once("error", onError);
-    socket.once("connect", () => {
-      clearTimeout(timer);
-      socket.off("error", onError);
-      resolve(new NodeSide(socket, false));
-    });
-  });
+  return new Promise((resolve, reject) => new PendingConnect(target, timeoutMs, resolve, reject));
 }
+
+/** One connect attempt; a class so the per-connection path allocates no closures but this one. */
+class PendingConnect {
+  private readonly socket: net.Socket;
+  private readonly timer: ReturnType<typeof setTimeout>;
+
+  constructor(
+    private readonly target: HostPort,
+    private readonly timeoutMs: number,
+    private readonly resolve: (side: NodeSide) => void,
+    private readonly reject: (error: Error) => void,
+  ) {
+    const socket = (this.socket = net.connect({ host: target.host, port: target.port, allowHalfOpen: true, noDelay: true }));
+    socket.on("connect", this.onConnect);
+    socket.on("error", this.onError);
+    this.timer = setTimeout(this.onTimeout, timeoutMs);
+  }
+
+  private readonly onConnect = (): void => {
+    clearTimeout(this.timer);
+    this.detach();
+    this.resolve(new NodeSide(this.socket, false));
+  };
+
+  private readonly onError = (error: unknown): void => {
+    clearTimeout(this.timer);
+    this.detach();
+    this.socket.destroy();
+    this.reject(connectFailed(errorCode(error), this.target));
+  };
+
+  private readonly onTimeout = (): void => {
+    this.detach();
+    this.socket.on("error", ignore); // a late error on the destroyed socket must not crash us
+    this.socket.destroy();
+    this.reject(connectTimedOut(this.timeoutMs, this.target));
+  };
+
+  private detach(): void {
+    this.socket.off("connect", this.onConnect);
+    this.socket.off("error", this.onError);
+  }
+}
+
+function ignore(): void {}
 
 function splice(client: ClientSocket, upstream: UpstreamSocket, options: SpliceOptions): Splice {
   const tally = new SpliceTally();
