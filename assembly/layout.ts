@@ -2,8 +2,8 @@
 // against regionOffset()/regionBytes() and the constants below every time it loads the module.
 //
 // Page 0 belongs to the compiler (static data, stub runtime); the map starts at MAP_BASE. Per-slot
-// data is struct-of-arrays: one region per attribute, P = capacity rounded up to SLOT_ALIGN (32), so every
-// region starts 16-byte aligned and the scan (4 SIMD blocks of 8 slots per step) never reads past it.
+// data is struct-of-arrays: one region per attribute, P = capacity rounded up to SLOT_ALIGN (16), so every
+// region starts 16-byte aligned and the scan (8-slot SIMD blocks, up to the top slot) never reads past it.
 //
 //   offset from MAP_BASE   region     per slot  holds
 //   ────────────────────   ────────   ────────  ──────────────────────────────────────────────────────
@@ -38,7 +38,7 @@
 export const MAP_BASE: u32 = 65536;
 export const HEADER_BYTES: u32 = 64;
 export const SCRATCH_BYTES: u32 = 64;
-export const SLOT_ALIGN: u32 = 32;
+export const SLOT_ALIGN: u32 = 16;
 export const LANES: u32 = 8;
 export const MAX_CAPACITY: u32 = 1 << 20;
 export const LAYOUT_VERSION: u32 = 1;

@@ -10,6 +10,7 @@ import { mkdtempSync, writeFileSync, mkdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import net from "node:net";
+import { denoBin } from "../build/deno-bin.mjs";
 
 const root = new URL("..", import.meta.url).pathname;
 const DUR = Number(process.env.DUR ?? 4);
@@ -90,7 +91,7 @@ await waitPort(httpPort, httpServer);
 const serveCmd = {
   node: [process.execPath, "--import", "tsx", "bench/serve.ts"],
   bun: [join(root, "node_modules/.bin/bun"), "run", "bench/serve.ts"],
-  deno: [join(root, "node_modules/.bin/deno"), "run", "-A", "bench/serve.ts"],
+  deno: [denoBin(), "run", "-A", "bench/serve.ts"],
 };
 
 const results = [];

@@ -2,6 +2,7 @@
 // Runs the whole test suite on Node, Bun and Deno (or the runtimes named as arguments), one after
 // the other, and fails when any runtime fails. Prints one closing line: "tests: N passed, N failed".
 import { spawnSync } from "node:child_process";
+import { denoBin } from "./deno-bin.mjs";
 import { readdirSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
 
@@ -34,7 +35,7 @@ const runners = {
     count: (out) => ({ pass: last(out, /^\s*(\d+) pass$/m), fail: last(out, /^\s*(\d+) fail$/m) }),
   },
   deno: {
-    cmd: bin("deno"),
+    cmd: denoBin, // a function: installs Deno only when the Deno run is asked for
     args: ["test", "-A", "--no-check", ...files],
     count: (out) => {
       const m = /(?:ok|FAILED) \| (\d+) passed(?: \((\d+) steps?\))? \| (\d+) failed(?: \((\d+) steps?\))?/.exec(out.replace(/\x1b\[[0-9;]*m/g, ""));
@@ -49,13 +50,15 @@ function last(text, re) {
 }
 
 const wanted = process.argv.slice(2).length ? process.argv.slice(2) : Object.keys(runners);
+// Resolved once up front, so every runtime's tests can start Deno (e.g. to check `deno task`).
+if (wanted.includes("deno")) process.env.DENO_BIN = denoBin();
 let passed = 0, failed = 0, broken = [];
 for (const name of wanted) {
   const r = runners[name];
   if (!r) { console.error(`unknown runtime ${name} (node, bun, deno)`); process.exit(2); }
   console.log(`\n===== ${name}: ${files.length} test files =====`);
   const started = Date.now();
-  const res = spawnSync(r.cmd, r.args, { cwd: root, encoding: "utf8", maxBuffer: 256 << 20, env: { ...process.env, NO_COLOR: "1", FORCE_COLOR: "0" } });
+  const res = spawnSync(typeof r.cmd === "function" ? r.cmd() : r.cmd, r.args, { cwd: root, encoding: "utf8", maxBuffer: 256 << 20, env: { ...process.env, NO_COLOR: "1", FORCE_COLOR: "0" } });
   const out = (res.stdout ?? "") + (res.stderr ?? "");
   process.stdout.write(out);
   const { pass, fail } = r.count(out);

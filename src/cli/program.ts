@@ -44,7 +44,10 @@ export function createProgram(io: CliIo): Command {
   program
     .command("serve")
     .description("run the proxy (configured by EDGEPROXY_* environment variables; see README)")
-    .action(() => io.serve());
+    .action(() => {
+      if (program.opts().db !== undefined) throw new UsageError("--db", "--db: serve is configured by the environment: set EDGEPROXY_DB_PATH instead");
+      return io.serve();
+    });
   addNodeCommands(program, context);
   addDbCommands(program, context);
   return program;

@@ -5,7 +5,7 @@ export const MAP_BASE = 65_536;
 export const HEADER_BYTES = 64;
 /** The scan's spill area for one step's 32 filter keys, right after the header. */
 export const SCRATCH_BYTES = 64;
-export const SLOT_ALIGN = 32;
+export const SLOT_ALIGN = 16;
 export const LANES = 8;
 export const MAX_CAPACITY = 1 << 20;
 export const LAYOUT_VERSION = 1;
@@ -52,7 +52,7 @@ export const HEADER_FIELDS = [
 ] as const;
 export const HEADER_USED = 28;
 
-/** Capacity rounded up so every region is 16-byte aligned and the 32-slot scan step stays inside it. */
+/** Capacity rounded up so every region is 16-byte aligned and the 8-slot SIMD blocks stay inside it. */
 export function paddedCapacity(capacity: number): number {
   return Math.ceil(capacity / SLOT_ALIGN) * SLOT_ALIGN;
 }

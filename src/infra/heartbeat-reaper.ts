@@ -17,6 +17,7 @@ export function sweepIntervalMs(ttlMs: number): number {
 export class HeartbeatReaper {
   #timer: ReturnType<typeof setInterval> | null = null;
   #running: Promise<string[]> | null = null;
+  #failing = false;
 
   constructor(
     readonly store: HeartbeatExpiry,
@@ -41,9 +42,13 @@ export class HeartbeatReaper {
     try {
       expired = await this.store.expireHeartbeats(nowMs - this.ttlMs);
     } catch (err) {
-      this.log.error("heartbeat sweep failed", { error: (err as Error).message });
+      // Logged once per outage, not once per sweep.
+      if (!this.#failing) this.log.error("heartbeat sweep failed, retrying every sweep", { error: (err as Error).message });
+      this.#failing = true;
       return [];
     }
+    if (this.#failing) this.log.info("heartbeat sweeps work again");
+    this.#failing = false;
     for (const id of expired) this.log.info("backend deregistered: no heartbeat", { id, ttl_secs: this.ttlMs / 1000 });
     if (expired.length > 0) this.onExpired();
     return expired;

@@ -1,8 +1,8 @@
-// Uniform connect errors on every runtime: "connect ECONNREFUSED 127.0.0.1:9".
+// Uniform socket errors on every runtime: "connect ECONNREFUSED 127.0.0.1:9", "listen EADDRINUSE [::]:8080".
 import type { HostPort } from "./types.ts";
 
-/** Error with the errno-style code the proxy can branch on (refused, timeout, DNS, ...). */
-export interface ConnectError extends Error {
+/** Error with the errno-style code the caller can branch on (refused, timeout, DNS, in use, ...). */
+export interface SocketError extends Error {
   readonly code: string;
 }
 
@@ -10,15 +10,19 @@ export function formatTarget(target: HostPort): string {
   return target.host.includes(":") ? `[${target.host}]:${target.port}` : `${target.host}:${target.port}`;
 }
 
-function withCode(message: string, code: string): ConnectError {
+function withCode(message: string, code: string): SocketError {
   return Object.assign(new Error(message), { code });
 }
 
-export function connectFailed(code: string, target: HostPort): ConnectError {
+export function connectFailed(code: string, target: HostPort): SocketError {
   return withCode(`connect ${code} ${formatTarget(target)}`, code);
 }
 
-export function connectTimedOut(timeoutMs: number, target: HostPort): ConnectError {
+export function listenFailed(error: unknown, address: HostPort): SocketError {
+  return withCode(`listen ${errorCode(error)} ${formatTarget(address)}`, errorCode(error));
+}
+
+export function connectTimedOut(timeoutMs: number, target: HostPort): SocketError {
   return withCode(`connect timeout after ${timeoutMs} ms to ${formatTarget(target)}`, "ETIMEDOUT");
 }
 
@@ -29,6 +33,7 @@ export function errorCode(error: unknown): string {
   const byName: Record<string, string> = {
     ConnectionRefused: "ECONNREFUSED",
     ConnectionReset: "ECONNRESET",
+    AddrInUse: "EADDRINUSE",
     TimedOut: "ETIMEDOUT",
     NotFound: "ENOTFOUND",
     AddrNotAvailable: "EADDRNOTAVAIL",
@@ -38,5 +43,5 @@ export function errorCode(error: unknown): string {
   const message = e && typeof e.message === "string" ? e.message : String(error);
   if (/lookup address|Name or service not known|ENOTFOUND/i.test(message)) return "ENOTFOUND";
   if (/unreachable/i.test(message)) return "EHOSTUNREACH";
-  return "ECONNFAILED";
+  return "EUNKNOWN";
 }

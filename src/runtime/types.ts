@@ -12,7 +12,9 @@ export interface HostPort {
 export interface ClientSocket {
   readonly remoteAddress: string;
   readonly remotePort: number;
-  /** Resolves when the client goes away before or during splice (lets the proxy abort a connect). */
+  /** Resolves when the client goes away before or during splice (lets the proxy abort a connect).
+   *  TCP cannot tell a half-close from a close, so a FIN counts too; splice() still forwards the
+   *  buffered bytes and the FIN if it is called anyway. Never rejects. */
   readonly closed: Promise<void>;
   close(): void;
 }
@@ -56,8 +58,11 @@ export interface ListenOptions extends HostPort {
 
 export interface Transport {
   readonly runtime: RuntimeName;
+  /** Rejects like connect, e.g. "listen EADDRINUSE 0.0.0.0:8080" (code EADDRINUSE). */
   listen(options: ListenOptions, onClient: (client: ClientSocket) => void): Promise<Listener>;
-  /** Rejects with an Error whose message says refused/timeout/unreachable. */
+  /** Rejects with an Error with an errno-style `code` and a message like "connect ECONNREFUSED
+   *  127.0.0.1:9" or "connect timeout after 2000 ms to [::1]:9" (code ETIMEDOUT). A timed-out attempt
+   *  is cancelled, or closed the moment it completes where the runtime cannot cancel it (Bun). */
   connect(target: HostPort, timeoutMs: number): Promise<UpstreamSocket>;
   /** Copy bytes both ways (buffered early client bytes first) with backpressure and half-close. */
   splice(client: ClientSocket, upstream: UpstreamSocket, options: SpliceOptions): Splice;

@@ -467,6 +467,7 @@ export function transportSuite(transport: Transport): void {
       const port = await closedPort();
       await assert.rejects(transport.connect({ host: loopback, port }, 2000), {
         message: `connect ECONNREFUSED 127.0.0.1:${port}`,
+        code: "ECONNREFUSED",
       });
     });
 
@@ -485,6 +486,7 @@ export function transportSuite(transport: Transport): void {
         const started = Date.now();
         await assert.rejects(transport.connect({ host: loopback, port: stalled.port }, 300), {
           message: `connect timeout after 300 ms to 127.0.0.1:${stalled.port}`,
+          code: "ETIMEDOUT",
         });
         const elapsed = Date.now() - started;
         assert.ok(elapsed >= 250 && elapsed < 1000, `rejected after ${elapsed} ms`);
@@ -609,6 +611,15 @@ export function transportSuite(transport: Transport): void {
       assert.ok(results.every((r) => r.reason === "eof"));
       await proxy.close();
       await backend.close();
+    });
+
+    test("listen on a port in use rejects with a clear EADDRINUSE error", async () => {
+      const taken = await startBackend(echo);
+      await assert.rejects(transport.listen({ host: loopback, port: taken.port }, () => {}), {
+        message: `listen EADDRINUSE 127.0.0.1:${taken.port}`,
+        code: "EADDRINUSE",
+      });
+      await taken.close();
     });
 
     test("TLS listen is refused clearly until it is implemented", async () => {

@@ -71,9 +71,13 @@ describe("heartbeat reaper", () => {
     assert.deepEqual(await restarted.sweep(T0 + 60_000 + TTL), ["api-1", "api-2"]);
   });
 
-  test("a store failure is logged and the sweep resolves empty", async () => {
-    await api.store.close();
-    assert.deepEqual(await reaper.sweep(T0 + TTL + 1), []);
+  test("a store failure is logged once per outage and the sweep resolves empty", async () => {
+    const errors: string[] = [];
+    const log = { ...silentLogger, error: (msg: string) => { errors.push(msg); } };
+    const failing = new HeartbeatReaper({ expireHeartbeats: () => Promise.reject(new Error("disk I/O error")) }, TTL, log, T0 - TTL);
+    assert.deepEqual(await failing.sweep(T0 + TTL + 1), []);
+    assert.deepEqual(await failing.sweep(T0 + TTL + 2), []);
+    assert.deepEqual(errors, ["heartbeat sweep failed, retrying every sweep"]);
   });
 });
 

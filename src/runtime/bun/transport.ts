@@ -1,6 +1,6 @@
 // Bun adapter: Bun.listen/Bun.connect (the fastest socket API on Bun) with manual backpressure.
 import { assertRuntime } from "../detect.ts";
-import { connectFailed, connectTimedOut, errorCode } from "../errors.ts";
+import { connectFailed, connectTimedOut, errorCode, listenFailed } from "../errors.ts";
 import { watchIdle } from "../idle-watch.ts";
 import { SpliceTally } from "../splice-tally.ts";
 import type {
@@ -13,7 +13,7 @@ import type {
   Transport,
   UpstreamSocket,
 } from "../types.ts";
-import { bunApi } from "./api.ts";
+import { bunApi, type BunListener } from "./api.ts";
 import { BunSide, sideHandlers } from "./side.ts";
 
 assertRuntime("bun");
@@ -25,20 +25,25 @@ export function createTransport(): Transport {
 
 async function listen(options: ListenOptions, onClient: (client: ClientSocket) => void): Promise<Listener> {
   if (options.tls) throw new Error("[edgeproxy] TLS not implemented yet (listen with tls)");
-  const listener = bun.listen<BunSide>({
-    hostname: options.host,
-    port: options.port,
-    allowHalfOpen: true, // a client FIN must only shut the upstream's write side
-    socket: {
-      ...sideHandlers,
-      open(socket) {
-        const side = new BunSide(true);
-        socket.data = side;
-        side.attach(socket);
-        onClient(side);
+  let listener: BunListener;
+  try {
+    listener = bun.listen<BunSide>({
+      hostname: options.host,
+      port: options.port,
+      allowHalfOpen: true, // a client FIN must only shut the upstream's write side
+      socket: {
+        ...sideHandlers,
+        open(socket) {
+          const side = new BunSide(true);
+          socket.data = side;
+          side.attach(socket);
+          onClient(side);
+        },
       },
-    },
-  });
+    });
+  } catch (error) {
+    throw listenFailed(error, options);
+  }
   let stopped = false;
   return {
     runtime: "bun",

@@ -1,11 +1,11 @@
-// One end of a proxied connection on Deno: a read loop into one reused buffer that first fills the
-// early-bytes list, then (after splice) writes straight to the peer. No web streams: pipeTo costs ~2x CPU.
+// One end of a proxied connection on Deno: one read loop per direction into a pooled buffer, writing
+// straight to the peer (no web streams: pipeTo costs ~2x CPU). Before splice() the reads fill a
+// bounded early-bytes list, so a client that leaves is noticed and its first bytes are kept.
 import { limits } from "../limits.ts";
 import type { SpliceTally } from "../splice-tally.ts";
 import type { ClientSocket, UpstreamSocket } from "../types.ts";
 import type { DenoConn } from "./api.ts";
-
-const joinedMark = Symbol("joined");
+import { bufferPool } from "./buffer-pool.ts";
 
 /** Both ends of one splice; closes both and settles once both directions finished. */
 class Pair {
@@ -16,11 +16,15 @@ class Pair {
     readonly tally: SpliceTally,
   ) {}
 
-  directionDone(failed: boolean): void {
+  /** `from` saw EOF (or failed) and everything it read was written to its peer. */
+  directionDone(from: DenoSide, failed: boolean): void {
     if (failed && this.tally.fail("error")) this.closeBoth();
     if (--this.running === 0) {
+      // Both directions finished: close() sends the last FIN, no separate closeWrite() needed.
       this.closeBoth();
       this.tally.settle();
+    } else if (!failed) {
+      from.peer!.shutWrite(); // half-close: the other direction keeps flowing
     }
   }
 
@@ -34,28 +38,32 @@ export class DenoSide implements ClientSocket, UpstreamSocket {
   readonly remoteAddress: string;
   readonly remotePort: number;
   readonly closed: Promise<void>;
-  pair: Pair | null = null;
+  peer: DenoSide | null = null;
+  closing = false;
+  private pair: Pair | null = null;
   private resolveClosed!: () => void;
-  private resolveJoined!: (peer: DenoSide | null) => void;
-  private readonly joined: Promise<DenoSide | null>;
-  private readonly buffer = new Uint8Array(limits.readBuffer);
-  private peer: DenoSide | null = null;
+  private buffer: Uint8Array = bufferPool.take();
+  /** The read in progress, if any: splice() takes it over from the early-bytes loop. */
+  private inFlight: Promise<number | null> | null = null;
   private early: Uint8Array[] = [];
   private earlyBytes = 0;
+  private ended = false;
   private failed = false;
-  private closing = false;
-  private writeShut = false;
 
   constructor(
     readonly conn: DenoConn,
     private readonly isClient: boolean,
   ) {
-    this.remoteAddress = conn.remoteAddr.hostname;
-    this.remotePort = conn.remoteAddr.port;
+    const remote = conn.remoteAddr;
+    this.remoteAddress = remote.hostname;
+    this.remotePort = remote.port;
     this.closed = new Promise((resolve) => (this.resolveClosed = resolve));
-    this.joined = new Promise((resolve) => (this.resolveJoined = resolve));
-    conn.setNoDelay(true);
-    void this.run();
+    try {
+      conn.setNoDelay(true);
+    } catch {
+      // the peer is gone already; the first read reports it
+    }
+    void this.readEarly();
   }
 
   static join(client: DenoSide, upstream: DenoSide, tally: SpliceTally): Pair {
@@ -63,8 +71,8 @@ export class DenoSide implements ClientSocket, UpstreamSocket {
     client.pair = upstream.pair = pair;
     client.peer = upstream;
     upstream.peer = client;
-    client.resolveJoined(upstream);
-    upstream.resolveJoined(client);
+    void client.forwardLoop(upstream);
+    void upstream.forwardLoop(client);
     return pair;
   }
 
@@ -72,7 +80,6 @@ export class DenoSide implements ClientSocket, UpstreamSocket {
     if (this.closing) return;
     this.closing = true;
     this.resolveClosed();
-    this.resolveJoined(null);
     try {
       this.conn.close();
     } catch {
@@ -80,52 +87,61 @@ export class DenoSide implements ClientSocket, UpstreamSocket {
     }
   }
 
-  /** The read loop: early bytes until splice (bounded), then forwarding until EOF or error. */
-  private async run(): Promise<void> {
-    const buffer = this.buffer;
-    let inFlight: Promise<number | null> | null = null; // a read still running when splice() came
-    let ended = false;
+  shutWrite(): void {
+    if (this.closing) return;
+    this.conn.closeWrite().catch(() => {}); // a remote that is gone already shows up on the read side
+  }
+
+  /** Before splice: keep reading (bounded) so early bytes are kept and a leaving client is noticed. */
+  private async readEarly(): Promise<void> {
     while (this.earlyBytes < limits.earlyBytes) {
-      const read = this.read();
-      // Splice must not wait for the client's next bytes to flush the early ones.
-      const first = await Promise.race([read, this.joined.then(() => joinedMark)]);
-      if (first === joinedMark) {
-        inFlight = read;
-        break;
+      const read = (this.inFlight = this.read());
+      const n = await read;
+      if (this.peer !== null) return; // splice() came meanwhile: forwardLoop owns this read
+      this.inFlight = null;
+      if (n === null) {
+        this.ended = true;
+        return;
       }
-      if (first === null) {
-        ended = true;
-        break;
-      }
-      this.early.push(buffer.slice(0, first));
-      this.earlyBytes += first;
+      this.early.push(this.buffer.slice(0, n));
+      this.earlyBytes += n;
     }
-    const peer = await this.joined;
-    if (peer === null) return;
+  }
+
+  /** After splice: early bytes first, then the read that was in flight, then read → write until EOF. */
+  private async forwardLoop(peer: DenoSide): Promise<void> {
+    let pending = this.inFlight;
+    this.inFlight = null;
     let writeFailed = false;
     try {
       for (const chunk of this.early) await this.forward(peer, chunk);
       this.early = [];
-      while (!ended) {
-        const n = await (inFlight ?? this.read());
-        inFlight = null;
+      while (!this.ended) {
+        const n = await (pending ?? this.read());
+        pending = null;
         if (n === null) break;
-        await this.forward(peer, buffer.subarray(0, n));
+        await this.forward(peer, this.buffer.subarray(0, n));
       }
-      if (!this.failed) await peer.shutWrite();
     } catch {
       writeFailed = !peer.closing;
     }
-    this.pair!.directionDone(this.failed || writeFailed);
+    if (writeFailed) this.pair!.closeBoth(); // ends a read still in flight before the buffer goes back
+    if (pending !== null) await pending;
+    bufferPool.give(this.buffer);
+    this.pair!.directionDone(this, this.failed || writeFailed);
   }
 
   /** One read; null at EOF or on error (an error we did not cause marks the side failed). */
   private async read(): Promise<number | null> {
     try {
       const n = await this.conn.read(this.buffer);
-      if (n === null && this.isClient) this.resolveClosed();
+      if (n === null) {
+        this.ended = true;
+        if (this.isClient) this.resolveClosed();
+      }
       return n;
     } catch {
+      this.ended = true;
       if (!this.closing) this.failed = true;
       this.resolveClosed();
       return null;
@@ -135,17 +151,7 @@ export class DenoSide implements ClientSocket, UpstreamSocket {
   private async forward(peer: DenoSide, chunk: Uint8Array): Promise<void> {
     if (this.isClient) this.pair!.tally.bytesFromClient += chunk.length;
     else this.pair!.tally.bytesToClient += chunk.length;
-    let offset = 0;
-    while (offset < chunk.length) offset += await peer.conn.write(offset === 0 ? chunk : chunk.subarray(offset));
-  }
-
-  private async shutWrite(): Promise<void> {
-    if (this.writeShut || this.closing) return;
-    this.writeShut = true;
-    try {
-      await this.conn.closeWrite();
-    } catch {
-      // the remote is gone already; the read side reports it
-    }
+    let offset = await peer.conn.write(chunk);
+    while (offset < chunk.length) offset += await peer.conn.write(chunk.subarray(offset));
   }
 }

@@ -1,6 +1,6 @@
 // Deno adapter: Deno.listen/Deno.connect with read/write loops over a reused buffer.
 import { assertRuntime } from "../detect.ts";
-import { connectFailed, connectTimedOut, errorCode } from "../errors.ts";
+import { connectFailed, connectTimedOut, errorCode, listenFailed } from "../errors.ts";
 import { watchIdle } from "../idle-watch.ts";
 import { SpliceTally } from "../splice-tally.ts";
 import type {
@@ -13,7 +13,7 @@ import type {
   Transport,
   UpstreamSocket,
 } from "../types.ts";
-import { denoApi, type DenoListener } from "./api.ts";
+import { denoApi, type DenoConn, type DenoListener } from "./api.ts";
 import { DenoSide } from "./side.ts";
 
 assertRuntime("deno");
@@ -25,7 +25,12 @@ export function createTransport(): Transport {
 
 async function listen(options: ListenOptions, onClient: (client: ClientSocket) => void): Promise<Listener> {
   if (options.tls) throw new Error("[edgeproxy] TLS not implemented yet (listen with tls)");
-  const listener = deno.listen({ hostname: options.host, port: options.port, transport: "tcp" });
+  let listener: DenoListener;
+  try {
+    listener = deno.listen({ hostname: options.host, port: options.port, transport: "tcp" });
+  } catch (error) {
+    throw listenFailed(error, options);
+  }
   let stopped = false;
   void acceptLoop(listener, onClient, () => stopped);
   return {
@@ -45,13 +50,20 @@ async function acceptLoop(
   stopped: () => boolean,
 ): Promise<void> {
   while (!stopped()) {
+    let conn: DenoConn;
     try {
-      onClient(new DenoSide(await listener.accept(), true));
+      conn = await listener.accept();
     } catch (error) {
       if (stopped()) return;
       // e.g. EMFILE: back off briefly instead of spinning
       console.error("[edgeproxy] accept failed:", error);
       await new Promise((resolve) => setTimeout(resolve, 50));
+      continue;
+    }
+    try {
+      onClient(new DenoSide(conn, true));
+    } catch (error) {
+      console.error("[edgeproxy] client handler failed:", error); // the accept loop must survive it
     }
   }
 }

@@ -1,7 +1,7 @@
 // Node adapter: node:net sockets, spliced with write()/pause()/drain (lighter than stream.pipe).
 import net from "node:net";
 import { assertRuntime } from "../detect.ts";
-import { connectFailed, connectTimedOut, errorCode } from "../errors.ts";
+import { connectFailed, connectTimedOut, errorCode, listenFailed } from "../errors.ts";
 import { watchIdle } from "../idle-watch.ts";
 import { SpliceTally } from "../splice-tally.ts";
 import type {
@@ -29,9 +29,12 @@ function listen(options: ListenOptions, onClient: (client: ClientSocket) => void
     onClient(new NodeSide(socket, true));
   });
   return new Promise((resolve, reject) => {
-    server.once("error", reject);
+    const onListenError = (error: unknown) => reject(listenFailed(error, options));
+    server.once("error", onListenError);
     server.listen({ host: options.host, port: options.port, backlog: 4096 }, () => {
-      server.off("error", reject);
+      server.off("error", onListenError);
+      // Accept errors (EMFILE, ...) are reported here; without a listener they would crash the process.
+      server.on("error", (error) => console.error("[edgeproxy] accept failed:", error));
       const bound = server.address() as net.AddressInfo;
       resolve({
         runtime: "node",
