@@ -93,13 +93,16 @@ export async function startEdgeProxy(config: Config, services: EdgeProxyServices
 
   let api;
   try {
-    api = await startApi({ config, log, now, routableBackends: () => routableCount(table, engine.capacity), refreshRoutes: () => void routeSync.refresh() });
+    api = await startApi({ config, log, now, routableBackends: () => routableCount(table, engine.capacity), refreshRoutes: () => void routeSync.refresh(), fileIdentity: services.fileIdentity });
   } catch (err) {
     await store.close();
     if (err instanceof ApiStartError) throw new StartupError(err.variable, err.message.slice(err.variable.length + 2));
     throw err;
   }
-  const live = new LiveStatePublisher(openLiveTable(config.dbPath), () => liveCounts(table, engine.capacity, (slot) => engine.active(slot)), config.dbReloadMs, log);
+  const live = new LiveStatePublisher(
+    // A short busy timeout: the driver is synchronous, and a CLI writer holding the lock must not
+    // stall the data path; a skipped publish is retried at the next interval.
+    openLiveTable(config.dbPath, { busyTimeoutMs: 20 }), () => liveCounts(table, engine.capacity, (slot) => engine.active(slot)), config.dbReloadMs, log);
   live.start(now);
 
   const listener = await services.transport.listen({ host: config.listen.host, port: config.listen.port }, handler);

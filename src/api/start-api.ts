@@ -17,6 +17,8 @@ export interface ApiHost {
   readonly routableBackends: () => number;
   /** Applies store changes to routing now instead of at the next reload tick. */
   readonly refreshRoutes?: () => void;
+  /** Device + inode of a file (see LibsqlStoreOptions.fileIdentity). */
+  readonly fileIdentity?: (path: string) => string | null;
 }
 
 export interface RunningApi {
@@ -38,7 +40,10 @@ export async function startApi(host: ApiHost): Promise<RunningApi | null> {
   const refresh = () => host.refreshRoutes?.();
   let store;
   try {
-    store = openLibsqlStore(config.dbPath, { busyTimeoutMs: 5000, source: "api", now });
+    store = openLibsqlStore(config.dbPath, {
+      busyTimeoutMs: 5000, source: "api", now,
+      fileIdentity: host.fileIdentity ? () => host.fileIdentity!(config.dbPath) : undefined,
+    });
   } catch (err) {
     throw new ApiStartError("EDGEPROXY_DB_PATH", `the API cannot open ${config.dbPath}: ${(err as Error).message}`);
   }
