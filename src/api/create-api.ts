@@ -109,7 +109,7 @@ export function createApi(deps: ApiDeps): Hono {
     if (err instanceof BackendInputError) return apiError(c, 400, err.field, err.message);
     if (err instanceof StoreError) {
       log.error("API: routing store unavailable", { error: err.message });
-      return apiError(c, 503, null, "the routing store is unavailable right now; retry later");
+      return apiError(c, 503, null, "the routing store is unavailable right now; retry later", { "Retry-After": "1" });
     }
     log.error("API: unexpected error", { error: err instanceof Error ? (err.stack ?? err.message) : String(err) });
     return c.json({ error: "internal error", field: null }, 500);
@@ -140,7 +140,7 @@ function pathId(c: Context): string | null {
 }
 
 function badId(c: Context): Response {
-  return apiError(c, 400, "id", "id: expected text of 1-255 characters without control characters");
+  return apiError(c, 400, "id", "id: expected text of 1-255 characters without control characters or lone surrogates");
 }
 
 function notFound(c: Context, id: string): Response {

@@ -5,7 +5,7 @@ import type { Config } from "../config.ts";
 import type { Logger } from "../infra/log.ts";
 import type { HostPort } from "../runtime/types.ts";
 import { serveHttp } from "../runtime/http-server.ts";
-import { openLibsqlStore } from "../store/libsql-store.ts";
+import { openApiStore } from "./api-store.ts";
 import { HeartbeatReaper } from "../infra/heartbeat-reaper.ts";
 import { createApi } from "./create-api.ts";
 
@@ -40,8 +40,9 @@ export async function startApi(host: ApiHost): Promise<RunningApi | null> {
   const refresh = () => host.refreshRoutes?.();
   let store;
   try {
-    store = openLibsqlStore(config.dbPath, {
-      busyTimeoutMs: 5000, source: "api", now,
+    // Waits for a locked file on timers, never inside the driver (api-store.ts): the data path shares this thread.
+    store = openApiStore(config.dbPath, {
+      now,
       fileIdentity: host.fileIdentity ? () => host.fileIdentity!(config.dbPath) : undefined,
     });
   } catch (err) {

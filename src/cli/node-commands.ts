@@ -58,7 +58,20 @@ export function addNodeCommands(program: Command, context: CliContext): void {
 
   change("remove", "soft delete: keep the row, stop routing to it (undo with enable)", (s, id) => s.softDelete(id), (id) => `removed ${id} (soft delete; "edgeproxy node enable ${id}" restores it)`);
   change("delete", "delete the row for good", (s, id) => s.deleteBackend(id), (id) => `deleted ${id} permanently`);
-  change("enable", "mark healthy and not deleted", (s, id) => s.enable(id), (id) => `enabled ${id} (healthy, routed)`);
+  node
+    .command("enable")
+    .description("mark healthy and not deleted")
+    .argument("<id>", "backend id")
+    .action(async (idRaw: string) => {
+      const id = arg.backendId(idRaw);
+      const registered = await withStore(context, false, async (store) => {
+        if (!(await store.enable(id))) throw unknownId(id);
+        return ((await store.getBackend(id))?.lastHeartbeatMs ?? null) !== null;
+      });
+      say(`enabled ${id} (healthy, routed)`);
+      // Enabling does not vouch for a registered backend: the proxy still expires it without heartbeats.
+      if (registered) say(`note: ${id} was registered through the API, so it is deregistered again unless it sends heartbeats within EDGEPROXY_HEARTBEAT_TTL_SECS ("edgeproxy node add" makes it static)`);
+    });
   change("disable", "mark unhealthy: no new connections (open ones continue)", (s, id) => s.setHealthy(id, false), (id) => `disabled ${id} (unhealthy: no new connections)`);
 
   node

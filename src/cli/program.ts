@@ -36,7 +36,9 @@ export function createProgram(io: CliIo): Command {
       // One line per error, suggestion included: "error: unknown command 'nod' (Did you mean node?)".
       outputError: (s, write) => write(s.trim().replace(/\s*\n\s*/g, " ")),
     })
-    .showSuggestionAfterError(true);
+    .showSuggestionAfterError(true)
+    // Subcommand help lists --db too: `edgeproxy db show --help` is where people look for it.
+    .configureHelp({ showGlobalOptions: true });
   const context: CliContext = {
     io,
     dbPath: () => (program.opts().db as string | undefined) ?? nonEmpty(io.env.EDGEPROXY_DB_PATH) ?? "routing.db",

@@ -1,9 +1,16 @@
-// Byte counters and the single resolution of a splice, shared by every adapter.
-import type { SpliceResult } from "./types.ts";
+// Byte counters, idle watch and the single resolution of a splice, shared by every adapter.
+import { IdleWatch } from "./idle-watch.ts";
+import type { Splice, SpliceResult } from "./types.ts";
 
 type Failure = Exclude<SpliceResult["reason"], "eof">;
 
-export class SpliceTally {
+/** What an adapter's pair of sockets offers the tally: close both ends now. */
+export interface Closable {
+  closeBoth(): void;
+}
+
+/** The Splice handed to the proxy; `abort` is a method (call it as splice.abort()). */
+export class SpliceTally implements Splice {
   bytesFromClient = 0;
   bytesToClient = 0;
   /** First failure wins; none means both directions ended cleanly. */
@@ -11,9 +18,27 @@ export class SpliceTally {
   readonly done: Promise<SpliceResult>;
   private resolveDone!: (result: SpliceResult) => void;
   private settled = false;
+  private pair: Closable | null = null;
+  private idle: IdleWatch | null = null;
 
   constructor() {
     this.done = new Promise((resolve) => (this.resolveDone = resolve));
+  }
+
+  /** Starts the idle watch once the adapter joined both sockets. */
+  watch(pair: Closable, idleTimeoutMs: number): this {
+    this.pair = pair;
+    if (idleTimeoutMs > 0 && !this.settled) this.idle = new IdleWatch(idleTimeoutMs, this);
+    return this;
+  }
+
+  abort(): void {
+    this.end("aborted");
+  }
+
+  /** Closes both sides for `reason` unless the splice is already ending for another one. */
+  end(reason: Failure): void {
+    if (this.fail(reason)) this.pair?.closeBoth();
   }
 
   /** Records why the splice ends; returns false when another reason came first. */
@@ -27,6 +52,7 @@ export class SpliceTally {
   settle(): void {
     if (this.settled) return;
     this.settled = true;
+    this.idle?.stop();
     this.resolveDone({
       bytesFromClient: this.bytesFromClient,
       bytesToClient: this.bytesToClient,

@@ -126,7 +126,7 @@ async function startProxy(transport: Transport, backendPort: number, options: Pr
     }
     if (options.spliceDelayMs) await sleep(options.spliceDelayMs);
     const splice = transport.splice(client, upstream, { idleTimeoutMs: options.idleTimeoutMs ?? 0 });
-    aborts.push(splice.abort);
+    aborts.push(() => splice.abort());
     resolveSplice(await splice.done);
   };
   const listener = await transport.listen({ host: options.host ?? loopback, port: 0 }, (client) => {

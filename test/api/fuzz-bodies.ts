@@ -44,8 +44,8 @@ function randomValue(rand: Rand, depth = 0): unknown {
 
 /** A bad value for each field of a registration (each one alone makes the body invalid). */
 const BAD: Readonly<Record<string, readonly unknown[]>> = {
-  id: ["", null, 1, [], {}, "a\u0000b", "x".repeat(300), true],
-  app: [null, 1, [], {}, "y".repeat(300), false],
+  id: ["", null, 1, [], {}, "a\u0000b", "x".repeat(300), true, "\udc00", "a\ud83d"],
+  app: [null, 1, [], {}, "y".repeat(300), false, "a\tb", "\ud800"],
   region: ["", " ", "south america", "x".repeat(70), 1, null, "sa/../eu"],
   country: ["BRA", "B", "12", 1, {}, "é1"],
   ip: ["", "999.1.1.1", "10.0.0", "10.0.0.1:80", "fd00:::1", "-bad-.host", "a..b", 10, null, "[::1]"],

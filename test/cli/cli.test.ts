@@ -85,6 +85,19 @@ describe("edgeproxy node … / db …", () => {
     assert.equal(await row("n1"), null);
   });
 
+  test("enable of an API-registered backend says it still needs heartbeats; add makes it static", async () => {
+    await store.upsertBackend({ id: "reg-1", region: "sa", host: "10.0.0.7", port: 7, lastHeartbeatMs: 1 });
+    await store.softDelete("reg-1"); // as the heartbeat reaper leaves it
+    const out = ok(await cli("node", "enable", "reg-1"));
+    assert.match(out, /^enabled reg-1/m);
+    assert.match(out, /^note: reg-1 was registered through the API.*heartbeats.*node add/m);
+    assert.equal((await row("reg-1"))!.deleted, false);
+    ok(await cli("node", "add", "reg-1", "sa", "10.0.0.7", "7"));
+    assert.equal((await row("reg-1"))!.lastHeartbeatMs, null);
+    assert.doesNotMatch(ok(await cli("node", "enable", "reg-1")), /note:/);
+    ok(await cli("node", "delete", "reg-1"));
+  });
+
   test("an id full of SQL is just an id", async () => {
     const id = "x'; DROP TABLE backends;--";
     ok(await cli("node", "add", id, "sa", "10.0.0.2"));
@@ -197,6 +210,7 @@ test("--help on every command and subcommand", async () => {
   results.forEach((r, i) => {
     assert.equal(r.code, 0, `${commands[i]!.join(" ")}: ${r.stderr}`);
     assert.match(r.stdout, new RegExp(`Usage: edgeproxy ${commands[i]!.join(" ")}`.trimEnd()));
+    assert.match(r.stdout, /--db <path>/, `${commands[i]!.join(" ")} --help names --db`);
   });
   const version = await runCli(["--version"]);
   assert.equal(version.stdout.trim(), JSON.parse(readFileSync(join(repoRoot, "package.json"), "utf8")).version);

@@ -1,7 +1,6 @@
 // Bun adapter: Bun.listen/Bun.connect (the fastest socket API on Bun) with manual backpressure.
 import { assertRuntime } from "../detect.ts";
 import { connectFailed, connectTimedOut, errorCode, listenFailed } from "../errors.ts";
-import { watchIdle } from "../idle-watch.ts";
 import { SpliceTally } from "../splice-tally.ts";
 import type {
   ClientSocket,
@@ -96,19 +95,5 @@ function connect(target: HostPort, timeoutMs: number): Promise<BunSide> {
 
 function splice(client: ClientSocket, upstream: UpstreamSocket, options: SpliceOptions): Splice {
   const tally = new SpliceTally();
-  const pair = BunSide.join(client as BunSide, upstream as BunSide, tally);
-  const stopIdle = watchIdle(
-    options.idleTimeoutMs,
-    () => tally.bytesFromClient + tally.bytesToClient,
-    () => {
-      if (tally.fail("idle")) pair.closeBoth();
-    },
-  );
-  tally.done.then(stopIdle);
-  return {
-    done: tally.done,
-    abort: () => {
-      if (tally.fail("aborted")) pair.closeBoth();
-    },
-  };
+  return tally.watch(BunSide.join(client as BunSide, upstream as BunSide, tally), options.idleTimeoutMs);
 }

@@ -1,7 +1,6 @@
 // Deno adapter: Deno.listen/Deno.connect with read/write loops over a reused buffer.
 import { assertRuntime } from "../detect.ts";
 import { connectFailed, connectTimedOut, errorCode, listenFailed } from "../errors.ts";
-import { watchIdle } from "../idle-watch.ts";
 import { SpliceTally } from "../splice-tally.ts";
 import type {
   ClientSocket,
@@ -83,19 +82,5 @@ async function connect(target: HostPort, timeoutMs: number): Promise<DenoSide> {
 
 function splice(client: ClientSocket, upstream: UpstreamSocket, options: SpliceOptions): Splice {
   const tally = new SpliceTally();
-  const pair = DenoSide.join(client as DenoSide, upstream as DenoSide, tally);
-  const stopIdle = watchIdle(
-    options.idleTimeoutMs,
-    () => tally.bytesFromClient + tally.bytesToClient,
-    () => {
-      if (tally.fail("idle")) pair.closeBoth();
-    },
-  );
-  tally.done.then(stopIdle);
-  return {
-    done: tally.done,
-    abort: () => {
-      if (tally.fail("aborted")) pair.closeBoth();
-    },
-  };
+  return tally.watch(DenoSide.join(client as DenoSide, upstream as DenoSide, tally), options.idleTimeoutMs);
 }

@@ -34,11 +34,11 @@ class Pair {
   ) {}
 
   sideGone(side: NodeSide): void {
-    if (side.failed && this.tally.fail("error")) this.destroyBoth();
+    if (side.failed && this.tally.fail("error")) this.closeBoth();
     if (--this.open === 0) this.tally.settle();
   }
 
-  destroyBoth(): void {
+  closeBoth(): void {
     this.client.socket.destroy();
     this.upstream.socket.destroy();
   }
@@ -70,7 +70,7 @@ export class NodeSide implements ClientSocket, UpstreamSocket {
   }
 
   /** Wires two sides together: early bytes first, then live forwarding both ways. */
-  static join(client: NodeSide, upstream: NodeSide, tally: SpliceTally): void {
+  static join(client: NodeSide, upstream: NodeSide, tally: SpliceTally): Pair {
     const pair = new Pair(client, upstream, tally);
     client.pair = upstream.pair = pair;
     client.peer = upstream;
@@ -80,6 +80,7 @@ export class NodeSide implements ClientSocket, UpstreamSocket {
     // A side that closed before the splice counts as gone now.
     if (client.isGone) pair.sideGone(client);
     if (upstream.isGone) pair.sideGone(upstream);
+    return pair;
   }
 
   // Lazy: each first read is a getpeername() syscall, and upstream sides never need them.

@@ -2,7 +2,6 @@
 import net from "node:net";
 import { assertRuntime } from "../detect.ts";
 import { connectFailed, connectTimedOut, errorCode, listenFailed } from "../errors.ts";
-import { watchIdle } from "../idle-watch.ts";
 import { SpliceTally } from "../splice-tally.ts";
 import type {
   ClientSocket,
@@ -50,71 +49,55 @@ function listen(options: ListenOptions, onClient: (client: ClientSocket) => void
 }
 
 function connect(target: HostPort, timeoutMs: number): Promise<NodeSide> {
-  return new Promise((resolve, reject) => new PendingConnect(target, timeoutMs, resolve, reject));
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({ host: target.host, port: target.port, allowHalfOpen: true, noDelay: true });
+    const pending: Pending = { socket, target, timeoutMs, resolve, reject, timer: setTimeout(onTimeout, timeoutMs, socket) };
+    (socket as Connecting)[pendingKey] = pending;
+    socket.on("connect", onConnect);
+    socket.on("error", onConnectError);
+  });
 }
 
-/** One connect attempt; a class so the per-connection path allocates no closures but this one. */
-class PendingConnect {
-  private readonly socket: net.Socket;
-  private readonly timer: ReturnType<typeof setTimeout>;
+// One connect attempt. Listeners are shared functions (`this` = the socket), not closures per connect.
+interface Pending {
+  readonly socket: net.Socket;
+  readonly target: HostPort;
+  readonly timeoutMs: number;
+  readonly resolve: (side: NodeSide) => void;
+  readonly reject: (error: Error) => void;
+  readonly timer: ReturnType<typeof setTimeout>;
+}
+const pendingKey = Symbol("edgeproxy.connect");
+type Connecting = net.Socket & { [pendingKey]: Pending };
 
-  constructor(
-    private readonly target: HostPort,
-    private readonly timeoutMs: number,
-    private readonly resolve: (side: NodeSide) => void,
-    private readonly reject: (error: Error) => void,
-  ) {
-    const socket = (this.socket = net.connect({ host: target.host, port: target.port, allowHalfOpen: true, noDelay: true }));
-    socket.on("connect", this.onConnect);
-    socket.on("error", this.onError);
-    this.timer = setTimeout(this.onTimeout, timeoutMs);
-  }
+function settleConnect(socket: net.Socket): Pending {
+  const pending = (socket as Connecting)[pendingKey];
+  clearTimeout(pending.timer);
+  socket.off("connect", onConnect);
+  socket.off("error", onConnectError);
+  return pending;
+}
 
-  private readonly onConnect = (): void => {
-    clearTimeout(this.timer);
-    this.detach();
-    this.resolve(new NodeSide(this.socket, false));
-  };
+function onConnect(this: net.Socket): void {
+  settleConnect(this).resolve(new NodeSide(this, false));
+}
 
-  private readonly onError = (error: unknown): void => {
-    clearTimeout(this.timer);
-    this.detach();
-    this.socket.destroy();
-    this.reject(connectFailed(errorCode(error), this.target));
-  };
+function onConnectError(this: net.Socket, error: unknown): void {
+  const pending = settleConnect(this);
+  this.destroy();
+  pending.reject(connectFailed(errorCode(error), pending.target));
+}
 
-  private readonly onTimeout = (): void => {
-    this.detach();
-    this.socket.on("error", ignore); // a late error on the destroyed socket must not crash us
-    this.socket.destroy();
-    this.reject(connectTimedOut(this.timeoutMs, this.target));
-  };
-
-  private detach(): void {
-    this.socket.off("connect", this.onConnect);
-    this.socket.off("error", this.onError);
-  }
+function onTimeout(socket: net.Socket): void {
+  const pending = settleConnect(socket);
+  socket.on("error", ignore); // a late error on the destroyed socket must not crash the process
+  socket.destroy();
+  pending.reject(connectTimedOut(pending.timeoutMs, pending.target));
 }
 
 function ignore(): void {}
 
 function splice(client: ClientSocket, upstream: UpstreamSocket, options: SpliceOptions): Splice {
   const tally = new SpliceTally();
-  const from = client as NodeSide;
-  const to = upstream as NodeSide;
-  const stopIdle = watchIdle(
-    options.idleTimeoutMs,
-    () => tally.bytesFromClient + tally.bytesToClient,
-    () => {
-      if (tally.fail("idle")) from.pair!.destroyBoth();
-    },
-  );
-  tally.done.then(stopIdle);
-  NodeSide.join(from, to, tally);
-  return {
-    done: tally.done,
-    abort: () => {
-      if (tally.fail("aborted")) from.pair!.destroyBoth();
-    },
-  };
+  return tally.watch(NodeSide.join(client as NodeSide, upstream as NodeSide, tally), options.idleTimeoutMs);
 }

@@ -1,0 +1,113 @@
+// The API's store handle when another process holds routing.db's write lock (the CLI, a sqlite3
+// session): the request waits on timers, so the proxy's event loop (its data path) keeps running,
+// and it succeeds once the lock is released, or answers 503 after its patience ran out.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { createApi } from "../../src/api/create-api.ts";
+import { isBusy, openApiStore, retryWhenBusy } from "../../src/api/api-store.ts";
+import type { RoutingStore } from "../../src/store/routing-store.ts";
+import { openLibsqlStore } from "../../src/store/libsql-store.ts";
+import { openSqlConnection } from "../../src/store/sql-connection.ts";
+import { StoreError } from "../../src/store/store-errors.ts";
+import { tempDir } from "../fixtures/routing-db.ts";
+import { registration } from "./api-fixture.ts";
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The longest gap between ticks of a 5 ms timer while `work` runs: how long the event loop was blocked. */
+async function longestStall<T>(work: T | Promise<T>): Promise<{ result: T; stallMs: number }> {
+  let last = Date.now(), stallMs = 0;
+  const tick = setInterval(() => { const t = Date.now(); stallMs = Math.max(stallMs, t - last); last = t; }, 5);
+  try {
+    const result = await work;
+    return { result, stallMs: Math.max(stallMs, Date.now() - last) };
+  } finally {
+    clearInterval(tick);
+  }
+}
+
+function apiOver(store: RoutingStore) {
+  return createApi({ store, now: Date.now, heartbeatTtlMs: 60_000, token: null, routableBackends: () => 0, startedAtMs: Date.now() });
+}
+
+const register = (app: ReturnType<typeof createApi>, id: string) =>
+  app.request("/api/v1/register", { method: "POST", body: JSON.stringify(registration({ id })) });
+
+test("a locked routing.db: the request waits without blocking the event loop, then succeeds", async () => {
+  const tmp = tempDir("edgeproxy-api-lock-");
+  const path = join(tmp.dir, "routing.db");
+  const store = openApiStore(path, { now: Date.now });
+  const holder = openSqlConnection(path);
+  try {
+    const app = apiOver(store);
+    holder.exec("BEGIN IMMEDIATE"); // another writer holds the lock, as `sqlite3 routing.db` with an open transaction would
+    const released = sleep(700).then(() => holder.exec("COMMIT"));
+    const { result: res, stallMs } = await longestStall(register(app, "a"));
+    await released;
+    assert.equal(res.status, 201, await res.clone().text());
+    assert.ok(stallMs < 250, `the event loop stalled for ${stallMs} ms while the store was locked`);
+    assert.equal((await store.getBackend("a"))?.backend?.id, "a");
+  } finally {
+    holder.close();
+    await store.close();
+    tmp.remove();
+  }
+});
+
+test("a lock held longer than the patience: 503 JSON with Retry-After, nothing written", async () => {
+  const tmp = tempDir("edgeproxy-api-lock-");
+  const path = join(tmp.dir, "routing.db");
+  const store = openApiStore(path, { now: Date.now, patienceMs: 200 });
+  const holder = openSqlConnection(path);
+  try {
+    holder.exec("BEGIN IMMEDIATE");
+    const res = await register(apiOver(store), "a");
+    holder.exec("COMMIT");
+    assert.equal(res.status, 503);
+    assert.equal(res.headers.get("retry-after"), "1");
+    assert.deepEqual(Object.keys(await res.json()).sort(), ["error", "field"]);
+    assert.equal(await store.getBackend("a"), null);
+  } finally {
+    holder.close();
+    await store.close();
+    tmp.remove();
+  }
+});
+
+test("retryWhenBusy: retries only busy errors, with growing pauses, within its patience", async () => {
+  const tmp = tempDir("edgeproxy-api-lock-");
+  const real = openLibsqlStore(join(tmp.dir, "routing.db"));
+  try {
+    const busy = new StoreError("routing store x: cannot write backend: database is locked (SQLITE_BUSY)", "SQLITE_BUSY");
+    let failures = 3;
+    const flaky: RoutingStore = { ...bind(real), upsertBackend: (input) => (failures-- > 0 ? Promise.reject(busy) : real.upsertBackend(input)) };
+    const pauses: number[] = [];
+    const sleepFake = async (ms: number) => { pauses.push(ms); };
+    const store = retryWhenBusy(flaky, { patienceMs: 1000, sleep: sleepFake });
+    assert.equal(await store.upsertBackend({ id: "a", region: "sa", host: "127.0.0.1", port: 1 }), false);
+    assert.deepEqual(pauses, [5, 10, 20]);
+
+    pauses.length = 0;
+    failures = Infinity;
+    await assert.rejects(retryWhenBusy(flaky, { patienceMs: 50, sleep: sleepFake }).upsertBackend({ id: "b", region: "sa", host: "127.0.0.1", port: 1 }), (e) => isBusy(e));
+    assert.equal(pauses.reduce((a, b) => a + b, 0), 50, "gives up once the patience is spent");
+
+    pauses.length = 0;
+    const broken: RoutingStore = { ...bind(real), getBackend: () => Promise.reject(new StoreError("disk I/O error", "SQLITE_IOERR")) };
+    await assert.rejects(retryWhenBusy(broken, { sleep: sleepFake }).getBackend("a"), /disk I\/O/);
+    assert.deepEqual(pauses, [], "other failures are not retried");
+  } finally {
+    await real.close();
+    tmp.remove();
+  }
+});
+
+/** The store's methods as plain functions (spreading a class instance copies no methods). */
+function bind(store: RoutingStore): RoutingStore {
+  const out: Record<string, unknown> = {};
+  for (const name of ["changeMarker", "readSnapshot", "upsertBackend", "setHealthy", "setWeight", "setLimits", "softDelete", "enable", "deleteBackend", "touchHeartbeat", "expireHeartbeats", "getBackend", "listBackends", "close"] as const) {
+    out[name] = (store[name] as (...a: unknown[]) => unknown).bind(store);
+  }
+  return out as unknown as RoutingStore;
+}
