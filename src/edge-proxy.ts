@@ -91,10 +91,20 @@ export async function startEdgeProxy(config: Config, services: EdgeProxyServices
     policy: () => config,
   });
 
+  let listener;
+  try {
+    listener = await services.transport.listen({ host: config.listen.host, port: config.listen.port }, handler);
+  } catch (err) {
+    await store.close();
+    const { host, port } = config.listen;
+    throw new StartupError("EDGEPROXY_LISTEN_ADDR", `cannot listen on ${host.includes(":") ? `[${host}]` : host}:${port}: ${(err as Error).message}`);
+  }
+
   let api;
   try {
     api = await startApi({ config, log, now, routableBackends: () => routableCount(table, engine.capacity), refreshRoutes: () => void routeSync.refresh(), fileIdentity: services.fileIdentity });
   } catch (err) {
+    await listener.close();
     await store.close();
     if (err instanceof ApiStartError) throw new StartupError(err.variable, err.message.slice(err.variable.length + 2));
     throw err;
@@ -105,7 +115,6 @@ export async function startEdgeProxy(config: Config, services: EdgeProxyServices
     openLiveTable(config.dbPath, { busyTimeoutMs: 20 }), () => liveCounts(table, engine.capacity, (slot) => engine.active(slot)), config.dbReloadMs, log);
   live.start(now);
 
-  const listener = await services.transport.listen({ host: config.listen.host, port: config.listen.port }, handler);
   log.info("edgeProxy listening", { runtime: listener.runtime, addr: `${listener.address.host}:${listener.address.port}`, region: config.region, backends: table.size, db: config.dbPath });
 
   const timers = [

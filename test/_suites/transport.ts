@@ -377,6 +377,61 @@ export function transportSuite(transport: Transport): void {
       await backend.close();
     });
 
+    test("backpressure: a client that stops reading holds the backend back (bounded buffering)", { timeout: 60_000 }, async () => {
+      let backendSocket: net.Socket | undefined;
+      const backend = await startBackend((socket) => (backendSocket = socket));
+      const proxy = await startProxy(transport, backend.port);
+      const client = await connectClient(proxy.port);
+      client.pause(); // reads nothing: every buffer on the way must fill up, then the backend blocks
+      while (!backendSocket) await sleep(5);
+      const hash = createHash("sha256");
+      let written = 0;
+      for (;;) {
+        const chunk = randomBytes(1 << 20);
+        hash.update(chunk);
+        written += chunk.length;
+        if (backendSocket.write(chunk)) continue;
+        const drained = await Promise.race([
+          new Promise<boolean>((resolve) => backendSocket!.once("drain", () => resolve(true))),
+          sleep(500).then(() => false),
+        ]);
+        if (!drained) break;
+        assert.ok(written < 64 << 20, `the proxy took ${written >> 20} MiB without pushing back`);
+      }
+      // Kernel socket buffers on loopback hold a few MiB per socket; the proxy must add only a little.
+      assert.ok(written < 48 << 20, `backend wrote ${written >> 20} MiB into a client that reads nothing`);
+      backendSocket.end();
+      const received = hashAll(client);
+      client.resume();
+      const got = await received;
+      assert.equal(got.bytes, written);
+      assert.equal(got.digest, hash.digest("hex"));
+      client.end();
+      assert.equal((await proxy.splices[0])!.bytesToClient, written);
+      await proxy.close();
+      await backend.close();
+    });
+
+    test("a client reset mid-splice ends it with reason error and closes the backend side", async () => {
+      let backendGone: Promise<void> | undefined;
+      const backend = await startBackend((socket) => {
+        backendGone = goneEvent(socket);
+        echo(socket);
+      });
+      const proxy = await startProxy(transport, backend.port);
+      const client = await connectClient(proxy.port);
+      client.on("error", () => {});
+      client.write("ping");
+      await readExactly(client, 4);
+      client.resetAndDestroy();
+      const result = await proxy.splices[0]!;
+      assert.equal(result.reason, "error");
+      assert.equal(result.bytesFromClient, 4);
+      await backendGone;
+      await proxy.close();
+      await backend.close();
+    });
+
     test("half-close: client ends writing and still receives the reply", async () => {
       const backend = await startBackend((socket) => {
         readAll(socket).then((request) => {

@@ -52,6 +52,19 @@ test("a GeoIP path that is not a MaxMind database stops startup naming the varia
   }
 });
 
+test("a listen address already in use stops startup naming the variable", async () => {
+  const tmp = tempDir();
+  const first = await startProxy({ EDGEPROXY_DB_PATH: join(tmp.dir, "a.db") });
+  try {
+    const { code, stderr } = await runToExit({ EDGEPROXY_DB_PATH: join(tmp.dir, "b.db"), EDGEPROXY_LISTEN_ADDR: `127.0.0.1:${first.port}` });
+    assert.equal(code, 1, stderr);
+    assert.match(stderr, new RegExp(`EDGEPROXY_LISTEN_ADDR: cannot listen on 127\\.0\\.0\\.1:${first.port}`));
+  } finally {
+    await first.stop();
+    tmp.remove();
+  }
+});
+
 test("a corrupt routing.db stops startup with a clear error", async () => {
   const tmp = tempDir();
   try {

@@ -5,7 +5,7 @@ import { limits } from "../limits.ts";
 import type { SpliceTally } from "../splice-tally.ts";
 import type { ClientSocket, UpstreamSocket } from "../types.ts";
 import type { DenoConn } from "./api.ts";
-import { bufferPool } from "./buffer-pool.ts";
+import { giveBuffer, largeBuffers, smallBuffers } from "./buffer-pool.ts";
 
 /** Both ends of one splice; closes both and settles once both directions finished. */
 class Pair {
@@ -42,7 +42,7 @@ export class DenoSide implements ClientSocket, UpstreamSocket {
   closing = false;
   private pair: Pair | null = null;
   private resolveClosed!: () => void;
-  private buffer: Uint8Array = bufferPool.take();
+  private buffer: Uint8Array = smallBuffers.take();
   /** The read in progress, if any: splice() takes it over from the early-bytes loop. */
   private inFlight: Promise<number | null> | null = null;
   private early: Uint8Array[] = [];
@@ -116,36 +116,72 @@ export class DenoSide implements ClientSocket, UpstreamSocket {
     try {
       for (const chunk of this.early) await this.forward(peer, chunk);
       this.early = [];
-      while (!this.ended) {
-        const n = await (pending ?? this.read());
+      if (pending !== null) {
+        const n = await pending;
         pending = null;
-        if (n === null) break;
-        await this.forward(peer, this.buffer.subarray(0, n));
+        if (n !== null) await this.forward(peer, this.buffer.subarray(0, n));
       }
+      if (!this.ended) await this.pump(peer);
     } catch {
       writeFailed = !peer.closing;
     }
     if (writeFailed) this.pair!.closeBoth(); // ends a read still in flight before the buffer goes back
     if (pending !== null) await pending;
-    bufferPool.give(this.buffer);
+    giveBuffer(this.buffer);
     this.pair!.directionDone(this, this.failed || writeFailed);
+  }
+
+  /** The hot loop, with the read and write ops awaited directly (no wrapper promise per chunk). */
+  private async pump(peer: DenoSide): Promise<void> {
+    const { conn, pair } = this;
+    const tally = pair!.tally;
+    const out = peer.conn;
+    let buffer = this.buffer;
+    for (;;) {
+      let n: number | null;
+      try {
+        n = await conn.read(buffer);
+      } catch {
+        this.readFailed();
+        return;
+      }
+      if (n === null) {
+        this.readEnded();
+        return;
+      }
+      if (this.isClient) tally.bytesFromClient += n;
+      else tally.bytesToClient += n;
+      let offset = await out.write(n === buffer.length ? buffer : buffer.subarray(0, n));
+      while (offset < n) offset += await out.write(buffer.subarray(offset, n));
+      if (n === buffer.length && buffer.length < largeBuffers.size) {
+        // A full read means bulk data: switch to the large buffer (no read is using the small one).
+        giveBuffer(buffer);
+        buffer = this.buffer = largeBuffers.take();
+      }
+    }
   }
 
   /** One read; null at EOF or on error (an error we did not cause marks the side failed). */
   private async read(): Promise<number | null> {
     try {
       const n = await this.conn.read(this.buffer);
-      if (n === null) {
-        this.ended = true;
-        if (this.isClient) this.resolveClosed();
-      }
+      if (n === null) this.readEnded();
       return n;
     } catch {
-      this.ended = true;
-      if (!this.closing) this.failed = true;
-      this.resolveClosed();
+      this.readFailed();
       return null;
     }
+  }
+
+  private readEnded(): void {
+    this.ended = true;
+    if (this.isClient) this.resolveClosed();
+  }
+
+  private readFailed(): void {
+    this.ended = true;
+    if (!this.closing) this.failed = true;
+    this.resolveClosed();
   }
 
   private async forward(peer: DenoSide, chunk: Uint8Array): Promise<void> {
