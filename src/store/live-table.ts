@@ -51,6 +51,9 @@ export function openLiveTable(path: string, options: { readonly busyTimeoutMs?: 
       if (db === null) {
         db = openSqlConnection(path);
         db.exec(`PRAGMA busy_timeout = ${busyTimeoutMs}`);
+        // Live counts are throw-away state written from the proxy's event loop: never wait on an
+        // fsync for them (the default FULL synced every publish and stalled connections for seconds).
+        db.exec("PRAGMA synchronous = OFF");
       }
       return fn(db);
     } catch (err) {
