@@ -10,11 +10,18 @@ const backend = { host: env.BACKEND_HOST ?? "127.0.0.1", port: Number(env.BACKEN
 const transport = await loadTransport();
 const idleTimeoutMs = Number(env.IDLE_MS ?? 0);
 
+const connectErrors = new Map<string, number>(); // reported at exit: a proxy that drops clients must say so
 const listener = await transport.listen({ host: "127.0.0.1", port: Number(env.LISTEN_PORT) }, (client) => {
   transport.connect(backend, 2000).then(
     (upstream) => void transport.splice(client, upstream, { idleTimeoutMs }),
-    () => client.close(),
+    (error: Error & { code?: string }) => {
+      connectErrors.set(error.code ?? "?", (connectErrors.get(error.code ?? "?") ?? 0) + 1);
+      client.close();
+    },
   );
 });
 console.log(`transport-pipe (${transport.runtime}) ${listener.address.port} -> ${backend.host}:${backend.port}`);
-onShutdownSignal(() => exit(0)); // a clean exit lets --cpu-prof write its profile
+onShutdownSignal(() => {
+  if (connectErrors.size > 0) console.error("transport-pipe: connect errors", Object.fromEntries(connectErrors));
+  exit(0); // a clean exit also lets --cpu-prof write its profile
+});

@@ -6,11 +6,28 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import net from "node:net";
 import process from "node:process";
-import { describe, test } from "node:test";
+import { afterEach, describe, test } from "node:test";
 import type { ClientSocket, Listener, SpliceResult, Transport, UpstreamSocket } from "../../src/runtime/types.ts";
 
 const loopback = "127.0.0.1";
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+// ---------------------------------------------------------------- cleanup
+
+/** Whatever a test opened; afterEach closes what is left, so a failing test cannot hang the run. */
+const leftovers = new Set<() => unknown>();
+
+async function closeLeftovers(): Promise<void> {
+  const all = [...leftovers].reverse();
+  leftovers.clear();
+  for (const close of all) {
+    try {
+      await close();
+    } catch {
+      // closed already
+    }
+  }
+}
 
 // ---------------------------------------------------------------- backends and clients (node:net)
 
@@ -30,13 +47,13 @@ function startBackend(onSocket: (socket: net.Socket) => void, host = loopback): 
   return new Promise((resolve, reject) => {
     server.once("error", reject);
     server.listen({ host, port: 0 }, () => {
-      resolve({
-        port: (server.address() as net.AddressInfo).port,
-        close: () => {
-          for (const socket of sockets) socket.destroy();
-          return new Promise((done) => server.close(() => done()));
-        },
-      });
+      const close = (): Promise<void> => {
+        leftovers.delete(close);
+        for (const socket of sockets) socket.destroy();
+        return new Promise((done) => server.close(() => done()));
+      };
+      leftovers.add(close);
+      resolve({ port: (server.address() as net.AddressInfo).port, close });
     });
   });
 }
@@ -48,6 +65,7 @@ function connectClient(port: number, host = loopback): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
     const socket = net.connect({ host, port, allowHalfOpen: true }, () => {
       socket.off("error", reject);
+      leftovers.add(() => socket.destroy());
       resolve(socket);
     });
     socket.once("error", reject);
@@ -131,6 +149,10 @@ async function startProxy(transport: Transport, backendPort: number, options: Pr
   };
   const listener = await transport.listen({ host: options.host ?? loopback, port: 0 }, (client) => {
     onClient(client).catch((error) => console.error("proxy under test:", error));
+  });
+  leftovers.add(() => {
+    for (const abort of aborts) abort();
+    return listener.close();
   });
   return { port: listener.address.port, listener, splices, aborts, close: () => listener.close() };
 }
@@ -285,6 +307,8 @@ async function ipv6Available(): Promise<boolean> {
 
 export function transportSuite(transport: Transport): void {
   describe(`transport conformance (${transport.runtime})`, () => {
+    afterEach(closeLeftovers);
+
     test("echo round trip, counted both ways", async () => {
       const backend = await startBackend(echo);
       const proxy = await startProxy(transport, backend.port);
@@ -606,6 +630,7 @@ export function transportSuite(transport: Transport): void {
         clients.push(client);
         client.close();
       });
+      leftovers.add(() => listener.close());
       assert.equal(listener.runtime, transport.runtime);
       assert.ok(listener.address.port > 0);
       const client = await connectClient(listener.address.port, loopback);
@@ -620,6 +645,7 @@ export function transportSuite(transport: Transport): void {
       let accepted!: (client: ClientSocket) => void;
       const got = new Promise<ClientSocket>((resolve) => (accepted = resolve));
       const listener = await transport.listen({ host: loopback, port: 0 }, accepted);
+      leftovers.add(() => listener.close());
       const client = await connectClient(listener.address.port);
       const server = await got;
       let closed = false;
@@ -636,6 +662,7 @@ export function transportSuite(transport: Transport): void {
       let accepted!: (client: ClientSocket) => void;
       const got = new Promise<ClientSocket>((resolve) => (accepted = resolve));
       const listener = await transport.listen({ host: loopback, port: 0 }, accepted);
+      leftovers.add(() => listener.close());
       const client = await connectClient(listener.address.port);
       const clientClosed = goneEvent(client.resume());
       const server = await got;
