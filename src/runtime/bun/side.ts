@@ -1,35 +1,20 @@
 // One end of a proxied connection on Bun: early buffering, then forwarding with manual backpressure
 // (Bun's write() takes what the kernel accepts now; we queue the rest and pause the source).
+import { SplicePair } from "../splice-pair.ts";
 import { limits } from "../limits.ts";
 import type { SpliceTally } from "../splice-tally.ts";
 import type { ClientSocket, UpstreamSocket } from "../types.ts";
 import type { BunSocket, BunSocketHandler } from "./api.ts";
 
-/** Both ends of one splice; settles the tally when both sockets closed. */
-class Pair {
-  private open = 2;
-  constructor(
-    readonly client: BunSide,
-    readonly upstream: BunSide,
-    readonly tally: SpliceTally,
-  ) {}
-
-  sideGone(side: BunSide): void {
-    if (side.failed && this.tally.fail("error")) this.closeBoth();
-    if (--this.open === 0) this.tally.settle();
-  }
-
-  closeBoth(): void {
-    this.client.close();
-    this.upstream.close();
-  }
-}
+const closeSide = (side: BunSide): void => {
+  side.close();
+};
 
 export class BunSide implements ClientSocket, UpstreamSocket {
   socket!: BunSocket<BunSide>;
   readonly closed: Promise<void>;
   peer: BunSide | null = null;
-  pair: Pair | null = null;
+  pair: SplicePair<BunSide> | null = null;
   failed = false;
   /** Set when connect() gave up: the socket is closed the moment it opens. */
   cancelled = false;
@@ -65,8 +50,8 @@ export class BunSide implements ClientSocket, UpstreamSocket {
   }
 
   /** Wires two sides together: early bytes first, then live forwarding both ways. */
-  static join(client: BunSide, upstream: BunSide, tally: SpliceTally): Pair {
-    const pair = new Pair(client, upstream, tally);
+  static join(client: BunSide, upstream: BunSide, tally: SpliceTally): SplicePair<BunSide> {
+    const pair = new SplicePair(client, upstream, tally, closeSide);
     client.pair = upstream.pair = pair;
     client.peer = upstream;
     upstream.peer = client;

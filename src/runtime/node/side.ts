@@ -1,4 +1,5 @@
 // One end of a proxied connection on Node (client or upstream): early buffering, then forwarding.
+import { SplicePair } from "../splice-pair.ts";
 import type net from "node:net";
 import { limits } from "../limits.ts";
 import type { SpliceTally } from "../splice-tally.ts";
@@ -24,30 +25,14 @@ function onClose(this: Tagged): void {
   this[sideKey].gone();
 }
 
-/** Both ends of one splice; settles the tally when both sockets closed. */
-class Pair {
-  private open = 2;
-  constructor(
-    readonly client: NodeSide,
-    readonly upstream: NodeSide,
-    readonly tally: SpliceTally,
-  ) {}
-
-  sideGone(side: NodeSide): void {
-    if (side.failed && this.tally.fail("error")) this.closeBoth();
-    if (--this.open === 0) this.tally.settle();
-  }
-
-  closeBoth(): void {
-    this.client.socket.destroy();
-    this.upstream.socket.destroy();
-  }
-}
+const closeSide = (side: NodeSide): void => {
+  side.socket.destroy();
+};
 
 export class NodeSide implements ClientSocket, UpstreamSocket {
   readonly closed: Promise<void>;
   peer: NodeSide | null = null;
-  pair: Pair | null = null;
+  pair: SplicePair<NodeSide> | null = null;
   failed = false;
   private resolveClosed!: () => void;
   private early: Buffer[] = [];
@@ -70,8 +55,8 @@ export class NodeSide implements ClientSocket, UpstreamSocket {
   }
 
   /** Wires two sides together: early bytes first, then live forwarding both ways. */
-  static join(client: NodeSide, upstream: NodeSide, tally: SpliceTally): Pair {
-    const pair = new Pair(client, upstream, tally);
+  static join(client: NodeSide, upstream: NodeSide, tally: SpliceTally): SplicePair<NodeSide> {
+    const pair = new SplicePair(client, upstream, tally, closeSide);
     client.pair = upstream.pair = pair;
     client.peer = upstream;
     upstream.peer = client;
