@@ -45,3 +45,16 @@ export function errorCode(error: unknown): string {
   if (/unreachable/i.test(message)) return "EHOSTUNREACH";
   return "EUNKNOWN";
 }
+
+/** The runtime refused a certificate/key pair (not PEM, no certificate, key does not match, ...). */
+export function credentialsRejected(error: unknown): SocketError {
+  const message = error instanceof Error ? error.message : String(error);
+  return withCode(`TLS certificate or key rejected: ${message}`, "ETLSCREDENTIALS");
+}
+
+/** Errors with an errno code (EADDRINUSE, EACCES, ...) are about the address; anything else a runtime
+ *  throws while creating a TLS listener (OpenSSL/rustls errors) is about the certificate or key. */
+export function tlsListenFailed(error: unknown, address: HostPort): SocketError {
+  const code = errorCode(error);
+  return /^E[A-Z]+$/.test(code) && code !== "EUNKNOWN" ? listenFailed(error, address) : credentialsRejected(error);
+}

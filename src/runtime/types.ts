@@ -51,15 +51,33 @@ export interface Listener {
   close(): Promise<void>;
 }
 
-export interface ListenOptions extends HostPort {
-  /** PEM certificate chain and key: terminate TLS on this listener. */
-  readonly tls?: { readonly cert: string; readonly key: string };
+export type ListenOptions = HostPort;
+
+/** PEM certificate chain (leaf first) and its private key. */
+export interface TlsCredentials {
+  readonly cert: string;
+  readonly key: string;
+}
+
+export interface TlsListenOptions extends HostPort {
+  readonly credentials: TlsCredentials;
+  /** A client that has not finished the TLS handshake by then is disconnected. */
+  readonly handshakeTimeoutMs: number;
+}
+
+/** A listener that terminates TLS; its clients reach onClient only after a completed handshake. */
+export interface TlsListener extends Listener {
+  /** New connections get these credentials; established ones keep theirs. Rejects (and keeps the
+   *  previous credentials) when the certificate or key cannot be used. */
+  setCredentials(credentials: TlsCredentials): Promise<void>;
 }
 
 export interface Transport {
   readonly runtime: RuntimeName;
   /** Rejects like connect, e.g. "listen EADDRINUSE 0.0.0.0:8080" (code EADDRINUSE). */
   listen(options: ListenOptions, onClient: (client: ClientSocket) => void): Promise<Listener>;
+  /** Like listen, terminating TLS; also rejects when the certificate or key cannot be used. */
+  listenTls(options: TlsListenOptions, onClient: (client: ClientSocket) => void): Promise<TlsListener>;
   /** Rejects with an Error with an errno-style `code` and a message like "connect ECONNREFUSED
    *  127.0.0.1:9" or "connect timeout after 2000 ms to [::1]:9" (code ETIMEDOUT). A timed-out attempt
    *  is cancelled, or closed the moment it completes where the runtime cannot cancel it (Bun). */

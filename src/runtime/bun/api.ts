@@ -24,6 +24,8 @@ export interface BunSocketHandler<Data> {
   close?(socket: BunSocket<Data>, error?: Error): void;
   error?(socket: BunSocket<Data>, error: Error): void;
   connectError?(socket: BunSocket<Data>, error: Error): void;
+  /** TLS only: the handshake finished (authorizationError is about the client certificate). */
+  handshake?(socket: BunSocket<Data>, success: boolean, authorizationError: Error | null): void;
   binaryType?: "buffer" | "uint8array" | "arraybuffer";
 }
 
@@ -39,6 +41,7 @@ export interface BunApi {
     hostname: string;
     port: number;
     allowHalfOpen?: boolean;
+    tls?: { cert: string; key: string };
     socket: BunSocketHandler<Data>;
   }): BunListener;
   connect<Data>(options: {

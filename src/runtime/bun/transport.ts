@@ -14,16 +14,16 @@ import type {
 } from "../types.ts";
 import { bunApi, type BunListener } from "./api.ts";
 import { BunSide, sideHandlers } from "./side.ts";
+import { listenTls } from "./tls-listener.ts";
 
 assertRuntime("bun");
 const bun = bunApi();
 
 export function createTransport(): Transport {
-  return { runtime: "bun", listen, connect, splice };
+  return { runtime: "bun", listen, listenTls, connect, splice };
 }
 
 async function listen(options: ListenOptions, onClient: (client: ClientSocket) => void): Promise<Listener> {
-  if (options.tls) throw new Error("[edgeproxy] TLS not implemented yet (listen with tls)");
   let listener: BunListener;
   try {
     listener = bun.listen<BunSide>({

@@ -14,7 +14,8 @@ export interface DenoConn {
   /** Sends FIN; reading goes on. */
   closeWrite(): Promise<void>;
   close(): void;
-  setNoDelay(noDelay?: boolean): void;
+  /** Absent on a StreamConn (TLS; node:tls sets no-delay itself). */
+  setNoDelay?(noDelay?: boolean): void;
 }
 
 export interface DenoListener {
@@ -25,6 +26,8 @@ export interface DenoListener {
 
 export interface DenoApi {
   listen(options: { hostname: string; port: number; transport?: "tcp" }): DenoListener;
+  /** Used only to check a certificate/key pair (see deno/tls-listener.ts). */
+  listenTls(options: { hostname: string; port: number; cert: string; key: string }): { close(): void };
   connect(options: { hostname: string; port: number; transport?: "tcp"; signal?: AbortSignal }): Promise<DenoConn>;
 }
 

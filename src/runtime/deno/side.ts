@@ -59,7 +59,7 @@ export class DenoSide implements ClientSocket, UpstreamSocket {
     this.remotePort = remote.port;
     this.closed = new Promise((resolve) => (this.resolveClosed = resolve));
     try {
-      conn.setNoDelay(true);
+      conn.setNoDelay?.(true);
     } catch {
       // the peer is gone already; the first read reports it
     }

@@ -14,16 +14,16 @@ import type {
 } from "../types.ts";
 import { denoApi, type DenoConn, type DenoListener } from "./api.ts";
 import { DenoSide } from "./side.ts";
+import { listenTls } from "./tls-listener.ts";
 
 assertRuntime("deno");
 const deno = denoApi();
 
 export function createTransport(): Transport {
-  return { runtime: "deno", listen, connect, splice };
+  return { runtime: "deno", listen, listenTls, connect, splice };
 }
 
 async function listen(options: ListenOptions, onClient: (client: ClientSocket) => void): Promise<Listener> {
-  if (options.tls) throw new Error("[edgeproxy] TLS not implemented yet (listen with tls)");
   let listener: DenoListener;
   try {
     listener = deno.listen({ hostname: options.host, port: options.port, transport: "tcp" });

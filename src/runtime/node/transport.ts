@@ -1,7 +1,7 @@
 // Node adapter: node:net sockets, spliced with write()/pause()/drain (lighter than stream.pipe).
 import net from "node:net";
 import { assertRuntime } from "../detect.ts";
-import { connectFailed, connectTimedOut, errorCode, listenFailed } from "../errors.ts";
+import { connectFailed, connectTimedOut, errorCode } from "../errors.ts";
 import { SpliceTally } from "../splice-tally.ts";
 import type {
   ClientSocket,
@@ -13,39 +13,22 @@ import type {
   Transport,
   UpstreamSocket,
 } from "../types.ts";
+import { bind } from "./bind.ts";
 import { NodeSide } from "./side.ts";
+import { listenTls } from "./tls-listener.ts";
 
 assertRuntime("node");
 
 export function createTransport(): Transport {
-  return { runtime: "node", listen, connect, splice };
+  return { runtime: "node", listen, listenTls, connect, splice };
 }
 
 function listen(options: ListenOptions, onClient: (client: ClientSocket) => void): Promise<Listener> {
-  if (options.tls) return Promise.reject(new Error("[edgeproxy] TLS not implemented yet (listen with tls)"));
   // allowHalfOpen: a client FIN must only shut the upstream's write side, not close the client.
   const server = net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) => {
     onClient(new NodeSide(socket, true));
   });
-  return new Promise((resolve, reject) => {
-    const onListenError = (error: unknown) => reject(listenFailed(error, options));
-    server.once("error", onListenError);
-    server.listen({ host: options.host, port: options.port, backlog: 4096 }, () => {
-      server.off("error", onListenError);
-      // Accept errors (EMFILE, ...) are reported here; without a listener they would crash the process.
-      server.on("error", (error) => console.error("[edgeproxy] accept failed:", error));
-      const bound = server.address() as net.AddressInfo;
-      resolve({
-        runtime: "node",
-        address: { host: bound.address, port: bound.port },
-        close: () => {
-          // server.close() stops accepting at once; its callback would wait for every connection.
-          if (server.listening) server.close();
-          return Promise.resolve();
-        },
-      });
-    });
-  });
+  return bind(server, options);
 }
 
 function connect(target: HostPort, timeoutMs: number): Promise<NodeSide> {
