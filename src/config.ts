@@ -30,6 +30,28 @@ export interface Config {
   readonly apiToken: string | null;
   /** Allows a token-less API on a non-loopback address. */
   readonly apiInsecure: boolean;
+  /** TLS termination (`EDGEPROXY_TLS_*`): a second listener that routes exactly like the TCP one. */
+  readonly tls: TlsConfig;
+  /** Reloadable settings file (`EDGEPROXY_CONFIG_FILE`) and its watch (`EDGEPROXY_CONFIG_WATCH_*`). */
+  readonly configWatch: ConfigWatchConfig;
+}
+
+export interface TlsConfig {
+  readonly enabled: boolean;
+  readonly listen: ListenAddress;
+  /** PEM certificate chain and key files; both set whenever enabled. */
+  readonly certPath: string | null;
+  readonly keyPath: string | null;
+  readonly handshakeTimeoutMs: number;
+}
+
+export interface ConfigWatchConfig {
+  /** TOML file with the reloadable settings; null = env defaults only. Read at start when set. */
+  readonly file: string | null;
+  /** Poll the file for changes. */
+  readonly enabled: boolean;
+  /** Poll interval of the settings file, and of the TLS certificate files (always watched). */
+  readonly intervalMs: number;
 }
 
 export class ConfigError extends Error {
@@ -144,7 +166,32 @@ export function loadConfig(env: Env): Config {
     heartbeatTtlMs: secs("EDGEPROXY_HEARTBEAT_TTL_SECS", 60),
     apiToken: read<string | null>(env, "EDGEPROXY_API_TOKEN", null, apiToken),
     apiInsecure: read(env, "EDGEPROXY_API_INSECURE", false, flag),
+    tls: tlsConfig(env),
+    configWatch: configWatchConfig(env),
   });
   checkApiExposure(config);
   return config;
+}
+
+function tlsConfig(env: Env): TlsConfig {
+  const enabled = read(env, "EDGEPROXY_TLS_ENABLED", false, flag);
+  const file = (name: string): string | null => {
+    const path = read<string | null>(env, name, null, text);
+    if (enabled && path === null) throw new ConfigError(name, "required when EDGEPROXY_TLS_ENABLED=true (path of a PEM file)");
+    return path;
+  };
+  return Object.freeze({
+    enabled,
+    listen: read(env, "EDGEPROXY_TLS_LISTEN_ADDR", { host: "0.0.0.0", port: 8443 }, listenAddress),
+    certPath: file("EDGEPROXY_TLS_CERT"),
+    keyPath: file("EDGEPROXY_TLS_KEY"),
+    handshakeTimeoutMs: read(env, "EDGEPROXY_TLS_HANDSHAKE_TIMEOUT_SECS", 10, integer(1, 3600)) * 1000,
+  });
+}
+
+function configWatchConfig(env: Env): ConfigWatchConfig {
+  const enabled = read(env, "EDGEPROXY_CONFIG_WATCH_ENABLED", false, flag);
+  const file = read<string | null>(env, "EDGEPROXY_CONFIG_FILE", null, text);
+  if (enabled && file === null) throw new ConfigError("EDGEPROXY_CONFIG_FILE", "required when EDGEPROXY_CONFIG_WATCH_ENABLED=true (path of a TOML file)");
+  return Object.freeze({ file, enabled, intervalMs: read(env, "EDGEPROXY_CONFIG_WATCH_INTERVAL_SECS", 5, integer(1, DAY_SECS)) * 1000 });
 }
