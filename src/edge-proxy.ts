@@ -17,6 +17,11 @@ import { ApiStartError, startApi } from "./api/start-api.ts";
 import { liveCounts, routableCount } from "./infra/route-counts.ts";
 import { LiveStatePublisher } from "./infra/live-state.ts";
 import { openLiveTable } from "./store/live-table.ts";
+import { withOverrides } from "./core/backend-overrides.ts";
+import { baseSettings, Settings } from "./infra/settings.ts";
+import { ConfigWatch } from "./infra/config-watch.ts";
+import { SettingsFileError } from "./infra/settings-file.ts";
+import { startTlsTermination, TlsStartError, type TlsTermination } from "./infra/tls-termination.ts";
 
 export interface EdgeProxyServices {
   readonly transport: Transport;
@@ -31,6 +36,10 @@ export interface EdgeProxy {
   readonly router: Router;
   readonly routeSync: RouteSync;
   readonly handler: ClientHandler;
+  /** Reloadable settings (env values, overridden by EDGEPROXY_CONFIG_FILE). */
+  readonly settings: Settings;
+  /** The TLS listener when EDGEPROXY_TLS_ENABLED. */
+  readonly tls: TlsTermination | null;
   close(): Promise<void>;
 }
 
@@ -60,9 +69,21 @@ async function openGeo(config: Config, services: EdgeProxyServices): Promise<Geo
   }
 }
 
+async function openConfigFile(config: Config, services: EdgeProxyServices): Promise<ConfigWatch | null> {
+  if (config.configWatch.file === null) return null;
+  try {
+    return await ConfigWatch.open(config.configWatch.file, baseSettings(config), services.readFile, services.log);
+  } catch (err) {
+    if (err instanceof SettingsFileError) throw new StartupError("EDGEPROXY_CONFIG_FILE", err.message);
+    throw err;
+  }
+}
+
 export async function startEdgeProxy(config: Config, services: EdgeProxyServices): Promise<EdgeProxy> {
   const { log, now } = services;
   const geo = await openGeo(config, services);
+  const configFile = await openConfigFile(config, services);
+  const settings = configFile?.settings ?? new Settings(baseSettings(config));
 
   let store;
   try {
@@ -73,7 +94,8 @@ export async function startEdgeProxy(config: Config, services: EdgeProxyServices
   }
   const engine = createWasmEngine(config.maxBackends);
   const table = new RouteTable(engine, config.region);
-  const routeSync = new RouteSync(store, table, log);
+  const routeSync = new RouteSync(store, table, log, (snapshot) => withOverrides(snapshot, settings.current().backends));
+  settings.onChange((next, previous) => { if (next.backends !== previous.backends) routeSync.reapply(); });
   await routeSync.refresh();
   if (routeSync.failing) {
     store.close();
@@ -100,11 +122,22 @@ export async function startEdgeProxy(config: Config, services: EdgeProxyServices
     throw new StartupError("EDGEPROXY_LISTEN_ADDR", `cannot listen on ${host.includes(":") ? `[${host}]` : host}:${port}: ${(err as Error).message}`);
   }
 
+  let tls: TlsTermination | null = null;
+  try {
+    if (config.tls.enabled) tls = await startTlsTermination(config.tls, { transport: services.transport, onClient: handler, readFile: services.readFile, log });
+  } catch (err) {
+    await listener.close();
+    store.close();
+    if (err instanceof TlsStartError) throw new StartupError(err.variable, err.message);
+    throw err;
+  }
+
   let api;
   try {
     api = await startApi({ config, log, now, routableBackends: () => routableCount(table, engine.capacity), refreshRoutes: () => void routeSync.refresh(), fileIdentity: services.fileIdentity });
   } catch (err) {
     await listener.close();
+    await tls?.close();
     await store.close();
     if (err instanceof ApiStartError) throw new StartupError(err.variable, err.message.slice(err.variable.length + 2));
     throw err;
@@ -116,6 +149,7 @@ export async function startEdgeProxy(config: Config, services: EdgeProxyServices
   live.start(now);
 
   log.info("edgeProxy listening", { runtime: listener.runtime, addr: `${listener.address.host}:${listener.address.port}`, region: config.region, backends: table.size, db: config.dbPath });
+  if (tls) log.info("TLS listening", { addr: `${tls.listener.address.host}:${tls.listener.address.port}`, cert: config.tls.certPath, handshake_timeout_ms: config.tls.handshakeTimeoutMs });
 
   const timers = [
     setInterval(() => void routeSync.refresh(), config.dbReloadMs),
@@ -124,17 +158,22 @@ export async function startEdgeProxy(config: Config, services: EdgeProxyServices
       if (removed > 0) log.debug("affinity gc", { removed, bindings: affinity.size });
     }, config.bindingGcIntervalMs),
   ];
+  if (configFile && config.configWatch.enabled) timers.push(setInterval(() => void configFile.check(), config.configWatch.intervalMs));
+  if (tls) timers.push(setInterval(() => void tls.check(), config.configWatch.intervalMs));
 
   return {
     listener,
     router,
     routeSync,
     handler,
+    settings,
+    tls,
     async close() {
       for (const t of timers) clearInterval(t);
       await api?.close();
       live.stop();
       await listener.close();
+      await tls?.close();
       for (const splice of handler.inFlight) splice.abort();
       store.close();
     },

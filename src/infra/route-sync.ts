@@ -13,8 +13,10 @@ export class RouteSync {
   #marker: string | null = null;
   #failing = false;
   #running: Promise<boolean> | null = null;
+  #last: RouteSnapshot | null = null;
 
-  constructor(readonly source: SnapshotSource, readonly table: RouteTable, readonly log: Logger) {}
+  /** `adjust` is laid over every snapshot before it is applied (the config file's backend overrides). */
+  constructor(readonly source: SnapshotSource, readonly table: RouteTable, readonly log: Logger, readonly adjust: (s: RouteSnapshot) => RouteSnapshot = (s) => s) {}
 
   /** Whether the last attempt to read the store failed (the table then holds the last good snapshot). */
   get failing(): boolean {
@@ -37,7 +39,8 @@ export class RouteSync {
       }
       const { snapshot, skipped } = await this.source.readSnapshot();
       for (const s of skipped) this.log.warn("routing row skipped", { id: s.id, reason: s.reason });
-      const report = this.table.apply(snapshot);
+      this.#last = snapshot;
+      const report = this.table.apply(this.adjust(snapshot));
       for (const id of report.overflow) this.log.error("no free backend slot (raise EDGEPROXY_MAX_BACKENDS)", { id });
       this.#marker = marker;
       this.#recovered();
@@ -50,6 +53,14 @@ export class RouteSync {
       this.#failing = true;
       return false;
     }
+  }
+
+  /** Applies the last snapshot read again, without reading the store (what `adjust` lays over it
+   *  changed). Slots are kept, so open connections and their counts are untouched. */
+  reapply(): void {
+    if (this.#last === null) return;
+    this.table.apply(this.adjust(this.#last));
+    this.log.info("routes re-applied", { backends: this.table.size });
   }
 
   #recovered(): void {
