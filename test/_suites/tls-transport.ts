@@ -1,6 +1,7 @@
 // TLS listener conformance, run against every runtime adapter: node:tls clients (they work on all
 // three runtimes) with a throwaway CA, node:net echo backends, the adapter's listenTls in the middle.
 import assert from "node:assert/strict";
+import { createHash, randomBytes } from "node:crypto";
 import net from "node:net";
 import tls from "node:tls";
 import { after, afterEach, before, describe, test } from "node:test";
@@ -129,6 +130,35 @@ export function tlsTransportSuite(transport: Transport): void {
       assert.equal(result.bytesFromClient, 10);
       assert.equal(result.bytesToClient, 13);
       assert.equal(proxy.clients[0]!.remoteAddress, loopback);
+    });
+
+    test("16 MiB each way through TLS (backpressure both ways): checksums and counts match", { timeout: 60_000 }, async () => {
+      const proxy = await startTlsProxy(transport, await startEchoBackend(), first);
+      const client = await connectTls(proxy.port, ca.ca);
+      const total = 3 + (16 << 20);
+      const sent = createHash("sha256").update("hi\n");
+      const got = createHash("sha256");
+      let received = 0;
+      // Ends on the byte count, not on a FIN: see stream-conn.ts on Deno's node:tls and half-close.
+      const done = new Promise<void>((resolve, reject) => {
+        client.on("data", (chunk: Buffer) => {
+          got.update(chunk);
+          received += chunk.length;
+          if (received >= total) resolve();
+        });
+        client.once("error", reject);
+      });
+      for (let i = 0; i < 16; i++) {
+        const chunk = randomBytes(1 << 20);
+        sent.update(chunk);
+        if (!client.write(chunk)) await new Promise((resolve) => client.once("drain", resolve));
+      }
+      await done;
+      assert.equal(received, total);
+      assert.equal(got.digest("hex"), sent.digest("hex"));
+      client.destroy();
+      const result = await proxy.splices[0]!;
+      assert.deepEqual([result.bytesFromClient, result.bytesToClient], [16 << 20, total]);
     });
 
     test("a client that never finishes the handshake is disconnected after the timeout and never routed", async () => {
