@@ -44,9 +44,10 @@ export async function listenTls(options: TlsListenOptions, onClient: (client: Cl
   const open = (port: number, credentials: TlsCredentials): BunListener =>
     bun.listen<BunSide>({ hostname: options.host, port, allowHalfOpen: true, tls: { cert: credentials.cert, key: credentials.key }, socket: handlers });
 
+  let current = options.credentials;
   let listener: BunListener;
   try {
-    listener = open(options.port, options.credentials);
+    listener = open(options.port, current);
   } catch (error) {
     throw tlsListenFailed(error, options);
   }
@@ -68,7 +69,13 @@ export async function listenTls(options: TlsListenOptions, onClient: (client: Cl
       }
       if (stopped) return;
       listener.stop(false);
-      listener = open(address.port, next);
+      try {
+        listener = open(address.port, next);
+        current = next;
+      } catch (error) {
+        listener = open(address.port, current); // the port was ours a moment ago; if this throws too, the caller logs it
+        throw tlsListenFailed(error, address);
+      }
     },
   };
 }
