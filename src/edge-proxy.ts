@@ -50,6 +50,12 @@ export class StartupError extends Error {
   }
 }
 
+/** Rethrows a component's start error that names the variable to fix as a StartupError. */
+function asStartupError(err: unknown): never {
+  if (err instanceof SettingsFileError || err instanceof TlsStartError) throw new StartupError(err.variable, err.message);
+  throw err;
+}
+
 async function openGeo(config: Config, services: EdgeProxyServices): Promise<GeoLocator> {
   const regionOf = regionTable(config.regionOverrides);
   if (config.geoipPath === null) {
@@ -69,20 +75,10 @@ async function openGeo(config: Config, services: EdgeProxyServices): Promise<Geo
   }
 }
 
-async function openConfigFile(config: Config, services: EdgeProxyServices): Promise<ConfigWatch | null> {
-  if (config.configWatch.file === null) return null;
-  try {
-    return await ConfigWatch.open(config.configWatch.file, baseSettings(config), services.readFile, services.log);
-  } catch (err) {
-    if (err instanceof SettingsFileError) throw new StartupError("EDGEPROXY_CONFIG_FILE", err.message);
-    throw err;
-  }
-}
-
 export async function startEdgeProxy(config: Config, services: EdgeProxyServices): Promise<EdgeProxy> {
   const { log, now } = services;
   const geo = await openGeo(config, services);
-  const configFile = await openConfigFile(config, services);
+  const configFile = config.configWatch.file === null ? null : await ConfigWatch.open(config.configWatch.file, baseSettings(config), services.readFile, log).catch(asStartupError);
   const settings = configFile?.settings ?? new Settings(baseSettings(config));
 
   let store;
@@ -122,15 +118,8 @@ export async function startEdgeProxy(config: Config, services: EdgeProxyServices
     throw new StartupError("EDGEPROXY_LISTEN_ADDR", `cannot listen on ${host.includes(":") ? `[${host}]` : host}:${port}: ${(err as Error).message}`);
   }
 
-  let tls: TlsTermination | null = null;
-  try {
-    if (config.tls.enabled) tls = await startTlsTermination(config.tls, { transport: services.transport, onClient: handler, readFile: services.readFile, log });
-  } catch (err) {
-    await listener.close();
-    store.close();
-    if (err instanceof TlsStartError) throw new StartupError(err.variable, err.message);
-    throw err;
-  }
+  const tls = !config.tls.enabled ? null : await startTlsTermination(config.tls, { transport: services.transport, onClient: handler, readFile: services.readFile, log })
+    .catch(async (err) => { await listener.close(); store.close(); return asStartupError(err); });
 
   let api;
   try {

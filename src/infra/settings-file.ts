@@ -8,6 +8,7 @@ import type { BackendOverride } from "../core/backend-overrides.ts";
 import type { ReloadableSettings } from "./settings.ts";
 
 export class SettingsFileError extends Error {
+  readonly variable = "EDGEPROXY_CONFIG_FILE";
   constructor(readonly file: string, readonly key: string | null, detail: string) {
     super(`config file ${file}: ${key === null ? "" : `${key}: `}${detail}`);
     this.name = "SettingsFileError";
