@@ -30,6 +30,17 @@ export interface Config {
   readonly apiToken: string | null;
   /** Allows a token-less API on a non-loopback address. */
   readonly apiInsecure: boolean;
+  /** Prometheus exposition (`EDGEPROXY_METRICS_*`); served only when enabled. */
+  readonly metrics: MetricsConfig;
+  /** How long in-flight connections may finish after SIGTERM/SIGINT before they are closed. */
+  readonly shutdownTimeoutMs: number;
+}
+
+export interface MetricsConfig {
+  readonly enabled: boolean;
+  readonly listen: ListenAddress;
+  /** Path of the exposition; `/health` is served beside it. */
+  readonly path: string;
 }
 
 export class ConfigError extends Error {
@@ -120,6 +131,13 @@ function checkApiExposure(config: Config): void {
 }
 
 const text = (raw: string): string => raw;
+
+function urlPath(raw: string, name: string): string {
+  if (!/^\/[A-Za-z0-9._~!$&'()*+,;=:@\/-]*$/.test(raw) || raw === "/health") {
+    throw new ConfigError(name, `expected a URL path starting with "/" (not /health, which is served beside it), got "${raw}"`);
+  }
+  return raw;
+}
 const DAY_SECS = 86_400;
 
 export function loadConfig(env: Env): Config {
@@ -144,6 +162,12 @@ export function loadConfig(env: Env): Config {
     heartbeatTtlMs: secs("EDGEPROXY_HEARTBEAT_TTL_SECS", 60),
     apiToken: read<string | null>(env, "EDGEPROXY_API_TOKEN", null, apiToken),
     apiInsecure: read(env, "EDGEPROXY_API_INSECURE", false, flag),
+    metrics: Object.freeze({
+      enabled: read(env, "EDGEPROXY_METRICS_ENABLED", false, flag),
+      listen: read(env, "EDGEPROXY_METRICS_LISTEN_ADDR", { host: "0.0.0.0", port: 9090 }, listenAddress),
+      path: read(env, "EDGEPROXY_METRICS_PATH", "/metrics", urlPath),
+    }),
+    shutdownTimeoutMs: read(env, "EDGEPROXY_SHUTDOWN_TIMEOUT_SECS", 30, integer(0, DAY_SECS)) * 1000,
   });
   checkApiExposure(config);
   return config;

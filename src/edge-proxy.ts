@@ -17,6 +17,10 @@ import { ApiStartError, startApi } from "./api/start-api.ts";
 import { liveCounts, routableCount } from "./infra/route-counts.ts";
 import { LiveStatePublisher } from "./infra/live-state.ts";
 import { openLiveTable } from "./store/live-table.ts";
+import { Observability } from "./infra/observability.ts";
+import { MetricsStartError } from "./infra/metrics-server.ts";
+import { drainConnections } from "./infra/shutdown.ts";
+import type { MetricsSources } from "./infra/metrics-sources.ts";
 
 export interface EdgeProxyServices {
   readonly transport: Transport;
@@ -24,6 +28,8 @@ export interface EdgeProxyServices {
   readonly fileIdentity: (path: string) => string | null;
   readonly log: Logger;
   readonly now: () => number;
+  /** State of other features read by the metrics at scrape time. */
+  readonly metricsSources?: MetricsSources;
 }
 
 export interface EdgeProxy {
@@ -31,6 +37,8 @@ export interface EdgeProxy {
   readonly router: Router;
   readonly routeSync: RouteSync;
   readonly handler: ClientHandler;
+  readonly observability: Observability;
+  /** Graceful: stop accepting, let in-flight connections finish up to EDGEPROXY_SHUTDOWN_TIMEOUT_SECS. */
   close(): Promise<void>;
 }
 
@@ -83,7 +91,12 @@ export async function startEdgeProxy(config: Config, services: EdgeProxyServices
   const affinity = new AffinityTable(config.bindingTtlMs, config.bindingMax);
   const router = new Router(engine, table, affinity, geo);
   router.seed((Math.random() * 0x1_0000_0000) >>> 0);
-  const handler = createClientHandler({
+  const observability = new Observability({
+    metrics: config.metrics, runtime: services.transport.runtime, table, engine, now, log, handler: () => handler,
+    sources: { storeUp: () => !routeSync.failing, ...services.metricsSources },
+  });
+  const handler: ClientHandler = createClientHandler({
+    observer: observability.observer,
     transport: services.transport,
     router,
     log,
@@ -102,11 +115,20 @@ export async function startEdgeProxy(config: Config, services: EdgeProxyServices
 
   let api;
   try {
-    api = await startApi({ config, log, now, routableBackends: () => routableCount(table, engine.capacity), refreshRoutes: () => void routeSync.refresh(), fileIdentity: services.fileIdentity });
+    api = await startApi({ config, log, now, status: observability.status, routableBackends: () => routableCount(table, engine.capacity), refreshRoutes: () => void routeSync.refresh(), fileIdentity: services.fileIdentity });
   } catch (err) {
     await listener.close();
     await store.close();
     if (err instanceof ApiStartError) throw new StartupError(err.variable, err.message.slice(err.variable.length + 2));
+    throw err;
+  }
+  try {
+    await observability.start();
+  } catch (err) {
+    await api?.close();
+    await listener.close();
+    await store.close();
+    if (err instanceof MetricsStartError) throw new StartupError(err.variable, err.message.slice(err.variable.length + 2));
     throw err;
   }
   const live = new LiveStatePublisher(
@@ -130,12 +152,15 @@ export async function startEdgeProxy(config: Config, services: EdgeProxyServices
     router,
     routeSync,
     handler,
+    observability,
     async close() {
+      observability.drain.begin(); // /health answers "draining" from here on
+      await listener.close();
+      await drainConnections({ active: () => handler.counters.active, inFlight: handler.inFlight }, config.shutdownTimeoutMs, log, now);
       for (const t of timers) clearInterval(t);
       await api?.close();
+      await observability.close();
       live.stop();
-      await listener.close();
-      for (const splice of handler.inFlight) splice.abort();
       store.close();
     },
   };

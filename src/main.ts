@@ -31,10 +31,14 @@ async function main(): Promise<void> {
   }
   let stopping = false;
   onShutdownSignal(async (signal) => {
-    if (stopping) exit(1); // a second signal forces exit
+    if (stopping) {
+      log.warn("second signal: exiting now", { signal });
+      exit(1);
+    }
     stopping = true;
-    log.info("shutting down", { signal });
-    await proxy.close();
+    log.info("shutting down", { signal, timeout_secs: config.shutdownTimeoutMs / 1000 });
+    await proxy.close(); // in-flight connections finish, up to EDGEPROXY_SHUTDOWN_TIMEOUT_SECS
+    log.info("stopped");
     exit(0);
   });
 }

@@ -2,6 +2,7 @@
 import type { ClientSocket, Splice, Transport } from "../runtime/types.ts";
 import type { Logger } from "../infra/log.ts";
 import type { Router } from "./router.ts";
+import type { ConnectionObserver } from "./connection-observer.ts";
 
 export interface ConnectionPolicy {
   readonly connectTimeoutMs: number;
@@ -24,6 +25,8 @@ export interface ClientHandlerDeps {
   readonly policy: () => ConnectionPolicy;
   readonly log: Logger;
   readonly now: () => number;
+  /** Metrics hooks; absent when metrics are disabled. */
+  readonly observer?: ConnectionObserver;
 }
 
 export interface ClientHandler {
@@ -34,7 +37,7 @@ export interface ClientHandler {
 }
 
 export function createClientHandler(deps: ClientHandlerDeps): ClientHandler {
-  const { transport, router, log, now } = deps;
+  const { transport, router, log, now, observer } = deps;
   const counters: ProxyCounters = { accepted: 0, active: 0, noBackend: 0, connectFailures: 0, bytesFromClients: 0, bytesToClients: 0 };
   const inFlight = new Set<Splice>();
 
@@ -44,7 +47,10 @@ export function createClientHandler(deps: ClientHandlerDeps): ClientHandler {
     let gone = false;
     void client.closed.then(() => { gone = true; });
     for (let i = 0; i < policy.connectAttempts && !gone; i++) {
+      const decideStart = observer ? performance.now() : 0;
       const route = attempts.next(now());
+      const connectStart = observer ? performance.now() : 0;
+      if (observer) observer.decided((connectStart - decideStart) / 1000);
       if (route === null) break;
       const { backend } = route;
       let upstream;
@@ -53,6 +59,7 @@ export function createClientHandler(deps: ClientHandlerDeps): ClientHandler {
       } catch (err) {
         attempts.failed(route);
         counters.connectFailures++;
+        observer?.connectFailed(backend);
         log.warn("backend connect failed", { backend: backend.id, addr: `${backend.host}:${backend.port}`, client: attempts.client, error: (err as Error).message });
         continue;
       }
@@ -62,6 +69,7 @@ export function createClientHandler(deps: ClientHandlerDeps): ClientHandler {
         return;
       }
       attempts.connected(route, now());
+      if (observer) observer.connected(backend, (performance.now() - connectStart) / 1000);
       const splice = transport.splice(client, upstream, { idleTimeoutMs: policy.idleTimeoutMs });
       inFlight.add(splice);
       try {
