@@ -19,16 +19,8 @@ async function main(): Promise<void> {
     throw err;
   }
   const log = createLogger(config.logLevel);
-  let proxy;
-  try {
-    proxy = await startEdgeProxy(config, { transport: await loadTransport(), readFile: readFileBytes, fileIdentity: fileIdentitySync, log, now: Date.now });
-  } catch (err) {
-    if (err instanceof StartupError) {
-      console.error(`[edgeproxy] cannot start: ${err.message}`);
-      exit(1);
-    }
-    throw err;
-  }
+  const starting = startEdgeProxy(config, { transport: await loadTransport(), readFile: readFileBytes, fileIdentity: fileIdentitySync, log, now: Date.now });
+  // Installed before startup finishes: a SIGTERM right after "listening" is logged still drains.
   let stopping = false;
   onShutdownSignal(async (signal) => {
     if (stopping) {
@@ -37,10 +29,21 @@ async function main(): Promise<void> {
     }
     stopping = true;
     log.info("shutting down", { signal, timeout_secs: config.shutdownTimeoutMs / 1000 });
+    const proxy = await starting.catch(() => null); // a failed start exits below
+    if (proxy === null) return;
     await proxy.close(); // in-flight connections finish, up to EDGEPROXY_SHUTDOWN_TIMEOUT_SECS
     log.info("stopped");
     exit(0);
   });
+  try {
+    await starting;
+  } catch (err) {
+    if (err instanceof StartupError) {
+      console.error(`[edgeproxy] cannot start: ${err.message}`);
+      exit(1);
+    }
+    throw err;
+  }
 }
 
 await main();
