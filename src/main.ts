@@ -31,7 +31,12 @@ async function main(): Promise<void> {
     log.info("shutting down", { signal, timeout_secs: config.shutdownTimeoutMs / 1000 });
     const proxy = await starting.catch(() => null); // a failed start exits below
     if (proxy === null) return;
-    await proxy.close(); // in-flight connections finish, up to EDGEPROXY_SHUTDOWN_TIMEOUT_SECS
+    try {
+      await proxy.close(); // in-flight connections finish, up to EDGEPROXY_SHUTDOWN_TIMEOUT_SECS
+    } catch (err) {
+      log.error("shutdown failed", { error: (err as Error).stack ?? String(err) });
+      exit(1);
+    }
     log.info("stopped");
     exit(0);
   });
