@@ -31,9 +31,11 @@ export class Observability {
   readonly drain = new DrainState();
   readonly metrics: ProxyMetrics | null;
   readonly health: HealthSource;
+  readonly #deps: ObservabilityDeps;
   #server: RunningMetricsServer | null = null;
 
-  constructor(private readonly deps: ObservabilityDeps) {
+  constructor(deps: ObservabilityDeps) {
+    this.#deps = deps;
     const { table, engine } = deps;
     const routableBackends = () => routableCount(table, engine.capacity);
     this.health = { status: this.status, routableBackends, startedAtMs: deps.now(), now: deps.now, version: VERSION };
@@ -55,9 +57,9 @@ export class Observability {
   /** Opens the metrics listener (throws MetricsStartError naming the variable). */
   async start(): Promise<RunningMetricsServer | null> {
     if (this.metrics === null) return null;
-    const server = await startMetricsServer(this.deps.metrics, this.metrics, this.health);
+    const server = await startMetricsServer(this.#deps.metrics, this.metrics, this.health);
     const { host, port } = server.address;
-    this.deps.log.info("edgeProxy metrics listening", { addr: `${host.includes(":") ? `[${host}]` : host}:${port}`, path: this.deps.metrics.path });
+    this.#deps.log.info("edgeProxy metrics listening", { addr: `${host.includes(":") ? `[${host}]` : host}:${port}`, path: this.#deps.metrics.path });
     this.#server = server;
     return server;
   }
