@@ -64,7 +64,7 @@ export function circuitAdmit(slot: u32, probeLimit: u32): bool {
     return false;
   }
   store<u16>(at + PROBES, <u16>(probes + 1));
-  if (probes + 1 >= probeLimit) setBlocked(slot, true);
+  setBlocked(slot, probes + 1 >= probeLimit);
   return true;
 }
 

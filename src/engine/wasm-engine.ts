@@ -140,6 +140,11 @@ export class WasmEngine implements SelectionEngine, ClientBuckets {
     return this.#core.takeToken(nowMs, settings.burst, settings.maxRequests, settings.windowMs) !== 0;
   }
 
+  /** Size of the core's linear memory (fixed after construction: nothing in it grows). */
+  get memoryBytes(): number {
+    return this.#core.memory.buffer.byteLength;
+  }
+
   /** Buckets taken over before they had refilled (the table was full around their key). */
   get bucketEvictions(): number {
     this.#views();
