@@ -1,5 +1,7 @@
 // Environment → validated, frozen Config. Every error names the variable and the accepted form;
 // an invalid value never falls back to the default.
+import type { RateLimitSettings } from "./core/token-bucket.ts";
+import type { CircuitSettings } from "./core/circuit.ts";
 
 export interface ListenAddress {
   readonly host: string;
@@ -30,6 +32,15 @@ export interface Config {
   readonly apiToken: string | null;
   /** Allows a token-less API on a non-loopback address. */
   readonly apiInsecure: boolean;
+  /** Per-client-IP token buckets (`EDGEPROXY_RATE_LIMIT_*`). */
+  readonly rateLimit: RateLimitConfig;
+  /** Per-backend circuit breakers (`EDGEPROXY_CIRCUIT_*`). */
+  readonly circuit: CircuitSettings;
+}
+
+export interface RateLimitConfig extends RateLimitSettings {
+  /** Client buckets kept (the WASM table's size, fixed at start). */
+  readonly maxClients: number;
 }
 
 export class ConfigError extends Error {
@@ -122,6 +133,18 @@ function checkApiExposure(config: Config): void {
 const text = (raw: string): string => raw;
 const DAY_SECS = 86_400;
 
+function circuitConfig(env: Env, secs: (name: string, fallback: number, max?: number) => number): CircuitSettings {
+  const successThreshold = read(env, "EDGEPROXY_CIRCUIT_SUCCESS_THRESHOLD", 3, integer(1, 10_000));
+  return Object.freeze({
+    enabled: read(env, "EDGEPROXY_CIRCUIT_BREAKER_ENABLED", false, flag),
+    failureThreshold: read(env, "EDGEPROXY_CIRCUIT_FAILURE_THRESHOLD", 5, integer(1, 10_000)),
+    successThreshold,
+    timeoutMs: secs("EDGEPROXY_CIRCUIT_TIMEOUT_SECS", 30, DAY_SECS),
+    // Unset: as many probes at once as successes needed, so one round of probes can close the circuit.
+    halfOpenProbes: read(env, "EDGEPROXY_CIRCUIT_HALF_OPEN_PROBES", successThreshold, integer(1, 10_000)),
+  });
+}
+
 export function loadConfig(env: Env): Config {
   const secs = (name: string, fallback: number, max = 365 * DAY_SECS) => read(env, name, fallback, integer(1, max)) * 1000;
   const config: Config = Object.freeze({
@@ -144,6 +167,14 @@ export function loadConfig(env: Env): Config {
     heartbeatTtlMs: secs("EDGEPROXY_HEARTBEAT_TTL_SECS", 60),
     apiToken: read<string | null>(env, "EDGEPROXY_API_TOKEN", null, apiToken),
     apiInsecure: read(env, "EDGEPROXY_API_INSECURE", false, flag),
+    rateLimit: Object.freeze({
+      enabled: read(env, "EDGEPROXY_RATE_LIMIT_ENABLED", false, flag),
+      maxRequests: read(env, "EDGEPROXY_RATE_LIMIT_MAX_REQUESTS", 100, integer(1, 1_000_000)),
+      windowMs: secs("EDGEPROXY_RATE_LIMIT_WINDOW_SECS", 1, DAY_SECS),
+      burst: read(env, "EDGEPROXY_RATE_LIMIT_BURST", 10, integer(1, 1_000_000)),
+      maxClients: read(env, "EDGEPROXY_RATE_LIMIT_MAX_CLIENTS", 65_536, integer(16, 16_777_216)),
+    }),
+    circuit: circuitConfig(env, secs),
   });
   checkApiExposure(config);
   return config;

@@ -7,6 +7,9 @@ import { AffinityTable } from "./core/affinity.ts";
 import { RouteTable } from "./core/route-table.ts";
 import { regionTable } from "./core/regions.ts";
 import { createWasmEngine } from "./engine/wasm-engine.ts";
+import { bucketCapacityFor } from "./engine/layout.ts";
+import { CircuitGuard } from "./proxy/circuit-guard.ts";
+import { createRateGate } from "./proxy/rate-gate.ts";
 import { Router } from "./proxy/router.ts";
 import { createClientHandler, type ClientHandler } from "./proxy/handle-client.ts";
 import { RouteSync } from "./infra/route-sync.ts";
@@ -31,6 +34,8 @@ export interface EdgeProxy {
   readonly router: Router;
   readonly routeSync: RouteSync;
   readonly handler: ClientHandler;
+  /** Per-backend circuits: state(slot), transitions (rate-limited connections: handler.counters.rateLimited). */
+  readonly circuits: CircuitGuard;
   close(): Promise<void>;
 }
 
@@ -71,7 +76,8 @@ export async function startEdgeProxy(config: Config, services: EdgeProxyServices
   } catch (err) {
     throw new StartupError("EDGEPROXY_DB_PATH", `cannot open routing store ${config.dbPath}: ${(err as Error).message}`);
   }
-  const engine = createWasmEngine(config.maxBackends);
+  const engine = createWasmEngine(config.maxBackends, bucketCapacityFor(config.rateLimit.maxClients));
+  engine.seedBuckets((Math.random() * 0x1_0000_0000) >>> 0);
   const table = new RouteTable(engine, config.region);
   const routeSync = new RouteSync(store, table, log);
   await routeSync.refresh();
@@ -81,7 +87,10 @@ export async function startEdgeProxy(config: Config, services: EdgeProxyServices
   }
 
   const affinity = new AffinityTable(config.bindingTtlMs, config.bindingMax);
-  const router = new Router(engine, table, affinity, geo);
+  // Read on every use: a settings reload may swap them.
+  const rateLimitSettings = () => config.rateLimit, circuitSettings = () => config.circuit;
+  const circuits = new CircuitGuard(engine, (slot) => table.backendAt(slot), circuitSettings, log);
+  const router = new Router(engine, table, affinity, geo, circuits);
   router.seed((Math.random() * 0x1_0000_0000) >>> 0);
   const handler = createClientHandler({
     transport: services.transport,
@@ -89,6 +98,7 @@ export async function startEdgeProxy(config: Config, services: EdgeProxyServices
     log,
     now,
     policy: () => config,
+    rateGate: createRateGate(engine, rateLimitSettings),
   });
 
   let listener;
@@ -130,6 +140,7 @@ export async function startEdgeProxy(config: Config, services: EdgeProxyServices
     router,
     routeSync,
     handler,
+    circuits,
     async close() {
       for (const t of timers) clearInterval(t);
       await api?.close();

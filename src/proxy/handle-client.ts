@@ -2,6 +2,7 @@
 import type { ClientSocket, Splice, Transport } from "../runtime/types.ts";
 import type { Logger } from "../infra/log.ts";
 import type { Router } from "./router.ts";
+import type { RateGate } from "./rate-gate.ts";
 
 export interface ConnectionPolicy {
   readonly connectTimeoutMs: number;
@@ -14,6 +15,8 @@ export interface ProxyCounters {
   active: number;
   noBackend: number;
   connectFailures: number;
+  /** Connections refused by the rate limit (closed at once, not counted in accepted). */
+  rateLimited: number;
   bytesFromClients: number;
   bytesToClients: number;
 }
@@ -24,6 +27,8 @@ export interface ClientHandlerDeps {
   readonly policy: () => ConnectionPolicy;
   readonly log: Logger;
   readonly now: () => number;
+  /** The accept gate's rate limit; absent = none. */
+  readonly rateGate?: RateGate;
 }
 
 export interface ClientHandler {
@@ -35,7 +40,7 @@ export interface ClientHandler {
 
 export function createClientHandler(deps: ClientHandlerDeps): ClientHandler {
   const { transport, router, log, now } = deps;
-  const counters: ProxyCounters = { accepted: 0, active: 0, noBackend: 0, connectFailures: 0, bytesFromClients: 0, bytesToClients: 0 };
+  const counters: ProxyCounters = { accepted: 0, active: 0, noBackend: 0, connectFailures: 0, rateLimited: 0, bytesFromClients: 0, bytesToClients: 0 };
   const inFlight = new Set<Splice>();
 
   async function handle(client: ClientSocket): Promise<void> {
@@ -51,14 +56,14 @@ export function createClientHandler(deps: ClientHandlerDeps): ClientHandler {
       try {
         upstream = await transport.connect({ host: backend.host, port: backend.port }, policy.connectTimeoutMs);
       } catch (err) {
-        attempts.failed(route);
+        attempts.failed(route, now());
         counters.connectFailures++;
         log.warn("backend connect failed", { backend: backend.id, addr: `${backend.host}:${backend.port}`, client: attempts.client, error: (err as Error).message });
         continue;
       }
       if (gone) {
         upstream.close();
-        router.release(route);
+        attempts.abandoned(route);
         return;
       }
       attempts.connected(route, now());
@@ -82,7 +87,13 @@ export function createClientHandler(deps: ClientHandlerDeps): ClientHandler {
     client.close();
   }
 
+  const { rateGate } = deps;
   const handler = ((client: ClientSocket) => {
+    if (rateGate !== undefined && !rateGate(client.remoteAddress, now())) {
+      counters.rateLimited++;
+      client.close();
+      return;
+    }
     counters.accepted++;
     counters.active++;
     handle(client)
