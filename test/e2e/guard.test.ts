@@ -5,7 +5,7 @@ import net from "node:net";
 import { startBackend, whoAnswers, type TestBackend } from "../fixtures/backends.ts";
 import { startStuckListener, type StuckListener } from "../fixtures/stuck-listener.ts";
 import { createRoutingDb, type RoutingDb } from "../fixtures/routing-db.ts";
-import { startProxy, type ProxyProcess } from "../fixtures/proxy-process.ts";
+import { startProxy, runToExit, type ProxyProcess } from "../fixtures/proxy-process.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -148,4 +148,12 @@ describe("circuit breaker: connect timeouts count", () => {
     assert.equal(await whoAnswers(proxy.port, "127.0.82.3"), "far");
     assert.equal(logsWith(proxy, "backend connect failed", "stuck").length, 2, "no third attempt on the stuck backend");
   });
+});
+
+test("an invalid rate-limit or circuit variable stops startup with exit 2, naming it", async () => {
+  for (const [name, value] of [["EDGEPROXY_RATE_LIMIT_BURST", "none"], ["EDGEPROXY_CIRCUIT_FAILURE_THRESHOLD", "0"]] as const) {
+    const { code, stderr } = await runToExit({ [name]: value, EDGEPROXY_DB_PATH: "/nonexistent/never-opened.db" });
+    assert.equal(code, 2, stderr);
+    assert.match(stderr, new RegExp(`${name}: expected a positive integer`));
+  }
 });
