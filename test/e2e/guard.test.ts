@@ -145,6 +145,8 @@ describe("circuit breaker: connect timeouts count", () => {
     for (let i = 1; i <= 2; i++) assert.equal(await whoAnswers(proxy.port, `127.0.82.${i}`), "far", "after a timeout, failover");
     await proxy.waitForLog("circuit opened");
     assert.equal(logsWith(proxy, "circuit opened", "stuck").length, 1);
+    const failures = logsWith(proxy, "backend connect failed", "stuck");
+    assert.ok(failures.length === 2 && failures.every((l) => /timeout/i.test(String(l.error))), `timeouts, not refusals: ${JSON.stringify(failures)}`);
     assert.equal(await whoAnswers(proxy.port, "127.0.82.3"), "far");
     assert.equal(logsWith(proxy, "backend connect failed", "stuck").length, 2, "no third attempt on the stuck backend");
   });
