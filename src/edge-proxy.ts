@@ -133,6 +133,8 @@ export async function startEdgeProxy(config: Config, services: EdgeProxyServices
       const removed = affinity.gc(now());
       if (removed > 0) log.debug("affinity gc", { removed, bindings: affinity.size });
     }, config.bindingGcIntervalMs),
+    // Open circuits become half-open on time (logged, visible to metrics) even with no traffic.
+    setInterval(() => circuits.advance(now()), 1000),
   ];
 
   return {
