@@ -22,9 +22,10 @@
 //   128 + 29P              LOAD_REM   u32       active - LOAD_INT * sw     = LOAD_INT + LOAD_REM / sw)
 //   128 + 33P              TRIED      u32       attempt id that last tried the slot, 0 = none
 //   128 + 37P              SW         u64       soft * weight, 1..10^12
-//   128 + 45P              CIRCUIT    16 B      per-backend circuit (circuit.ts), drives FLAGS.CIRCUIT_OPEN
-//   128 + 61P              BUCKETS    32 B + 32 B × B   per-client token buckets (token-bucket.ts), B =
-//                                               init()'s bucketCapacity (0 or a power of two >= 16)
+//   128 + 45P              CIRCUIT    16 B      per-backend circuit (circuit.ts); FLAGS.CIRCUIT_OPEN = it keeps
+//                                               the slot out (open, or half-open with every probe in flight)
+//   128 + 61P              BUCKETS    (32 B     per-client token buckets (token-bucket.ts), not per slot:
+//                                     + 32 B·B) B = init()'s bucketCapacity, 0 or a power of two >= 16
 //   128 + 61P + 32 + 32B   END
 //
 // CIRCUIT record (16 B):   0 state u8 (0 closed, 1 open, 2 half-open) · 1 pad · 2 failures u16 (closed:
