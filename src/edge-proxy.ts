@@ -7,6 +7,10 @@ import { AffinityTable } from "./core/affinity.ts";
 import { RouteTable } from "./core/route-table.ts";
 import { regionTable } from "./core/regions.ts";
 import { createWasmEngine } from "./engine/wasm-engine.ts";
+import { bucketCapacityFor } from "./engine/layout.ts";
+import { CircuitGuard } from "./proxy/circuit-guard.ts";
+import type { CircuitState } from "./infra/metrics-sources.ts";
+import { createRateGate } from "./proxy/rate-gate.ts";
 import { Router } from "./proxy/router.ts";
 import { createClientHandler, type ClientHandler } from "./proxy/handle-client.ts";
 import { RouteSync } from "./infra/route-sync.ts";
@@ -38,6 +42,8 @@ export interface EdgeProxy {
   readonly routeSync: RouteSync;
   readonly handler: ClientHandler;
   readonly observability: Observability;
+  /** Per-backend circuits: state(slot), transitions (rate-limited connections: handler.counters.rateLimited). */
+  readonly circuits: CircuitGuard;
   /** Graceful: stop accepting, let in-flight connections finish up to EDGEPROXY_SHUTDOWN_TIMEOUT_SECS. */
   close(): Promise<void>;
 }
@@ -79,7 +85,8 @@ export async function startEdgeProxy(config: Config, services: EdgeProxyServices
   } catch (err) {
     throw new StartupError("EDGEPROXY_DB_PATH", `cannot open routing store ${config.dbPath}: ${(err as Error).message}`);
   }
-  const engine = createWasmEngine(config.maxBackends);
+  const engine = createWasmEngine(config.maxBackends, bucketCapacityFor(config.rateLimit.maxClients));
+  engine.seedBuckets((Math.random() * 0x1_0000_0000) >>> 0);
   const table = new RouteTable(engine, config.region);
   const routeSync = new RouteSync(store, table, log);
   await routeSync.refresh();
@@ -89,11 +96,19 @@ export async function startEdgeProxy(config: Config, services: EdgeProxyServices
   }
 
   const affinity = new AffinityTable(config.bindingTtlMs, config.bindingMax);
-  const router = new Router(engine, table, affinity, geo);
+  // Read on every use: a settings reload may swap them.
+  const rateLimitSettings = () => config.rateLimit, circuitSettings = () => config.circuit;
+  const circuits = new CircuitGuard(engine, (slot) => table.backendAt(slot), circuitSettings, log);
+  const router = new Router(engine, table, affinity, geo, circuits);
   router.seed((Math.random() * 0x1_0000_0000) >>> 0);
   const observability = new Observability({
     metrics: config.metrics, runtime: services.transport.runtime, table, engine, now, log, handler: () => handler,
-    sources: { storeUp: () => !routeSync.failing, ...services.metricsSources },
+    sources: {
+      storeUp: () => !routeSync.failing,
+      rateLimited: () => handler.counters.rateLimited,
+      circuitState: (slot) => circuits.state(slot) as CircuitState,
+      ...services.metricsSources,
+    },
   });
   const handler: ClientHandler = createClientHandler({
     observer: observability.observer,
@@ -102,6 +117,7 @@ export async function startEdgeProxy(config: Config, services: EdgeProxyServices
     log,
     now,
     policy: () => config,
+    rateGate: createRateGate(engine, rateLimitSettings),
   });
 
   let listener;
@@ -145,6 +161,8 @@ export async function startEdgeProxy(config: Config, services: EdgeProxyServices
       const removed = affinity.gc(now());
       if (removed > 0) log.debug("affinity gc", { removed, bindings: affinity.size });
     }, config.bindingGcIntervalMs),
+    // Open circuits become half-open on time (logged, visible to metrics) even with no traffic.
+    setInterval(() => circuits.advance(now()), 1000),
   ];
 
   return {
@@ -153,6 +171,7 @@ export async function startEdgeProxy(config: Config, services: EdgeProxyServices
     routeSync,
     handler,
     observability,
+    circuits,
     async close() {
       observability.drain.begin(); // /health answers "draining" from here on
       await listener.close();

@@ -3,6 +3,7 @@ import type { ClientSocket, Splice, Transport } from "../runtime/types.ts";
 import type { Logger } from "../infra/log.ts";
 import type { Router } from "./router.ts";
 import type { ConnectionObserver } from "./connection-observer.ts";
+import type { RateGate } from "./rate-gate.ts";
 
 export interface ConnectionPolicy {
   readonly connectTimeoutMs: number;
@@ -15,6 +16,8 @@ export interface ProxyCounters {
   active: number;
   noBackend: number;
   connectFailures: number;
+  /** Connections refused by the rate limit (closed at once, not counted in accepted). */
+  rateLimited: number;
   bytesFromClients: number;
   bytesToClients: number;
 }
@@ -27,6 +30,8 @@ export interface ClientHandlerDeps {
   readonly now: () => number;
   /** Metrics hooks; absent when metrics are disabled. */
   readonly observer?: ConnectionObserver;
+  /** The accept gate's rate limit; absent = none. */
+  readonly rateGate?: RateGate;
 }
 
 export interface ClientHandler {
@@ -38,7 +43,7 @@ export interface ClientHandler {
 
 export function createClientHandler(deps: ClientHandlerDeps): ClientHandler {
   const { transport, router, log, now, observer } = deps;
-  const counters: ProxyCounters = { accepted: 0, active: 0, noBackend: 0, connectFailures: 0, bytesFromClients: 0, bytesToClients: 0 };
+  const counters: ProxyCounters = { accepted: 0, active: 0, noBackend: 0, connectFailures: 0, rateLimited: 0, bytesFromClients: 0, bytesToClients: 0 };
   const inFlight = new Set<Splice>();
 
   async function handle(client: ClientSocket): Promise<void> {
@@ -57,7 +62,7 @@ export function createClientHandler(deps: ClientHandlerDeps): ClientHandler {
       try {
         upstream = await transport.connect({ host: backend.host, port: backend.port }, policy.connectTimeoutMs);
       } catch (err) {
-        attempts.failed(route);
+        attempts.failed(route, now());
         counters.connectFailures++;
         observer?.connectFailed(backend);
         log.warn("backend connect failed", { backend: backend.id, addr: `${backend.host}:${backend.port}`, client: attempts.client, error: (err as Error).message });
@@ -65,7 +70,7 @@ export function createClientHandler(deps: ClientHandlerDeps): ClientHandler {
       }
       if (gone) {
         upstream.close();
-        router.release(route);
+        attempts.abandoned(route);
         return;
       }
       attempts.connected(route, now());
@@ -90,7 +95,13 @@ export function createClientHandler(deps: ClientHandlerDeps): ClientHandler {
     client.close();
   }
 
+  const { rateGate } = deps;
   const handler = ((client: ClientSocket) => {
+    if (rateGate !== undefined && !rateGate(client.remoteAddress, now())) {
+      counters.rateLimited++;
+      client.close();
+      return;
+    }
     counters.accepted++;
     counters.active++;
     handle(client)
