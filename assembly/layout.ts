@@ -22,12 +22,19 @@
 //   128 + 29P              LOAD_REM   u32       active - LOAD_INT * sw     = LOAD_INT + LOAD_REM / sw)
 //   128 + 33P              TRIED      u32       attempt id that last tried the slot, 0 = none
 //   128 + 37P              SW         u64       soft * weight, 1..10^12
-//   128 + 45P              CIRCUIT    16 B      reserved for issue #4: per-backend circuit state
-//                                               (state u8, pad, failures u16, successes u16, probes u16,
-//                                               opened_at_ms f64); it will drive FLAGS.CIRCUIT_OPEN
-//   128 + 61P              BUCKETS    —         reserved for issue #4: per-client token-bucket table,
-//                                               sized by a second init() argument; 0 bytes in version 1
-//   128 + 61P + buckets    END
+//   128 + 45P              CIRCUIT    16 B      per-backend circuit (circuit.ts); FLAGS.CIRCUIT_OPEN = it keeps
+//                                               the slot out (open, or half-open with every probe in flight)
+//   128 + 61P              BUCKETS    (32 B     per-client token buckets (token-bucket.ts), not per slot:
+//                                     + 32 B·B) B = init()'s bucketCapacity, 0 or a power of two >= 16
+//   128 + 61P + 32 + 32B   END
+//
+// CIRCUIT record (16 B):   0 state u8 (0 closed, 1 open, 2 half-open) · 1 pad · 2 failures u16 (closed:
+//                          consecutive) · 4 successes u16 (half-open) · 6 probes u16 (half-open, in
+//                          flight) · 8 opened_at_ms f64
+// BUCKETS:                 0 KEY 16 B (the host writes the client's 16-byte address here) · 16 pad ·
+//                          32 + 32 i: entry i = key 16 B · deficit f64 (burst - tokens) · last_ms f64.
+//                          All-zero = a full bucket of the address ::, the same as "never seen": no
+//                          occupancy flag, and a bucket that refilled is free for any key.
 //
 // Bounds: limits and weights are <= 1,000,000 (validated by the host), so active < 2^20, sw <= 10^12,
 // active * sw < 2^60 and LOAD_REM * sw < 2^60: every exact comparison fits u64.
@@ -41,7 +48,12 @@ export const SCRATCH_BYTES: u32 = 64;
 export const SLOT_ALIGN: u32 = 16;
 export const LANES: u32 = 8;
 export const MAX_CAPACITY: u32 = 1 << 20;
-export const LAYOUT_VERSION: u32 = 1;
+export const MAX_BUCKETS: u32 = 1 << 24;
+export const MIN_BUCKETS: u32 = 16;
+export const BUCKET_HEAD_BYTES: u32 = 32;
+export const BUCKET_BYTES: u32 = 32;
+export const CIRCUIT_BYTES: u32 = 16;
+export const LAYOUT_VERSION: u32 = 2;
 export const MAGIC: u32 = 0x43585045; // "EPXC" little-endian
 
 export const FLAG_PRESENT: u8 = 1;
@@ -61,6 +73,14 @@ export const NO_MATCH: u32 = 0xffff;
   top: u32;
   bucketCapacity: u32;
   end: u32;
+  /** Mixed into the bucket hash (set by seedBuckets) so clients cannot aim at one probe window. */
+  bucketSeed: u32;
+  /** Buckets taken over before they had refilled (the table was full around the key). */
+  evictions: u32;
+  /** No open circuit was opened before this time (+inf: none); lets advanceCircuit return at once. */
+  earliestOpenMs: f64;
+  /** Running minimum of a sweep in progress (advanceCircuit from 0 to the end). */
+  sweepOpenMs: f64;
 }
 
 export const REGION_COUNTRY: i32 = 0;
@@ -87,7 +107,7 @@ export function regionBytes(region: i32): u32 {
     case REGION_ACTIVE: case REGION_HARD: case REGION_SOFT: case REGION_WEIGHT:
     case REGION_LOAD_INT: case REGION_LOAD_REM: case REGION_TRIED: return sizeof<u32>();
     case REGION_SW: return sizeof<u64>();
-    case REGION_CIRCUIT: return 16;
+    case REGION_CIRCUIT: return CIRCUIT_BYTES;
     default: return 0;
   }
 }
@@ -115,6 +135,10 @@ export let LOAD_INT: usize = 0;
 export let LOAD_REM: usize = 0;
 export let TRIED: usize = 0;
 export let SW: usize = 0;
+export let CIRCUIT: usize = 0;
+export let BUCKETS: usize = 0;
+/** First bucket entry (BUCKETS + BUCKET_HEAD_BYTES). */
+export let ENTRIES: usize = 0;
 
 /** Absolute address of a region after init() (0 before): what the host's views are built on. */
 export function regionOffset(region: i32): u32 {
@@ -135,6 +159,10 @@ export function headerField(field: i32): u32 {
     case 4: return offsetof<Header>("top");
     case 5: return offsetof<Header>("bucketCapacity");
     case 6: return offsetof<Header>("end");
+    case 7: return offsetof<Header>("bucketSeed");
+    case 8: return offsetof<Header>("evictions");
+    case 9: return offsetof<Header>("earliestOpenMs");
+    case 10: return offsetof<Header>("sweepOpenMs");
     default: return offsetof<Header>();
   }
 }
@@ -144,14 +172,22 @@ export const INIT_BAD_CAPACITY: i32 = 1;
 export const INIT_TWICE: i32 = 2;
 export const INIT_NO_MEMORY: i32 = 3;
 export const INIT_DATA_OVERLAP: i32 = 4;
+export const INIT_BAD_BUCKETS: i32 = 5;
 
-/** Lay the map out for `capacity` slots and grow memory to hold it. Once per instance. */
-export function init(capacity: u32): i32 {
+/** Address of the token-bucket area (its KEY first) after init(), 0 before. */
+export function bucketsOffset(): u32 {
+  return initialised() ? <u32>BUCKETS : 0;
+}
+
+/** Lay the map out for `capacity` slots and `bucketCapacity` token buckets and grow memory to hold it. Once per instance. */
+export function init(capacity: u32, bucketCapacity: u32): i32 {
   if (capacity == 0 || capacity > MAX_CAPACITY) return INIT_BAD_CAPACITY;
+  if (bucketCapacity != 0 && (bucketCapacity < MIN_BUCKETS || bucketCapacity > MAX_BUCKETS || popcnt(bucketCapacity) != 1)) return INIT_BAD_BUCKETS;
   if (__heap_base > MAP_BASE) return INIT_DATA_OVERLAP;
   if (initialised()) return INIT_TWICE;
   const padded = (capacity + SLOT_ALIGN - 1) & ~(SLOT_ALIGN - 1);
-  const end = MAP_BASE + regionOffsetFor(REGION_COUNT, padded);
+  const buckets = MAP_BASE + regionOffsetFor(REGION_COUNT, padded);
+  const end = buckets + BUCKET_HEAD_BYTES + bucketCapacity * BUCKET_BYTES;
   const pages = (end + 0xffff) >>> 16;
   const have = <u32>memory.size();
   if (pages > have && memory.grow(pages - have) < 0) return INIT_NO_MEMORY;
@@ -169,6 +205,9 @@ export function init(capacity: u32): i32 {
   LOAD_REM = MAP_BASE + regionOffsetFor(REGION_LOAD_REM, padded);
   TRIED = MAP_BASE + regionOffsetFor(REGION_TRIED, padded);
   SW = MAP_BASE + regionOffsetFor(REGION_SW, padded);
+  CIRCUIT = MAP_BASE + regionOffsetFor(REGION_CIRCUIT, padded);
+  BUCKETS = buckets;
+  ENTRIES = buckets + BUCKET_HEAD_BYTES;
 
   // Fresh pages are zero; only the "not a candidate" filter keys need a non-zero start.
   memory.fill(FKEY, 0xff, <usize>padded << 1);
@@ -178,7 +217,11 @@ export function init(capacity: u32): i32 {
   header.capacity = capacity;
   header.padded = padded;
   header.top = 0;
-  header.bucketCapacity = 0;
+  header.bucketCapacity = bucketCapacity;
   header.end = end;
+  header.bucketSeed = 0;
+  header.evictions = 0;
+  header.earliestOpenMs = Infinity;
+  header.sweepOpenMs = Infinity;
   return INIT_OK;
 }

@@ -2,7 +2,7 @@
 // the scan only reads. The host validates slot indexes and value ranges before calling.
 
 import {
-  header, COUNTRY, REGION, FKEY, FKEY_BASE, FLAGS, ACTIVE, HARD, SOFT, WEIGHT, LOAD_INT, LOAD_REM, SW,
+  header, COUNTRY, REGION, FKEY, FKEY_BASE, FLAGS, ACTIVE, HARD, SOFT, WEIGHT, LOAD_INT, LOAD_REM, SW, CIRCUIT, CIRCUIT_BYTES,
   FLAG_PRESENT, FLAG_HEALTHY, FLAG_LOCAL, FLAG_CIRCUIT_OPEN, FLAG_CANDIDATE,
 } from "./layout";
 
@@ -17,7 +17,7 @@ export const FKEY_NONE: u32 = 0xffff;
 export const FKEY_ANY: u32 = 0xfffe;
 
 /** Recompute CANDIDATE and the filter keys from flags, active, hard and the load split. */
-function derive(slot: usize): void {
+export function derive(slot: usize): void {
   const flags = load<u8>(FLAGS + slot);
   const active = load<u32>(ACTIVE + (slot << 2));
   const usable = (flags & (FLAG_PRESENT | FLAG_HEALTHY | FLAG_CIRCUIT_OPEN)) == (FLAG_PRESENT | FLAG_HEALTHY);
@@ -62,10 +62,12 @@ export function setSlot(
   if (slot >= header.top) header.top = slot + 1;
 }
 
-/** Mark a slot absent; its active count stays until released. */
+/** Mark a slot absent; its active count stays until released, its circuit is closed (an absent slot's
+ *  circuit stays closed: the slot may next hold another backend). */
 export function clearSlot(slot: u32): void {
   const s = <usize>slot;
-  store<u8>(FLAGS + s, load<u8>(FLAGS + s) & ~FLAG_PRESENT);
+  memory.fill(CIRCUIT + s * CIRCUIT_BYTES, 0, CIRCUIT_BYTES);
+  store<u8>(FLAGS + s, load<u8>(FLAGS + s) & ~(FLAG_PRESENT | FLAG_CIRCUIT_OPEN));
   derive(s);
   let top = header.top;
   while (top > 0 && (load<u8>(FLAGS + <usize>(top - 1)) & FLAG_PRESENT) == 0) top--;

@@ -1,5 +1,7 @@
 // Environment → validated, frozen Config. Every error names the variable and the accepted form;
 // an invalid value never falls back to the default.
+import type { RateLimitSettings } from "./core/token-bucket.ts";
+import type { CircuitSettings } from "./core/circuit.ts";
 
 export interface ListenAddress {
   readonly host: string;
@@ -30,6 +32,14 @@ export interface Config {
   readonly apiToken: string | null;
   /** Allows a token-less API on a non-loopback address. */
   readonly apiInsecure: boolean;
+  /** Prometheus exposition (`EDGEPROXY_METRICS_*`); served only when enabled. */
+  readonly metrics: MetricsConfig;
+  /** How long in-flight connections may finish after SIGTERM/SIGINT before they are closed. */
+  readonly shutdownTimeoutMs: number;
+  /** Per-client-IP token buckets (`EDGEPROXY_RATE_LIMIT_*`). */
+  readonly rateLimit: RateLimitConfig;
+  /** Per-backend circuit breakers (`EDGEPROXY_CIRCUIT_*`). */
+  readonly circuit: CircuitSettings;
   /** TLS termination (`EDGEPROXY_TLS_*`): a second listener that routes exactly like the TCP one. */
   readonly tls: TlsConfig;
   /** Reloadable settings file (`EDGEPROXY_CONFIG_FILE`) and its watch (`EDGEPROXY_CONFIG_WATCH_*`). */
@@ -52,6 +62,18 @@ export interface ConfigWatchConfig {
   readonly enabled: boolean;
   /** Poll interval of the settings file, and of the TLS certificate files (always watched). */
   readonly intervalMs: number;
+}
+
+export interface MetricsConfig {
+  readonly enabled: boolean;
+  readonly listen: ListenAddress;
+  /** Path of the exposition; `/health` is served beside it. */
+  readonly path: string;
+}
+
+export interface RateLimitConfig extends RateLimitSettings {
+  /** Client buckets kept (the WASM table's size, fixed at start). */
+  readonly maxClients: number;
 }
 
 export class ConfigError extends Error {
@@ -142,7 +164,26 @@ function checkApiExposure(config: Config): void {
 }
 
 const text = (raw: string): string => raw;
+
+function urlPath(raw: string, name: string): string {
+  if (!/^\/[A-Za-z0-9._~!$&'()*+,;=:@\/-]*$/.test(raw) || raw === "/health") {
+    throw new ConfigError(name, `expected a URL path starting with "/" (not /health, which is served beside it), got "${raw}"`);
+  }
+  return raw;
+}
 const DAY_SECS = 86_400;
+
+function circuitConfig(env: Env, secs: (name: string, fallback: number, max?: number) => number): CircuitSettings {
+  const successThreshold = read(env, "EDGEPROXY_CIRCUIT_SUCCESS_THRESHOLD", 3, integer(1, 10_000));
+  return Object.freeze({
+    enabled: read(env, "EDGEPROXY_CIRCUIT_BREAKER_ENABLED", false, flag),
+    failureThreshold: read(env, "EDGEPROXY_CIRCUIT_FAILURE_THRESHOLD", 5, integer(1, 10_000)),
+    successThreshold,
+    timeoutMs: secs("EDGEPROXY_CIRCUIT_TIMEOUT_SECS", 30, DAY_SECS),
+    // Unset: as many probes at once as successes needed, so one round of probes can close the circuit.
+    halfOpenProbes: read(env, "EDGEPROXY_CIRCUIT_HALF_OPEN_PROBES", successThreshold, integer(1, 10_000)),
+  });
+}
 
 export function loadConfig(env: Env): Config {
   const secs = (name: string, fallback: number, max = 365 * DAY_SECS) => read(env, name, fallback, integer(1, max)) * 1000;
@@ -166,6 +207,20 @@ export function loadConfig(env: Env): Config {
     heartbeatTtlMs: secs("EDGEPROXY_HEARTBEAT_TTL_SECS", 60),
     apiToken: read<string | null>(env, "EDGEPROXY_API_TOKEN", null, apiToken),
     apiInsecure: read(env, "EDGEPROXY_API_INSECURE", false, flag),
+    metrics: Object.freeze({
+      enabled: read(env, "EDGEPROXY_METRICS_ENABLED", false, flag),
+      listen: read(env, "EDGEPROXY_METRICS_LISTEN_ADDR", { host: "0.0.0.0", port: 9090 }, listenAddress),
+      path: read(env, "EDGEPROXY_METRICS_PATH", "/metrics", urlPath),
+    }),
+    shutdownTimeoutMs: read(env, "EDGEPROXY_SHUTDOWN_TIMEOUT_SECS", 30, integer(0, DAY_SECS)) * 1000,
+    rateLimit: Object.freeze({
+      enabled: read(env, "EDGEPROXY_RATE_LIMIT_ENABLED", false, flag),
+      maxRequests: read(env, "EDGEPROXY_RATE_LIMIT_MAX_REQUESTS", 100, integer(1, 1_000_000)),
+      windowMs: secs("EDGEPROXY_RATE_LIMIT_WINDOW_SECS", 1, DAY_SECS),
+      burst: read(env, "EDGEPROXY_RATE_LIMIT_BURST", 10, integer(1, 1_000_000)),
+      maxClients: read(env, "EDGEPROXY_RATE_LIMIT_MAX_CLIENTS", 65_536, integer(16, 16_777_216)),
+    }),
+    circuit: circuitConfig(env, secs),
     tls: tlsConfig(env),
     configWatch: configWatchConfig(env),
   });

@@ -7,6 +7,10 @@ import { AffinityTable } from "./core/affinity.ts";
 import { RouteTable } from "./core/route-table.ts";
 import { regionTable } from "./core/regions.ts";
 import { createWasmEngine } from "./engine/wasm-engine.ts";
+import { bucketCapacityFor } from "./engine/layout.ts";
+import { CircuitGuard } from "./proxy/circuit-guard.ts";
+import type { CircuitState } from "./infra/metrics-sources.ts";
+import { createRateGate } from "./proxy/rate-gate.ts";
 import { Router } from "./proxy/router.ts";
 import { createClientHandler, type ClientHandler } from "./proxy/handle-client.ts";
 import { RouteSync } from "./infra/route-sync.ts";
@@ -17,6 +21,10 @@ import { ApiStartError, startApi } from "./api/start-api.ts";
 import { liveCounts, routableCount } from "./infra/route-counts.ts";
 import { LiveStatePublisher } from "./infra/live-state.ts";
 import { openLiveTable } from "./store/live-table.ts";
+import { Observability } from "./infra/observability.ts";
+import { MetricsStartError } from "./infra/metrics-server.ts";
+import { drainConnections } from "./infra/shutdown.ts";
+import type { MetricsSources } from "./infra/metrics-sources.ts";
 import { withOverrides } from "./core/backend-overrides.ts";
 import { baseSettings, Settings } from "./infra/settings.ts";
 import { ConfigWatch } from "./infra/config-watch.ts";
@@ -29,6 +37,8 @@ export interface EdgeProxyServices {
   readonly fileIdentity: (path: string) => string | null;
   readonly log: Logger;
   readonly now: () => number;
+  /** State of other features read by the metrics at scrape time. */
+  readonly metricsSources?: MetricsSources;
 }
 
 export interface EdgeProxy {
@@ -40,6 +50,10 @@ export interface EdgeProxy {
   readonly settings: Settings;
   /** The TLS listener when EDGEPROXY_TLS_ENABLED. */
   readonly tls: TlsTermination | null;
+  readonly observability: Observability;
+  /** Per-backend circuits: state(slot), transitions (rate-limited connections: handler.counters.rateLimited). */
+  readonly circuits: CircuitGuard;
+  /** Graceful: stop accepting, let in-flight connections finish up to EDGEPROXY_SHUTDOWN_TIMEOUT_SECS. */
   close(): Promise<void>;
 }
 
@@ -88,7 +102,8 @@ export async function startEdgeProxy(config: Config, services: EdgeProxyServices
   } catch (err) {
     throw new StartupError("EDGEPROXY_DB_PATH", `cannot open routing store ${config.dbPath}: ${(err as Error).message}`);
   }
-  const engine = createWasmEngine(config.maxBackends);
+  const engine = createWasmEngine(config.maxBackends, bucketCapacityFor(config.rateLimit.maxClients));
+  engine.seedBuckets((Math.random() * 0x1_0000_0000) >>> 0);
   const table = new RouteTable(engine, config.region);
   const routeSync = new RouteSync(store, table, log, (snapshot) => withOverrides(snapshot, settings.current().backends));
   settings.onChange((next, previous) => { if (next.backends !== previous.backends) routeSync.reapply(); });
@@ -99,14 +114,28 @@ export async function startEdgeProxy(config: Config, services: EdgeProxyServices
   }
 
   const affinity = new AffinityTable(config.bindingTtlMs, config.bindingMax);
-  const router = new Router(engine, table, affinity, geo);
+  // Read on every use: a settings reload may swap them.
+  const rateLimitSettings = () => settings.current().rateLimit, circuitSettings = () => settings.current().circuit;
+  const circuits = new CircuitGuard(engine, (slot) => table.backendAt(slot), circuitSettings, log);
+  const router = new Router(engine, table, affinity, geo, circuits);
   router.seed((Math.random() * 0x1_0000_0000) >>> 0);
-  const handler = createClientHandler({
+  const observability = new Observability({
+    metrics: config.metrics, runtime: services.transport.runtime, table, engine, now, log, handler: () => handler,
+    sources: {
+      storeUp: () => !routeSync.failing,
+      rateLimited: () => handler.counters.rateLimited,
+      circuitState: (slot) => circuits.state(slot) as CircuitState,
+      ...services.metricsSources,
+    },
+  });
+  const handler: ClientHandler = createClientHandler({
+    observer: observability.observer,
     transport: services.transport,
     router,
     log,
     now,
     policy: () => config,
+    rateGate: createRateGate(engine, rateLimitSettings),
   });
 
   let listener;
@@ -123,12 +152,22 @@ export async function startEdgeProxy(config: Config, services: EdgeProxyServices
 
   let api;
   try {
-    api = await startApi({ config, log, now, routableBackends: () => routableCount(table, engine.capacity), refreshRoutes: () => void routeSync.refresh(), fileIdentity: services.fileIdentity });
+    api = await startApi({ config, log, now, status: observability.status, routableBackends: () => routableCount(table, engine.capacity), refreshRoutes: () => void routeSync.refresh(), fileIdentity: services.fileIdentity });
   } catch (err) {
     await listener.close();
     await tls?.close();
     await store.close();
     if (err instanceof ApiStartError) throw new StartupError(err.variable, err.message.slice(err.variable.length + 2));
+    throw err;
+  }
+  try {
+    await observability.start();
+  } catch (err) {
+    await api?.close();
+    await listener.close();
+    await tls?.close();
+    await store.close();
+    if (err instanceof MetricsStartError) throw new StartupError(err.variable, err.message.slice(err.variable.length + 2));
     throw err;
   }
   const live = new LiveStatePublisher(
@@ -146,6 +185,8 @@ export async function startEdgeProxy(config: Config, services: EdgeProxyServices
       const removed = affinity.gc(now());
       if (removed > 0) log.debug("affinity gc", { removed, bindings: affinity.size });
     }, config.bindingGcIntervalMs),
+    // Open circuits become half-open on time (logged, visible to metrics) even with no traffic.
+    setInterval(() => circuits.advance(now()), 1000),
   ];
   if (configFile && config.configWatch.enabled) timers.push(setInterval(() => void configFile.check(), config.configWatch.intervalMs));
   if (tls) timers.push(setInterval(() => void tls.check(), config.configWatch.intervalMs));
@@ -155,15 +196,19 @@ export async function startEdgeProxy(config: Config, services: EdgeProxyServices
     router,
     routeSync,
     handler,
+    observability,
+    circuits,
     settings,
     tls,
     async close() {
-      for (const t of timers) clearInterval(t);
-      await api?.close();
-      live.stop();
+      observability.drain.begin(); // /health answers "draining" from here on
       await listener.close();
       await tls?.close();
-      for (const splice of handler.inFlight) splice.abort();
+      await drainConnections({ active: () => handler.counters.active, inFlight: handler.inFlight }, config.shutdownTimeoutMs, log, now);
+      for (const t of timers) clearInterval(t);
+      await api?.close();
+      await observability.close();
+      live.stop();
       store.close();
     },
   };

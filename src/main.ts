@@ -19,9 +19,29 @@ async function main(): Promise<void> {
     throw err;
   }
   const log = createLogger(config.logLevel);
-  let proxy;
+  const starting = startEdgeProxy(config, { transport: await loadTransport(), readFile: readFileBytes, fileIdentity: fileIdentitySync, log, now: Date.now });
+  // Installed before startup finishes: a SIGTERM right after "listening" is logged still drains.
+  let stopping = false;
+  onShutdownSignal(async (signal) => {
+    if (stopping) {
+      log.warn("second signal: exiting now", { signal });
+      exit(1);
+    }
+    stopping = true;
+    log.info("shutting down", { signal, timeout_secs: config.shutdownTimeoutMs / 1000 });
+    const proxy = await starting.catch(() => null); // a failed start exits below
+    if (proxy === null) return;
+    try {
+      await proxy.close(); // in-flight connections finish, up to EDGEPROXY_SHUTDOWN_TIMEOUT_SECS
+    } catch (err) {
+      log.error("shutdown failed", { error: (err as Error).stack ?? String(err) });
+      exit(1);
+    }
+    log.info("stopped");
+    exit(0);
+  });
   try {
-    proxy = await startEdgeProxy(config, { transport: await loadTransport(), readFile: readFileBytes, fileIdentity: fileIdentitySync, log, now: Date.now });
+    await starting;
   } catch (err) {
     if (err instanceof StartupError) {
       console.error(`[edgeproxy] cannot start: ${err.message}`);
@@ -29,14 +49,6 @@ async function main(): Promise<void> {
     }
     throw err;
   }
-  let stopping = false;
-  onShutdownSignal(async (signal) => {
-    if (stopping) exit(1); // a second signal forces exit
-    stopping = true;
-    log.info("shutting down", { signal });
-    await proxy.close();
-    exit(0);
-  });
 }
 
 await main();

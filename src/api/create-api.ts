@@ -11,6 +11,7 @@ import { bearerGuard } from "./bearer-guard.ts";
 import { backendView } from "./backend-view.ts";
 import { backendId, parseRegisterBody } from "./register-body.ts";
 import { VERSION } from "./version.ts";
+import { healthReport, type HealthStatus } from "../infra/health-report.ts";
 
 export const MAX_BODY_BYTES = 64 * 1024;
 
@@ -22,6 +23,8 @@ export interface ApiDeps {
   readonly token: string | null;
   /** Backends the proxy routes to right now (healthy, in the current route snapshot). */
   readonly routableBackends: () => number;
+  /** "draining" during graceful shutdown (503); "ok" when absent. */
+  readonly status?: () => HealthStatus;
   readonly startedAtMs: number;
   readonly version?: string;
   /** Called after each change to the routing store, so the proxy can apply it without waiting. */
@@ -48,8 +51,11 @@ export function createApi(deps: ApiDeps): Hono {
   });
   const app = new Hono();
 
-  app.get("/health", (c) =>
-    c.json({ status: "ok", version: deps.version ?? VERSION, backends: deps.routableBackends(), uptime_secs: Math.max(0, Math.floor((now() - deps.startedAtMs) / 1000)) }));
+  const health = { status: deps.status ?? (() => "ok" as const), routableBackends: deps.routableBackends, startedAtMs: deps.startedAtMs, now, version: deps.version ?? VERSION };
+  app.get("/health", (c) => {
+    const report = healthReport(health);
+    return c.json(report.body, report.httpStatus);
+  });
 
   app.post("/api/v1/register", guard, limit, async (c) => {
     const body = await readJson(c);

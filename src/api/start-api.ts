@@ -8,6 +8,7 @@ import { serveHttp } from "../runtime/http-server.ts";
 import { openApiStore } from "./api-store.ts";
 import { HeartbeatReaper } from "../infra/heartbeat-reaper.ts";
 import { createApi } from "./create-api.ts";
+import type { HealthStatus } from "../infra/health-report.ts";
 
 export interface ApiHost {
   readonly config: Config;
@@ -15,6 +16,8 @@ export interface ApiHost {
   readonly now: () => number;
   /** Healthy backends in the proxy's current route snapshot (GET /health). */
   readonly routableBackends: () => number;
+  /** "draining" during graceful shutdown. */
+  readonly status?: () => HealthStatus;
   /** Applies store changes to routing now instead of at the next reload tick. */
   readonly refreshRoutes?: () => void;
   /** Device + inode of a file (see LibsqlStoreOptions.fileIdentity). */
@@ -54,6 +57,7 @@ export async function startApi(host: ApiHost): Promise<RunningApi | null> {
     heartbeatTtlMs: config.heartbeatTtlMs,
     token: config.apiToken,
     routableBackends: host.routableBackends,
+    status: host.status,
     onChange: refresh,
   });
   let server;

@@ -2,6 +2,8 @@
 // and the benchmark baseline. Written to be obviously correct; the WASM core is the one written for speed.
 
 import type { SelectionEngine, SlotSpec } from "./selection.ts";
+import { assertCount } from "./circuit.ts";
+import { CircuitReference } from "./circuit-reference.ts";
 
 /** Upper bound of weight, soft and hard limits (the store validates the same bound). */
 export const SLOT_VALUE_MAX = 1_000_000;
@@ -63,6 +65,7 @@ export class ReferenceEngine implements SelectionEngine {
   readonly #hardLimit: Uint32Array;
   readonly #active: Uint32Array;
   readonly #triedBy: Uint32Array;
+  readonly #circuits: CircuitReference;
   /** One past the highest present slot: the scan stops there. */
   #top = 0;
 
@@ -81,6 +84,7 @@ export class ReferenceEngine implements SelectionEngine {
     this.#hardLimit = new Uint32Array(capacity);
     this.#active = new Uint32Array(capacity);
     this.#triedBy = new Uint32Array(capacity);
+    this.#circuits = new CircuitReference(capacity);
   }
 
   setSlot(slot: number, spec: SlotSpec): void {
@@ -100,6 +104,7 @@ export class ReferenceEngine implements SelectionEngine {
   clearSlot(slot: number): void {
     assertSlot(slot, this.capacity);
     this.#present[slot] = 0;
+    this.#circuits.reset(slot);
     while (this.#top > 0 && this.#present[this.#top - 1] === 0) this.#top--;
   }
 
@@ -114,7 +119,38 @@ export class ReferenceEngine implements SelectionEngine {
   }
 
   #candidate(slot: number): boolean {
-    return this.#present[slot] === 1 && this.#healthy[slot] === 1 && this.#active[slot]! < this.#hardLimit[slot]!;
+    return this.#present[slot] === 1 && this.#healthy[slot] === 1 && !this.#circuits.blocked(slot) && this.#active[slot]! < this.#hardLimit[slot]!;
+  }
+
+  circuitState(slot: number): number {
+    assertSlot(slot, this.capacity);
+    return this.#circuits.state(slot);
+  }
+
+  circuitAdmit(slot: number, probeLimit: number): boolean {
+    assertSlot(slot, this.capacity);
+    assertCount("probeLimit", probeLimit);
+    return this.#circuits.admit(slot, probeLimit);
+  }
+
+  circuitSuccess(slot: number, successThreshold: number, probe: boolean): number {
+    assertSlot(slot, this.capacity);
+    assertCount("successThreshold", successThreshold);
+    return this.#circuits.success(slot, successThreshold, probe);
+  }
+
+  circuitFailure(slot: number, nowMs: number, failureThreshold: number): number {
+    assertSlot(slot, this.capacity);
+    assertCount("failureThreshold", failureThreshold);
+    return this.#circuits.failure(slot, nowMs, failureThreshold, this.#present[slot] === 1);
+  }
+
+  advanceCircuit(from: number, nowMs: number, timeoutMs: number): number {
+    return this.#circuits.advance(from, this.#top, nowMs, timeoutMs);
+  }
+
+  resetCircuits(): void {
+    this.#circuits.resetAll();
   }
 
   acquire(slot: number): boolean {
@@ -151,7 +187,7 @@ export class ReferenceEngine implements SelectionEngine {
     const softLimits = this.#softLimit, hardLimits = this.#hardLimit, actives = this.#active, triedBy = this.#triedBy;
     for (let slot = 0, top = this.#top; slot < top; slot++) {
       const active = actives[slot]!;
-      if (present[slot] !== 1 || healthy[slot] !== 1 || active >= hardLimits[slot]!) continue;
+      if (present[slot] !== 1 || healthy[slot] !== 1 || active >= hardLimits[slot]! || this.#circuits.blocked(slot)) continue;
       if (attempt !== 0 && triedBy[slot] === attempt) continue;
       // tier 0: same country; 1: same region as the client; 2: this POP's region; 3: elsewhere.
       const tier = countries[slot] === country ? 0 : regions[slot] === region ? 1 : local[slot] === 1 ? 2 : 3;

@@ -16,6 +16,8 @@
 //     on a tie: tieWeight += weight; seed = xorshift32(seed); if (seed % tieWeight) < weight: chosen = it
 // where xorshift32(x) = (x ^= x << 13, x ^= x >>> 17, x ^= x << 5) as u32; a seed of 0 is replaced by 1.
 
+import type { CircuitTable } from "./circuit.ts";
+
 export interface SlotSpec {
   /** countryCode() of the backend's country, 0 = none. */
   readonly country: number;
@@ -29,7 +31,8 @@ export interface SlotSpec {
   readonly hardLimit: number;
 }
 
-export interface SelectionEngine {
+/** Also the per-slot circuit breakers (circuit.ts): an open circuit takes the slot out of selection. */
+export interface SelectionEngine extends CircuitTable {
   readonly capacity: number;
   /** Write a slot's attributes and mark it present; live counters are kept. */
   setSlot(slot: number, spec: SlotSpec): void;

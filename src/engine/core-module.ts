@@ -4,14 +4,15 @@
 import { CORE_WASM_BASE64 } from "./core-wasm.generated.ts";
 import {
   MAP_BASE, HEADER_BYTES, SCRATCH_BYTES, SLOT_ALIGN, LANES, MAX_CAPACITY, LAYOUT_VERSION, MAGIC, NO_MATCH, Flag, REGIONS,
-  HEADER_FIELDS, HEADER_USED, regionAddresses,
+  HEADER_FIELDS, HEADER_USED, MIN_BUCKETS, MAX_BUCKETS, BUCKET_HEAD_BYTES, BUCKET_BYTES, CIRCUIT_BYTES, regionAddresses, bucketAddresses,
 } from "./layout.ts";
 
 /** What assembly/index.ts exports (constants arrive as WebAssembly.Global). */
 export interface CoreExports {
   readonly memory: WebAssembly.Memory;
-  init(capacity: number): number;
+  init(capacity: number, bucketCapacity: number): number;
   regionOffset(region: number): number;
+  bucketsOffset(): number;
   regionBytes(region: number): number;
   headerField(field: number): number;
   setSlot(slot: number, country: number, region: number, healthy: number, local: number, weight: number, soft: number, hard: number): void;
@@ -20,6 +21,14 @@ export interface CoreExports {
   acquire(slot: number): number;
   release(slot: number): void;
   select(clientCountry: number, clientRegion: number, attempt: number, seed: number): number;
+  circuitAdmit(slot: number, probeLimit: number): number;
+  circuitSuccess(slot: number, successThreshold: number, probe: number): number;
+  circuitFailure(slot: number, nowMs: number, failureThreshold: number): number;
+  advanceCircuit(from: number, nowMs: number, timeoutMs: number): number;
+  resetCircuits(): void;
+  circuitState(slot: number): number;
+  takeToken(nowMs: number, burst: number, maxRequests: number, windowMs: number): number;
+  seedBuckets(seed: number): void;
 }
 
 const INIT_ERRORS: Readonly<Record<number, string>> = {
@@ -27,6 +36,7 @@ const INIT_ERRORS: Readonly<Record<number, string>> = {
   2: "module initialised twice",
   3: "linear memory could not grow to the requested capacity",
   4: "compiler static data overlaps MAP_BASE",
+  5: `bucket capacity must be 0 or a power of two in ${MIN_BUCKETS}..${MAX_BUCKETS}`,
 };
 
 let compiled: WebAssembly.Module | undefined;
@@ -45,8 +55,9 @@ function globalValue(exports: WebAssembly.Exports, name: string): number {
   return Number(value.value);
 }
 
-/** Throws when src/engine/layout.ts no longer describes what the module lays out for `capacity`. */
-export function checkLayout(exports: WebAssembly.Exports, capacity: number): void {
+/** Throws when src/engine/layout.ts no longer describes what the module lays out for `capacity` slots
+ *  and `bucketCapacity` token buckets. */
+export function checkLayout(exports: WebAssembly.Exports, capacity: number, bucketCapacity = 0): void {
   const core = exports as unknown as CoreExports;
   const mismatches: string[] = [];
   const expect = (what: string, mirror: number, module: number): void => {
@@ -57,6 +68,7 @@ export function checkLayout(exports: WebAssembly.Exports, capacity: number): voi
     REGION_COUNT: REGIONS.length,
     FLAG_PRESENT: Flag.PRESENT, FLAG_HEALTHY: Flag.HEALTHY, FLAG_LOCAL: Flag.LOCAL,
     FLAG_CIRCUIT_OPEN: Flag.CIRCUIT_OPEN, FLAG_CANDIDATE: Flag.CANDIDATE,
+    MIN_BUCKETS, MAX_BUCKETS, BUCKET_HEAD_BYTES, BUCKET_BYTES, CIRCUIT_BYTES,
   };
   for (const [name, value] of Object.entries(constants)) expect(name, value, globalValue(exports, name));
   HEADER_FIELDS.forEach((field, id) => expect(`header.${field.name}`, field.offset, core.headerField(id)));
@@ -66,19 +78,24 @@ export function checkLayout(exports: WebAssembly.Exports, capacity: number): voi
     expect(`${region.name} bytes`, region.bytes, core.regionBytes(id));
     expect(`${region.name} address`, addresses[region.name], core.regionOffset(id));
   });
-  expect("map end", end, core.regionOffset(REGIONS.length));
+  expect("per-slot end", end, core.regionOffset(REGIONS.length));
+  const buckets = bucketAddresses(end, bucketCapacity);
+  expect("BUCKETS address", buckets.key, core.bucketsOffset());
+  const headerEnd = new Uint32Array(core.memory.buffer, MAP_BASE, HEADER_USED / 4)[HEADER_FIELDS[6].offset / 4]!;
+  expect("map end", buckets.end, headerEnd);
   if (mismatches.length > 0) {
     throw new Error(`[edgeproxy] src/engine/layout.ts does not match assembly/layout.ts:\n  ${mismatches.join("\n  ")}`);
   }
 }
 
-/** A fresh core instance laid out for `capacity` slots, its layout checked against the host mirror. */
-export function instantiateCore(capacity: number): CoreExports {
+/** A fresh core instance laid out for `capacity` slots and `bucketCapacity` token buckets, its layout
+ *  checked against the host mirror. */
+export function instantiateCore(capacity: number, bucketCapacity = 0): CoreExports {
   compiled ??= new WebAssembly.Module(decodeBase64(CORE_WASM_BASE64));
   const instance = new WebAssembly.Instance(compiled, {});
   const core = instance.exports as unknown as CoreExports;
-  const status = core.init(capacity);
-  if (status !== 0) throw new RangeError(`[edgeproxy] WASM core init(${capacity}): ${INIT_ERRORS[status] ?? `error ${status}`}`);
-  checkLayout(instance.exports, capacity);
+  const status = core.init(capacity, bucketCapacity);
+  if (status !== 0) throw new RangeError(`[edgeproxy] WASM core init(${capacity}, ${bucketCapacity}): ${INIT_ERRORS[status] ?? `error ${status}`}`);
+  checkLayout(instance.exports, capacity, bucketCapacity);
   return core;
 }

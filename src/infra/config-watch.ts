@@ -74,5 +74,5 @@ function decode(bytes: Uint8Array): string {
 }
 
 function summary(s: ReloadableSettings): Record<string, unknown> {
-  return { rate_limit: s.rateLimit, circuit_breaker: s.circuitBreaker, health_check: s.healthCheck, backends: Object.fromEntries(s.backends) };
+  return { rate_limit: s.rateLimit, circuit_breaker: s.circuit, health_check: s.healthCheck, backends: Object.fromEntries(s.backends) };
 }

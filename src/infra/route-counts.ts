@@ -9,7 +9,8 @@ export interface RoutedSlots {
   backendAt(slot: number): Backend | null;
 }
 
-function forEachRouted(table: RoutedSlots, capacity: number, fn: (backend: Backend, slot: number) => void): void {
+/** Calls fn for every backend in the table with its slot. */
+export function forEachRouted(table: RoutedSlots, capacity: number, fn: (backend: Backend, slot: number) => void): void {
   let seen = 0;
   for (let slot = 0; slot < capacity && seen < table.size; slot++) {
     const backend = table.backendAt(slot);

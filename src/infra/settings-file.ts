@@ -23,7 +23,9 @@ const count = (max: number) => {
 const flag = z.boolean({ error: "expected true or false" });
 
 const rateLimit = z.strictObject({ enabled: flag, max_requests: count(1_000_000), window_secs: count(MAX_SECS), burst: count(1_000_000) }).partial();
-const circuitBreaker = z.strictObject({ enabled: flag, failure_threshold: count(10_000), success_threshold: count(10_000), timeout_secs: count(MAX_SECS) }).partial();
+const circuitBreaker = z
+  .strictObject({ enabled: flag, failure_threshold: count(10_000), success_threshold: count(10_000), timeout_secs: count(MAX_SECS), half_open_probes: count(10_000) })
+  .partial();
 const healthCheck = z
   .strictObject({
     enabled: flag,
@@ -83,11 +85,12 @@ export function parseSettingsFile(text: string, path: string, base: ReloadableSe
       windowMs: secs(f.rate_limit?.window_secs, b.rateLimit.windowMs),
       burst: f.rate_limit?.burst ?? b.rateLimit.burst,
     }),
-    circuitBreaker: Object.freeze({
-      enabled: f.circuit_breaker?.enabled ?? b.circuitBreaker.enabled,
-      failureThreshold: f.circuit_breaker?.failure_threshold ?? b.circuitBreaker.failureThreshold,
-      successThreshold: f.circuit_breaker?.success_threshold ?? b.circuitBreaker.successThreshold,
-      timeoutMs: secs(f.circuit_breaker?.timeout_secs, b.circuitBreaker.timeoutMs),
+    circuit: Object.freeze({
+      enabled: f.circuit_breaker?.enabled ?? b.circuit.enabled,
+      failureThreshold: f.circuit_breaker?.failure_threshold ?? b.circuit.failureThreshold,
+      successThreshold: f.circuit_breaker?.success_threshold ?? b.circuit.successThreshold,
+      timeoutMs: secs(f.circuit_breaker?.timeout_secs, b.circuit.timeoutMs),
+      halfOpenProbes: f.circuit_breaker?.half_open_probes ?? b.circuit.halfOpenProbes,
     }),
     healthCheck: Object.freeze({
       enabled: f.health_check?.enabled ?? b.healthCheck.enabled,

@@ -3,20 +3,8 @@
 // components read `current()` each time they need a threshold, so a reload applies at once.
 import type { Config } from "../config.ts";
 import type { BackendOverrides } from "../core/backend-overrides.ts";
-
-export interface RateLimitSettings {
-  readonly enabled: boolean;
-  readonly maxRequests: number;
-  readonly windowMs: number;
-  readonly burst: number;
-}
-
-export interface CircuitBreakerSettings {
-  readonly enabled: boolean;
-  readonly failureThreshold: number;
-  readonly successThreshold: number;
-  readonly timeoutMs: number;
-}
+import type { CircuitSettings } from "../core/circuit.ts";
+import type { RateLimitSettings } from "../core/token-bucket.ts";
 
 export interface HealthCheckSettings {
   readonly enabled: boolean;
@@ -30,7 +18,7 @@ export interface HealthCheckSettings {
 
 export interface ReloadableSettings {
   readonly rateLimit: RateLimitSettings;
-  readonly circuitBreaker: CircuitBreakerSettings;
+  readonly circuit: CircuitSettings;
   readonly healthCheck: HealthCheckSettings;
   /** By backend id. */
   readonly backends: BackendOverrides;
@@ -39,15 +27,16 @@ export interface ReloadableSettings {
 /** DESIGN.md defaults of the reloadable settings. */
 export const SETTINGS_DEFAULTS: ReloadableSettings = Object.freeze({
   rateLimit: Object.freeze({ enabled: false, maxRequests: 100, windowMs: 1000, burst: 10 }),
-  circuitBreaker: Object.freeze({ enabled: false, failureThreshold: 5, successThreshold: 3, timeoutMs: 30_000 }),
+  circuit: Object.freeze({ enabled: false, failureThreshold: 5, successThreshold: 3, timeoutMs: 30_000, halfOpenProbes: 3 }),
   healthCheck: Object.freeze({ enabled: false, intervalMs: 5000, timeoutMs: 2000, type: "tcp", path: "/health", healthyThreshold: 2, unhealthyThreshold: 3 } as const),
   backends: new Map(),
 });
 
-/** The settings before any config file: the env values. The EDGEPROXY_RATE_LIMIT_* / _CIRCUIT_* /
- *  _HEALTH_* variables are read by config.ts on their own branches; they are mapped here at merge. */
-export function baseSettings(_config: Config): ReloadableSettings {
-  return SETTINGS_DEFAULTS;
+/** The settings before any config file: the env values. The EDGEPROXY_HEALTH_* variables are read
+ *  on the health-check branch; until that is merged, health checks get the DESIGN.md defaults. */
+export function baseSettings(config: Config): ReloadableSettings {
+  const { enabled, maxRequests, windowMs, burst } = config.rateLimit; // maxClients sizes a table: not reloadable
+  return Object.freeze({ ...SETTINGS_DEFAULTS, rateLimit: Object.freeze({ enabled, maxRequests, windowMs, burst }), circuit: config.circuit });
 }
 
 export type SettingsListener = (next: ReloadableSettings, previous: ReloadableSettings) => void;

@@ -2,6 +2,8 @@
 import type { ClientSocket, Splice, Transport } from "../runtime/types.ts";
 import type { Logger } from "../infra/log.ts";
 import type { Router } from "./router.ts";
+import type { ConnectionObserver } from "./connection-observer.ts";
+import type { RateGate } from "./rate-gate.ts";
 
 export interface ConnectionPolicy {
   readonly connectTimeoutMs: number;
@@ -14,6 +16,8 @@ export interface ProxyCounters {
   active: number;
   noBackend: number;
   connectFailures: number;
+  /** Connections refused by the rate limit (closed at once, not counted in accepted). */
+  rateLimited: number;
   bytesFromClients: number;
   bytesToClients: number;
 }
@@ -24,6 +28,10 @@ export interface ClientHandlerDeps {
   readonly policy: () => ConnectionPolicy;
   readonly log: Logger;
   readonly now: () => number;
+  /** Metrics hooks; absent when metrics are disabled. */
+  readonly observer?: ConnectionObserver;
+  /** The accept gate's rate limit; absent = none. */
+  readonly rateGate?: RateGate;
 }
 
 export interface ClientHandler {
@@ -34,8 +42,8 @@ export interface ClientHandler {
 }
 
 export function createClientHandler(deps: ClientHandlerDeps): ClientHandler {
-  const { transport, router, log, now } = deps;
-  const counters: ProxyCounters = { accepted: 0, active: 0, noBackend: 0, connectFailures: 0, bytesFromClients: 0, bytesToClients: 0 };
+  const { transport, router, log, now, observer } = deps;
+  const counters: ProxyCounters = { accepted: 0, active: 0, noBackend: 0, connectFailures: 0, rateLimited: 0, bytesFromClients: 0, bytesToClients: 0 };
   const inFlight = new Set<Splice>();
 
   async function handle(client: ClientSocket): Promise<void> {
@@ -44,24 +52,29 @@ export function createClientHandler(deps: ClientHandlerDeps): ClientHandler {
     let gone = false;
     void client.closed.then(() => { gone = true; });
     for (let i = 0; i < policy.connectAttempts && !gone; i++) {
+      const decideStart = observer ? performance.now() : 0;
       const route = attempts.next(now());
+      const connectStart = observer ? performance.now() : 0;
+      if (observer) observer.decided((connectStart - decideStart) / 1000);
       if (route === null) break;
       const { backend } = route;
       let upstream;
       try {
         upstream = await transport.connect({ host: backend.host, port: backend.port }, policy.connectTimeoutMs);
       } catch (err) {
-        attempts.failed(route);
+        attempts.failed(route, now());
         counters.connectFailures++;
+        observer?.connectFailed(backend);
         log.warn("backend connect failed", { backend: backend.id, addr: `${backend.host}:${backend.port}`, client: attempts.client, error: (err as Error).message });
         continue;
       }
       if (gone) {
         upstream.close();
-        router.release(route);
+        attempts.abandoned(route);
         return;
       }
       attempts.connected(route, now());
+      if (observer) observer.connected(backend, (performance.now() - connectStart) / 1000);
       const splice = transport.splice(client, upstream, { idleTimeoutMs: policy.idleTimeoutMs });
       inFlight.add(splice);
       try {
@@ -82,7 +95,13 @@ export function createClientHandler(deps: ClientHandlerDeps): ClientHandler {
     client.close();
   }
 
+  const { rateGate } = deps;
   const handler = ((client: ClientSocket) => {
+    if (rateGate !== undefined && !rateGate(client.remoteAddress, now())) {
+      counters.rateLimited++;
+      client.close();
+      return;
+    }
     counters.accepted++;
     counters.active++;
     handle(client)

@@ -6,6 +6,7 @@ import { AffinityTable } from "../core/affinity.ts";
 import { RouteTable } from "../core/route-table.ts";
 import { countryCode } from "../core/regions.ts";
 import { normalizeClientIp } from "../core/client-ip.ts";
+import { Admission, noCircuits, type CircuitGate } from "./circuit-guard.ts";
 
 export interface GeoLocator {
   locate(ip: string): ClientLocation;
@@ -16,6 +17,8 @@ export interface Route {
   readonly backend: Backend;
   /** Chosen through an existing affinity binding. */
   readonly sticky: boolean;
+  /** Admitted as a probe of a half-open circuit. */
+  readonly probe: boolean;
 }
 
 /** One client's sequence of attempts (first choice, then failover). */
@@ -23,9 +26,11 @@ export interface RouteAttempts {
   readonly client: string;
   next(nowMs: number): Route | null;
   /** The last route failed to connect: release it and exclude it from the next choice. */
-  failed(route: Route): void;
+  failed(route: Route, nowMs?: number): void;
   /** The route connected: bind the client to it. */
   connected(route: Route, nowMs: number): void;
+  /** The route connected but the client had left: release it (the backend answered all the same). */
+  abandoned(route: Route): void;
 }
 
 export class Router {
@@ -37,6 +42,7 @@ export class Router {
     readonly table: RouteTable,
     readonly affinity: AffinityTable,
     readonly geo: GeoLocator,
+    readonly circuits: CircuitGate = noCircuits,
   ) {}
 
   release(route: Route): void {
@@ -48,10 +54,12 @@ export class Router {
     const client = normalizeClientIp(clientIp);
     const attempt = this.#nextAttemptId();
     let tries = 0;
-    let country = -1, region = 0;
+    let country = -1, region = 0, lastNowMs = 0;
     return {
       client,
       next(nowMs) {
+        lastNowMs = nowMs;
+        router.circuits.advance(nowMs);
         if (tries++ === 0) {
           const sticky = router.#fromAffinity(client, nowMs);
           if (sticky) return sticky;
@@ -63,12 +71,18 @@ export class Router {
         }
         return router.#select(country, region, attempt);
       },
-      failed(route) {
+      failed(route, nowMs = lastNowMs) {
+        router.circuits.failed(route.slot, nowMs);
         router.engine.release(route.slot);
         router.engine.markTried(route.slot, attempt);
         if (route.sticky) router.affinity.unbind(client);
       },
+      abandoned(route) {
+        router.circuits.succeeded(route.slot, route.probe);
+        router.engine.release(route.slot);
+      },
       connected(route, nowMs) {
+        router.circuits.succeeded(route.slot, route.probe);
         if (!route.sticky) router.affinity.bind(client, route.backend.id, route.slot, nowMs);
       },
     };
@@ -83,15 +97,28 @@ export class Router {
       this.affinity.unbind(client);
       return null;
     }
-    return { slot: bound.slot, backend, sticky: true };
+    const admission = this.circuits.admit(bound.slot);
+    if (admission === Admission.REFUSED) {
+      this.engine.release(bound.slot);
+      this.affinity.unbind(client);
+      return null;
+    }
+    return { slot: bound.slot, backend, sticky: true, probe: admission === Admission.PROBE };
   }
 
   #select(country: number, region: number, attempt: number): Route | null {
-    const slot = this.engine.select(country, region, attempt, this.#nextSeed());
-    if (slot < 0) return null;
-    const backend = this.table.backendAt(slot);
-    if (backend === null || !this.engine.acquire(slot)) return null;
-    return { slot, backend, sticky: false };
+    // A refusal (half-open, its probes all taken) marks the slot, so each retry chooses another.
+    for (let i = 0; i < 4; i++) {
+      const slot = this.engine.select(country, region, attempt, this.#nextSeed());
+      if (slot < 0) return null;
+      const backend = this.table.backendAt(slot);
+      if (backend === null || !this.engine.acquire(slot)) return null;
+      const admission = this.circuits.admit(slot);
+      if (admission !== Admission.REFUSED) return { slot, backend, sticky: false, probe: admission === Admission.PROBE };
+      this.engine.release(slot);
+      this.engine.markTried(slot, attempt);
+    }
+    return null;
   }
 
   #nextAttemptId(): number {

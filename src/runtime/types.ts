@@ -39,6 +39,9 @@ export interface SpliceResult {
 
 export interface Splice {
   readonly done: Promise<SpliceResult>;
+  /** Bytes copied so far (read by the metrics scrape while the splice runs). */
+  readonly bytesFromClient: number;
+  readonly bytesToClient: number;
   /** Close both sides now (shutdown timeout). */
   abort(): void;
 }

@@ -18,7 +18,7 @@ export interface ApiFixture {
   close(): Promise<void>;
 }
 
-export function apiFixture(options: Partial<Pick<ApiDeps, "token" | "heartbeatTtlMs" | "routableBackends">> = {}): ApiFixture {
+export function apiFixture(options: Partial<Pick<ApiDeps, "token" | "heartbeatTtlMs" | "routableBackends" | "status">> = {}): ApiFixture {
   const tmp = tempDir("edgeproxy-api-");
   const path = join(tmp.dir, "routing.db");
   const clock = { now: T0 };
@@ -30,6 +30,7 @@ export function apiFixture(options: Partial<Pick<ApiDeps, "token" | "heartbeatTt
     heartbeatTtlMs: options.heartbeatTtlMs ?? 60_000,
     token: options.token ?? null,
     routableBackends: options.routableBackends ?? (() => 0),
+    status: options.status,
     startedAtMs: T0 - 5000,
     onChange: () => { changes.count++; },
   });

@@ -19,6 +19,20 @@ describe("GET /health", () => {
       await api.close();
     }
   });
+
+  test("draining during graceful shutdown: 503 with status draining", async () => {
+    let status: "ok" | "draining" = "ok";
+    const api = apiFixture({ status: () => status });
+    try {
+      assert.equal((await api.request("/health")).status, 200);
+      status = "draining";
+      const res = await api.request("/health");
+      assert.equal(res.status, 503);
+      assert.equal(res.body.status, "draining");
+    } finally {
+      await api.close();
+    }
+  });
 });
 
 describe("POST /api/v1/register", () => {

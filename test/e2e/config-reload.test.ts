@@ -88,8 +88,8 @@ describe("config file hot reload", () => {
     assert.ok((even.a ?? 0) >= 5 && (even.b ?? 0) >= 5, `equal store weights: ${JSON.stringify(even)}`);
   });
 
-  // The rate limiter is built on another branch; at merge it reads settings.current().rateLimit.
-  test("a rate-limit edit applies live: burst 2 → 5 for a new client", { skip: "needs rate limiter" }, async () => {
+  // The rate limiter reads settings.current().rateLimit on every new connection.
+  test("a rate-limit edit applies live: burst 2 → 5 for a new client", async () => {
     let next = nextReload(proxy);
     writeFileSync(file, "[rate_limit]\nenabled = true\nmax_requests = 1\nwindow_secs = 3600\nburst = 2\n");
     await next;

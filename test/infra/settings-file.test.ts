@@ -15,6 +15,7 @@ enabled = true
 failure_threshold = 4
 success_threshold = 2
 timeout_secs = 12
+half_open_probes = 2
 
 [health_check]
 enabled = true
@@ -37,7 +38,7 @@ weight = 1
 test("every key of a full file maps onto the settings (seconds become ms)", () => {
   const s = parseSettingsFile(FULL, "/e.toml", SETTINGS_DEFAULTS);
   assert.deepEqual(s.rateLimit, { enabled: true, maxRequests: 50, windowMs: 2000, burst: 7 });
-  assert.deepEqual(s.circuitBreaker, { enabled: true, failureThreshold: 4, successThreshold: 2, timeoutMs: 12_000 });
+  assert.deepEqual(s.circuit, { enabled: true, failureThreshold: 4, successThreshold: 2, timeoutMs: 12_000, halfOpenProbes: 2 });
   assert.deepEqual(s.healthCheck, { enabled: true, intervalMs: 3000, timeoutMs: 1000, type: "http", path: "/healthz", healthyThreshold: 1, unhealthyThreshold: 5 });
   assert.deepEqual([...s.backends], [["sa-node-1", { weight: 5, softLimit: 200, hardLimit: 300 }], ["eu-1", { weight: 1, softLimit: undefined, hardLimit: undefined }]]);
 });
@@ -46,7 +47,7 @@ test("keys absent from the file keep the base (env) values; an empty file is the
   const base = { ...SETTINGS_DEFAULTS, rateLimit: { enabled: false, maxRequests: 9, windowMs: 9000, burst: 3 } };
   const s = parseSettingsFile("[rate_limit]\nburst = 4\n", "/e.toml", base);
   assert.deepEqual(s.rateLimit, { enabled: false, maxRequests: 9, windowMs: 9000, burst: 4 });
-  assert.deepEqual(s.circuitBreaker, SETTINGS_DEFAULTS.circuitBreaker);
+  assert.deepEqual(s.circuit, SETTINGS_DEFAULTS.circuit);
   assert.deepEqual(parseSettingsFile("", "/e.toml", base).rateLimit, base.rateLimit);
 });
 

@@ -1,0 +1,16 @@
+// State owned by other parts of the proxy that the metrics read at scrape time. Every source is
+// optional: a feature that is not running reports its neutral value (nothing rate-limited, every
+// circuit closed, probes agreeing with the routing store).
+
+/** Circuit breaker state of one backend slot: 0 closed, 1 open, 2 half-open. */
+export type CircuitState = 0 | 1 | 2;
+
+export interface MetricsSources {
+  /** Client connections refused by the rate limiter so far (monotonic). */
+  readonly rateLimited?: () => number;
+  readonly circuitState?: (slot: number) => CircuitState;
+  /** Active health check verdict for a slot. */
+  readonly probeHealthy?: (slot: number) => boolean;
+  /** The routing store answered its last read. */
+  readonly storeUp?: () => boolean;
+}

@@ -1,0 +1,71 @@
+// Metrics and drain state of one running proxy, built before the client handler (which takes the
+// observer) and served after the listener opened. With metrics disabled there is no observer, no
+// registry and no listener: the data path does no metrics work at all.
+import type { MetricsConfig } from "../config.ts";
+import type { SelectionEngine } from "../core/selection.ts";
+import type { RuntimeName } from "../runtime/types.ts";
+import type { ClientHandler } from "../proxy/handle-client.ts";
+import type { ConnectionObserver } from "../proxy/connection-observer.ts";
+import type { MetricsSources } from "./metrics-sources.ts";
+import { createProxyMetrics, type ProxyMetrics } from "./metrics.ts";
+import { startMetricsServer, type RunningMetricsServer } from "./metrics-server.ts";
+import { routableCount, type RoutedSlots } from "./route-counts.ts";
+import { DrainState } from "./shutdown.ts";
+import type { HealthSource, HealthStatus } from "./health-report.ts";
+import { VERSION } from "../api/version.ts";
+import type { Logger } from "./log.ts";
+
+export interface ObservabilityDeps {
+  readonly metrics: MetricsConfig;
+  readonly runtime: RuntimeName;
+  readonly table: RoutedSlots;
+  readonly engine: Pick<SelectionEngine, "capacity" | "active">;
+  /** The client handler, built after this (its counters are read at scrape time). */
+  readonly handler: () => ClientHandler;
+  readonly now: () => number;
+  readonly log: Logger;
+  readonly sources?: MetricsSources;
+}
+
+export class Observability {
+  readonly drain = new DrainState();
+  readonly metrics: ProxyMetrics | null;
+  readonly health: HealthSource;
+  readonly #deps: ObservabilityDeps;
+  #server: RunningMetricsServer | null = null;
+
+  constructor(deps: ObservabilityDeps) {
+    this.#deps = deps;
+    const { table, engine } = deps;
+    const routableBackends = () => routableCount(table, engine.capacity);
+    this.health = { status: this.status, routableBackends, startedAtMs: deps.now(), now: deps.now, version: VERSION };
+    this.metrics = deps.metrics.enabled
+      ? createProxyMetrics({
+          runtime: deps.runtime, table, capacity: engine.capacity, active: (slot) => engine.active(slot),
+          counters: () => deps.handler().counters, inFlight: () => deps.handler().inFlight,
+          routableBackends, draining: () => this.drain.draining, sources: deps.sources,
+        })
+      : null;
+  }
+
+  get observer(): ConnectionObserver | undefined {
+    return this.metrics?.observer;
+  }
+
+  readonly status = (): HealthStatus => (this.drain.draining ? "draining" : "ok");
+
+  /** Opens the metrics listener (throws MetricsStartError naming the variable). */
+  async start(): Promise<RunningMetricsServer | null> {
+    if (this.metrics === null) return null;
+    const server = await startMetricsServer(this.#deps.metrics, this.metrics, this.health);
+    const { host, port } = server.address;
+    this.#deps.log.info("edgeProxy metrics listening", { addr: `${host.includes(":") ? `[${host}]` : host}:${port}`, path: this.#deps.metrics.path });
+    this.#server = server;
+    return server;
+  }
+
+  async close(): Promise<void> {
+    await this.#server?.close();
+    this.#server = null;
+  }
+}

@@ -1,0 +1,12 @@
+// What the metrics layer learns from each connection. Optional: with metrics disabled the handler has
+// no observer and does no timing at all; with one, each call is a few counter updates.
+import type { Backend } from "../core/types.ts";
+
+export interface ConnectionObserver {
+  /** One routing decision (affinity + geo + selection) took this long. */
+  decided(seconds: number): void;
+  /** A backend connection opened after `connectSeconds`. */
+  connected(backend: Backend, connectSeconds: number): void;
+  /** A backend refused, timed out or failed to connect. */
+  connectFailed(backend: Backend): void;
+}

@@ -1,0 +1,48 @@
+// Metrics disabled means no work on the data path: no observer, no registry, no listener.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { Observability } from "../../src/infra/observability.ts";
+import { silentLogger } from "../../src/infra/log.ts";
+import type { ClientHandler } from "../../src/proxy/handle-client.ts";
+import { runtime } from "../fixtures/runtime.ts";
+
+function observability(enabled: boolean) {
+  return new Observability({
+    metrics: { enabled, listen: { host: "127.0.0.1", port: 0 }, path: "/metrics" },
+    runtime,
+    table: { size: 0, backendAt: () => null },
+    engine: { capacity: 4, active: () => 0 },
+    handler: () => { throw new Error("the handler is not read when metrics are disabled"); },
+    now: () => 0,
+    log: silentLogger,
+  });
+}
+
+test("disabled: no observer, no registry, start() opens nothing", async () => {
+  const o = observability(false);
+  assert.equal(o.observer, undefined);
+  assert.equal(o.metrics, null);
+  assert.equal(await o.start(), null);
+  await o.close();
+});
+
+test("enabled: an observer and a listener on the configured address; health follows the drain state", async () => {
+  const o = new Observability({
+    ...{ metrics: { enabled: true, listen: { host: "127.0.0.1", port: 0 }, path: "/m" }, runtime, log: silentLogger, now: () => 0 },
+    table: { size: 0, backendAt: () => null },
+    engine: { capacity: 4, active: () => 0 },
+    handler: () => ({ counters: { accepted: 1, active: 0, noBackend: 0, connectFailures: 0, bytesFromClients: 0, bytesToClients: 0 }, inFlight: new Set() }) as unknown as ClientHandler,
+  });
+  assert.ok(o.observer);
+  const server = await o.start();
+  try {
+    const base = `http://127.0.0.1:${server!.address.port}`;
+    assert.match(await (await fetch(`${base}/m`)).text(), /^edgeproxy_connections_total 1$/m);
+    assert.equal(o.status(), "ok");
+    o.drain.begin();
+    assert.equal(o.status(), "draining");
+    assert.equal((await fetch(`${base}/health`)).status, 503);
+  } finally {
+    await o.close();
+  }
+});
