@@ -17,6 +17,9 @@ import { ApiStartError, startApi } from "./api/start-api.ts";
 import { liveCounts, routableCount } from "./infra/route-counts.ts";
 import { LiveStatePublisher } from "./infra/live-state.ts";
 import { openLiveTable } from "./store/live-table.ts";
+import { HealthChecker } from "./infra/health-checker.ts";
+import { probeFor } from "./infra/health-probe.ts";
+import { BackendPool } from "./infra/backend-pool.ts";
 
 export interface EdgeProxyServices {
   readonly transport: Transport;
@@ -31,6 +34,10 @@ export interface EdgeProxy {
   readonly router: Router;
   readonly routeSync: RouteSync;
   readonly handler: ClientHandler;
+  /** Active health checks (null when EDGEPROXY_HEALTH_CHECK_ENABLED is off): probeHealthy(id) for metrics. */
+  readonly health: HealthChecker | null;
+  /** Backend connection pool (null when EDGEPROXY_POOL_ENABLED is off): stats, idleCount(id) for metrics. */
+  readonly pool: BackendPool | null;
   close(): Promise<void>;
 }
 
@@ -83,7 +90,22 @@ export async function startEdgeProxy(config: Config, services: EdgeProxyServices
   const affinity = new AffinityTable(config.bindingTtlMs, config.bindingMax);
   const router = new Router(engine, table, affinity, geo);
   router.seed((Math.random() * 0x1_0000_0000) >>> 0);
+  let pool: BackendPool | null = null;
+  const health = config.health.enabled
+    ? new HealthChecker({ table, engine, settings: () => config.health, probe: probeFor(services.transport), now, log, onFlip: (b, up) => { if (!up) pool?.drain(b.id); } })
+    : null;
+  if (config.pool.enabled) {
+    pool = new BackendPool({
+      connect: services.transport.connect, settings: () => config.pool, now, log,
+      routable: (id) => {
+        const slot = table.slotOf(id);
+        const backend = slot === undefined ? null : table.backendAt(slot);
+        return backend !== null && backend.healthy && !health?.isDown(id) ? backend : null;
+      },
+    });
+  }
   const handler = createClientHandler({
+    pool: pool ?? undefined,
     transport: services.transport,
     router,
     log,
@@ -102,7 +124,7 @@ export async function startEdgeProxy(config: Config, services: EdgeProxyServices
 
   let api;
   try {
-    api = await startApi({ config, log, now, routableBackends: () => routableCount(table, engine.capacity), refreshRoutes: () => void routeSync.refresh(), fileIdentity: services.fileIdentity });
+    api = await startApi({ config, log, now, routableBackends: () => routableCount(table, engine.capacity, health ? (id) => health.isDown(id) : undefined), refreshRoutes: () => void routeSync.refresh(), fileIdentity: services.fileIdentity });
   } catch (err) {
     await listener.close();
     await store.close();
@@ -112,8 +134,10 @@ export async function startEdgeProxy(config: Config, services: EdgeProxyServices
   const live = new LiveStatePublisher(
     // A short busy timeout: the driver is synchronous, and a CLI writer holding the lock must not
     // stall the data path; a skipped publish is retried at the next interval.
-    openLiveTable(config.dbPath, { busyTimeoutMs: 20 }), () => liveCounts(table, engine.capacity, (slot) => engine.active(slot)), config.dbReloadMs, log);
+    openLiveTable(config.dbPath, { busyTimeoutMs: 20 }), () => liveCounts(table, engine.capacity, (slot) => engine.active(slot), health ? (id) => health.probeState(id) : undefined), config.dbReloadMs, log);
   live.start(now);
+  health?.start();
+  pool?.start();
 
   log.info("edgeProxy listening", { runtime: listener.runtime, addr: `${listener.address.host}:${listener.address.port}`, region: config.region, backends: table.size, db: config.dbPath });
 
@@ -130,8 +154,12 @@ export async function startEdgeProxy(config: Config, services: EdgeProxyServices
     router,
     routeSync,
     handler,
+    health,
+    pool,
     async close() {
       for (const t of timers) clearInterval(t);
+      health?.stop();
+      pool?.close();
       await api?.close();
       live.stop();
       await listener.close();

@@ -2,6 +2,7 @@
 import type { ClientSocket, Splice, Transport } from "../runtime/types.ts";
 import type { Logger } from "../infra/log.ts";
 import type { Router } from "./router.ts";
+import type { UpstreamPool } from "./upstream-pool.ts";
 
 export interface ConnectionPolicy {
   readonly connectTimeoutMs: number;
@@ -24,6 +25,8 @@ export interface ClientHandlerDeps {
   readonly policy: () => ConnectionPolicy;
   readonly log: Logger;
   readonly now: () => number;
+  /** Pre-connected backend sockets (EDGEPROXY_POOL_ENABLED); asked first, connect is the fallback. */
+  readonly pool?: UpstreamPool;
 }
 
 export interface ClientHandler {
@@ -49,7 +52,7 @@ export function createClientHandler(deps: ClientHandlerDeps): ClientHandler {
       const { backend } = route;
       let upstream;
       try {
-        upstream = await transport.connect({ host: backend.host, port: backend.port }, policy.connectTimeoutMs);
+        upstream = deps.pool?.take(backend) ?? await transport.connect({ host: backend.host, port: backend.port }, policy.connectTimeoutMs);
       } catch (err) {
         attempts.failed(route);
         counters.connectFailures++;
