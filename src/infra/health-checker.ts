@@ -113,10 +113,12 @@ export class HealthChecker {
     let timer: ReturnType<typeof setTimeout> | undefined;
     let error: string | null = null;
     try {
+      // Settles at the timeout, or at once on stop(): a probe that ignores its signal cannot hold us.
       const deadline = new Promise<never>((_, reject) => {
+        abort.signal.addEventListener("abort", () => reject(new Error("stopped")), { once: true });
         timer = setTimeout(() => {
-          abort.abort();
           reject(new Error(`timeout after ${settings.timeoutMs} ms`));
+          abort.abort();
         }, settings.timeoutMs);
       });
       await Promise.race([this.#deps.probe(spec)({ host: backend.host, port: backend.port }, spec, abort.signal), deadline]);
