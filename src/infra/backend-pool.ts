@@ -119,7 +119,8 @@ export class BackendPool implements UpstreamPool {
     }
     if (socket === null) this.stats.misses++;
     else this.stats.hits++;
-    this.#refill(backend.id, pool, settings, nowMs);
+    // After this turn: on a miss the client's own connect (made right after we return) goes out first.
+    queueMicrotask(() => this.#refill(backend.id, pool, settings, nowMs));
     return socket;
   }
 
@@ -185,7 +186,7 @@ export class BackendPool implements UpstreamPool {
   }
 
   #refill(id: string, pool: BackendSockets, settings: PoolSettings, nowMs: number): void {
-    if (nowMs - pool.failedAtMs < REFILL_BACKOFF_MS) return;
+    if (this.#closed || pool.closed || nowMs - pool.failedAtMs < REFILL_BACKOFF_MS) return;
     let want = settings.maxPerBackend - pool.idle.length - pool.connecting;
     for (; want > 0; want--) {
       pool.connecting++;

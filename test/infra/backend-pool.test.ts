@@ -152,6 +152,7 @@ test("close() closes idle sockets and those whose connect completes afterwards; 
     routable: (id) => backend(id), now: () => 0, log: silentLogger,
   });
   slow.take(backend("x"));
+  await tick();
   f.pool.close();
   slow.close();
   assert.ok(f.sockets.every((s) => s.closedByUs));
