@@ -13,7 +13,7 @@
 //   128 +  2P              REGION     u16       interned region id, 1..0xFFFE
 //   128 +  4P              FKEY       u16       scan filter key for tiers 0/1: floor(128 * load), see below
 //   128 +  6P              FKEY_BASE  u16       FKEY + 25,600 (local) or + 38,400 (elsewhere): tiers 2/3
-//   128 +  8P              FLAGS      u8        PRESENT | HEALTHY | LOCAL | CIRCUIT_OPEN | CANDIDATE
+//   128 +  8P              FLAGS      u8        PRESENT | HEALTHY | LOCAL | CIRCUIT_OPEN | CANDIDATE | PROBE_DOWN
 //   128 +  9P              ACTIVE     u32       live connections (kept across setSlot/clearSlot)
 //   128 + 13P              HARD       u32       hard limit, 0..1,000,000
 //   128 + 17P              SOFT       u32       soft limit, 1..1,000,000
@@ -61,6 +61,8 @@ export const FLAG_HEALTHY: u8 = 2;
 export const FLAG_LOCAL: u8 = 4;
 export const FLAG_CIRCUIT_OPEN: u8 = 8;
 export const FLAG_CANDIDATE: u8 = 16;
+/** The active health check failed (issue #4): excluded like !HEALTHY; kept by setSlot, dropped by clearSlot. */
+export const FLAG_PROBE_DOWN: u8 = 32;
 
 /** A country/region code no slot can hold: client codes outside 1..0xFFFE become this (no tier match). */
 export const NO_MATCH: u32 = 0xffff;

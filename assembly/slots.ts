@@ -3,7 +3,7 @@
 
 import {
   header, COUNTRY, REGION, FKEY, FKEY_BASE, FLAGS, ACTIVE, HARD, SOFT, WEIGHT, LOAD_INT, LOAD_REM, SW, CIRCUIT, CIRCUIT_BYTES,
-  FLAG_PRESENT, FLAG_HEALTHY, FLAG_LOCAL, FLAG_CIRCUIT_OPEN, FLAG_CANDIDATE,
+  FLAG_PRESENT, FLAG_HEALTHY, FLAG_LOCAL, FLAG_CIRCUIT_OPEN, FLAG_CANDIDATE, FLAG_PROBE_DOWN,
 } from "./layout";
 
 /** Filter-key steps per unit of score: tiers sit TIER_STEP = 100 * 128 apart. */
@@ -20,7 +20,7 @@ export const FKEY_ANY: u32 = 0xfffe;
 export function derive(slot: usize): void {
   const flags = load<u8>(FLAGS + slot);
   const active = load<u32>(ACTIVE + (slot << 2));
-  const usable = (flags & (FLAG_PRESENT | FLAG_HEALTHY | FLAG_CIRCUIT_OPEN)) == (FLAG_PRESENT | FLAG_HEALTHY);
+  const usable = (flags & (FLAG_PRESENT | FLAG_HEALTHY | FLAG_CIRCUIT_OPEN | FLAG_PROBE_DOWN)) == (FLAG_PRESENT | FLAG_HEALTHY);
   if (!usable || active >= load<u32>(HARD + (slot << 2))) {
     store<u8>(FLAGS + slot, flags & ~FLAG_CANDIDATE);
     store<u16>(FKEY + (slot << 1), <u16>FKEY_NONE);
@@ -54,7 +54,7 @@ export function setSlot(
   const whole = active / sw;
   store<u32>(LOAD_INT + (s << 2), <u32>whole);
   store<u32>(LOAD_REM + (s << 2), <u32>(active - whole * sw));
-  let flags = (load<u8>(FLAGS + s) & FLAG_CIRCUIT_OPEN) | FLAG_PRESENT;
+  let flags = (load<u8>(FLAGS + s) & (FLAG_CIRCUIT_OPEN | FLAG_PROBE_DOWN)) | FLAG_PRESENT;
   if (healthy) flags |= FLAG_HEALTHY;
   if (local) flags |= FLAG_LOCAL;
   store<u8>(FLAGS + s, flags);
@@ -62,12 +62,12 @@ export function setSlot(
   if (slot >= header.top) header.top = slot + 1;
 }
 
-/** Mark a slot absent; its active count stays until released, its circuit is closed (an absent slot's
- *  circuit stays closed: the slot may next hold another backend). */
+/** Mark a slot absent; its active count stays until released. Its circuit is closed and its probe
+ *  result dropped: both belonged to the backend that left, and the slot may next hold another. */
 export function clearSlot(slot: u32): void {
   const s = <usize>slot;
   memory.fill(CIRCUIT + s * CIRCUIT_BYTES, 0, CIRCUIT_BYTES);
-  store<u8>(FLAGS + s, load<u8>(FLAGS + s) & ~(FLAG_PRESENT | FLAG_CIRCUIT_OPEN));
+  store<u8>(FLAGS + s, load<u8>(FLAGS + s) & ~(FLAG_PRESENT | FLAG_CIRCUIT_OPEN | FLAG_PROBE_DOWN));
   derive(s);
   let top = header.top;
   while (top > 0 && (load<u8>(FLAGS + <usize>(top - 1)) & FLAG_PRESENT) == 0) top--;
@@ -78,6 +78,14 @@ export function setHealthy(slot: u32, healthy: bool): void {
   const s = <usize>slot;
   const flags = load<u8>(FLAGS + s);
   store<u8>(FLAGS + s, healthy ? flags | FLAG_HEALTHY : flags & ~FLAG_HEALTHY);
+  derive(s);
+}
+
+/** Active health check result: a slot whose probe is down is no candidate, whatever the store says. */
+export function setProbeDown(slot: u32, down: bool): void {
+  const s = <usize>slot;
+  const flags = load<u8>(FLAGS + s);
+  store<u8>(FLAGS + s, down ? flags | FLAG_PROBE_DOWN : flags & ~FLAG_PROBE_DOWN);
   derive(s);
 }
 

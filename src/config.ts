@@ -40,6 +40,8 @@ export interface Config {
   readonly rateLimit: RateLimitConfig;
   /** Per-backend circuit breakers (`EDGEPROXY_CIRCUIT_*`). */
   readonly circuit: CircuitSettings;
+  readonly health: HealthConfig;
+  readonly pool: PoolConfig;
   /** TLS termination (`EDGEPROXY_TLS_*`): a second listener that routes exactly like the TCP one. */
   readonly tls: TlsConfig;
   /** Reloadable settings file (`EDGEPROXY_CONFIG_FILE`) and its watch (`EDGEPROXY_CONFIG_WATCH_*`). */
@@ -74,6 +76,27 @@ export interface MetricsConfig {
 export interface RateLimitConfig extends RateLimitSettings {
   /** Client buckets kept (the WASM table's size, fixed at start). */
   readonly maxClients: number;
+}
+
+/** Active health checks (`EDGEPROXY_HEALTH_*`); read through a getter every round. */
+export interface HealthConfig {
+  readonly enabled: boolean;
+  readonly intervalMs: number;
+  readonly timeoutMs: number;
+  readonly type: "tcp" | "http";
+  /** Request path of an http check (a 2xx answer is healthy). */
+  readonly path: string;
+  readonly healthyThreshold: number;
+  readonly unhealthyThreshold: number;
+}
+
+/** Backend connection pool (`EDGEPROXY_POOL_*`): pre-connected sockets, each handed to one client. */
+export interface PoolConfig {
+  readonly enabled: boolean;
+  readonly maxPerBackend: number;
+  readonly idleTimeoutMs: number;
+  readonly maxLifetimeMs: number;
+  readonly connectTimeoutMs: number;
 }
 
 export class ConfigError extends Error {
@@ -171,6 +194,11 @@ function urlPath(raw: string, name: string): string {
   }
   return raw;
 }
+
+function httpPath(raw: string, name: string): string {
+  if (!/^\/[\x21-\x7e]{0,1023}$/.test(raw)) throw new ConfigError(name, `expected a request path starting with "/" (printable ASCII, no spaces), got "${raw}"`);
+  return raw;
+}
 const DAY_SECS = 86_400;
 
 function circuitConfig(env: Env, secs: (name: string, fallback: number, max?: number) => number): CircuitSettings {
@@ -221,6 +249,22 @@ export function loadConfig(env: Env): Config {
       maxClients: read(env, "EDGEPROXY_RATE_LIMIT_MAX_CLIENTS", 65_536, integer(16, 16_777_216)),
     }),
     circuit: circuitConfig(env, secs),
+    health: Object.freeze({
+      enabled: read(env, "EDGEPROXY_HEALTH_CHECK_ENABLED", false, flag),
+      intervalMs: secs("EDGEPROXY_HEALTH_CHECK_INTERVAL_SECS", 5, DAY_SECS),
+      timeoutMs: secs("EDGEPROXY_HEALTH_CHECK_TIMEOUT_SECS", 2, 3600),
+      type: read(env, "EDGEPROXY_HEALTH_CHECK_TYPE", "tcp", oneOf(["tcp", "http"] as const)),
+      path: read(env, "EDGEPROXY_HEALTH_CHECK_PATH", "/health", httpPath),
+      healthyThreshold: read(env, "EDGEPROXY_HEALTH_HEALTHY_THRESHOLD", 2, integer(1, 100)),
+      unhealthyThreshold: read(env, "EDGEPROXY_HEALTH_UNHEALTHY_THRESHOLD", 3, integer(1, 100)),
+    }),
+    pool: Object.freeze({
+      enabled: read(env, "EDGEPROXY_POOL_ENABLED", false, flag),
+      maxPerBackend: read(env, "EDGEPROXY_POOL_MAX_PER_BACKEND", 10, integer(1, 10_000)),
+      idleTimeoutMs: secs("EDGEPROXY_POOL_IDLE_TIMEOUT_SECS", 60, DAY_SECS),
+      maxLifetimeMs: secs("EDGEPROXY_POOL_MAX_LIFETIME_SECS", 300, DAY_SECS),
+      connectTimeoutMs: secs("EDGEPROXY_POOL_CONNECT_TIMEOUT_SECS", 5, 600),
+    }),
     tls: tlsConfig(env),
     configWatch: configWatchConfig(env),
   });

@@ -25,6 +25,9 @@ import { Observability } from "./infra/observability.ts";
 import { MetricsStartError } from "./infra/metrics-server.ts";
 import { drainConnections } from "./infra/shutdown.ts";
 import type { MetricsSources } from "./infra/metrics-sources.ts";
+import { HealthChecker } from "./infra/health-checker.ts";
+import { probeFor } from "./infra/health-probe.ts";
+import { BackendPool } from "./infra/backend-pool.ts";
 import { withOverrides } from "./core/backend-overrides.ts";
 import { baseSettings, Settings } from "./infra/settings.ts";
 import { ConfigWatch } from "./infra/config-watch.ts";
@@ -54,6 +57,10 @@ export interface EdgeProxy {
   /** Per-backend circuits: state(slot), transitions (rate-limited connections: handler.counters.rateLimited). */
   readonly circuits: CircuitGuard;
   /** Graceful: stop accepting, let in-flight connections finish up to EDGEPROXY_SHUTDOWN_TIMEOUT_SECS. */
+  /** Active health checks (null when EDGEPROXY_HEALTH_CHECK_ENABLED is off): probeHealthy(id) for metrics. */
+  readonly health: HealthChecker | null;
+  /** Backend connection pool (null when EDGEPROXY_POOL_ENABLED is off): stats, idleCount(id) for metrics. */
+  readonly pool: BackendPool | null;
   close(): Promise<void>;
 }
 
@@ -119,17 +126,33 @@ export async function startEdgeProxy(config: Config, services: EdgeProxyServices
   const circuits = new CircuitGuard(engine, (slot) => table.backendAt(slot), circuitSettings, log);
   const router = new Router(engine, table, affinity, geo, circuits);
   router.seed((Math.random() * 0x1_0000_0000) >>> 0);
+  let pool: BackendPool | null = null;
+  const health = settings.current().healthCheck.enabled // at start only: the checker's timers are not started later
+    ? new HealthChecker({ table, engine, settings: () => settings.current().healthCheck, probe: probeFor(services.transport), now, log, onFlip: (b, up) => { if (!up) pool?.drain(b.id); } })
+    : null;
+  if (config.pool.enabled) {
+    pool = new BackendPool({
+      connect: services.transport.connect, settings: () => config.pool, now, log,
+      routable: (id) => {
+        const slot = table.slotOf(id);
+        const backend = slot === undefined ? null : table.backendAt(slot);
+        return backend !== null && backend.healthy && !health?.isDown(id) ? backend : null;
+      },
+    });
+  }
   const observability = new Observability({
     metrics: config.metrics, runtime: services.transport.runtime, table, engine, now, log, handler: () => handler,
     sources: {
       storeUp: () => !routeSync.failing,
       rateLimited: () => handler.counters.rateLimited,
       circuitState: (slot) => circuits.state(slot) as CircuitState,
+      ...(health ? { probeHealthy: (slot: number) => { const b = table.backendAt(slot); return b === null || health.probeHealthy(b.id) !== false; } } : {}),
       ...services.metricsSources,
     },
   });
   const handler: ClientHandler = createClientHandler({
     observer: observability.observer,
+    pool: pool ?? undefined,
     transport: services.transport,
     router,
     log,
@@ -152,7 +175,7 @@ export async function startEdgeProxy(config: Config, services: EdgeProxyServices
 
   let api;
   try {
-    api = await startApi({ config, log, now, status: observability.status, routableBackends: () => routableCount(table, engine.capacity), refreshRoutes: () => void routeSync.refresh(), fileIdentity: services.fileIdentity });
+    api = await startApi({ config, log, now, status: observability.status, routableBackends: () => routableCount(table, engine.capacity, health ? (id) => health.isDown(id) : undefined), refreshRoutes: () => void routeSync.refresh(), fileIdentity: services.fileIdentity });
   } catch (err) {
     await listener.close();
     await tls?.close();
@@ -173,8 +196,10 @@ export async function startEdgeProxy(config: Config, services: EdgeProxyServices
   const live = new LiveStatePublisher(
     // A short busy timeout: the driver is synchronous, and a CLI writer holding the lock must not
     // stall the data path; a skipped publish is retried at the next interval.
-    openLiveTable(config.dbPath, { busyTimeoutMs: 20 }), () => liveCounts(table, engine.capacity, (slot) => engine.active(slot)), config.dbReloadMs, log);
+    openLiveTable(config.dbPath, { busyTimeoutMs: 20 }), () => liveCounts(table, engine.capacity, (slot) => engine.active(slot), health ? (id) => health.probeState(id) : undefined), config.dbReloadMs, log);
   live.start(now);
+  health?.start();
+  pool?.start();
 
   log.info("edgeProxy listening", { runtime: listener.runtime, addr: `${listener.address.host}:${listener.address.port}`, region: config.region, backends: table.size, db: config.dbPath });
   if (tls) log.info("TLS listening", { addr: `${tls.listener.address.host}:${tls.listener.address.port}`, cert: config.tls.certPath, handshake_timeout_ms: config.tls.handshakeTimeoutMs });
@@ -198,6 +223,8 @@ export async function startEdgeProxy(config: Config, services: EdgeProxyServices
     handler,
     observability,
     circuits,
+    health,
+    pool,
     settings,
     tls,
     async close() {
@@ -206,6 +233,8 @@ export async function startEdgeProxy(config: Config, services: EdgeProxyServices
       await tls?.close();
       await drainConnections({ active: () => handler.counters.active, inFlight: handler.inFlight }, config.shutdownTimeoutMs, log, now);
       for (const t of timers) clearInterval(t);
+      health?.stop();
+      pool?.close();
       await api?.close();
       await observability.close();
       live.stop();

@@ -19,7 +19,7 @@ export interface BackendLine {
   readonly registered: boolean;
   readonly last_heartbeat_ms: number | null;
   /** The running proxy's view, or null when no proxy publishes live state for this file. */
-  readonly live: { readonly active: number; readonly circuit: string | null } | null;
+  readonly live: { readonly active: number; readonly circuit: string | null; readonly probe: string | null } | null;
   /** Why the row cannot be routed, or null. */
   readonly problem: string | null;
 }
@@ -46,12 +46,12 @@ export function backendLine(record: BackendRecord, live: ReadonlyMap<string, Liv
     source: record.source,
     registered: record.lastHeartbeatMs !== null,
     last_heartbeat_ms: record.lastHeartbeatMs,
-    live: live === null || record.deleted ? null : { active: row?.active ?? 0, circuit: row?.circuit ?? null },
+    live: live === null || record.deleted ? null : { active: row?.active ?? 0, circuit: row?.circuit ?? null, probe: row?.probe ?? null },
     problem: record.problem,
   };
 }
 
-const HEADER = ["ID", "APP", "REGION", "COUNTRY", "ADDRESS", "HEALTHY", "WEIGHT", "LIMITS", "ACTIVE", "CIRCUIT", "SOURCE"] as const;
+const HEADER = ["ID", "APP", "REGION", "COUNTRY", "ADDRESS", "HEALTHY", "WEIGHT", "LIMITS", "ACTIVE", "CIRCUIT", "PROBE", "SOURCE"] as const;
 
 function cells(l: BackendLine): string[] {
   const dash = (v: unknown) => (v === null || v === undefined || v === "" ? "-" : String(v));
@@ -59,7 +59,7 @@ function cells(l: BackendLine): string[] {
   const state = l.deleted ? "deleted" : l.problem !== null ? "invalid" : l.healthy ? "yes" : "no";
   return [
     l.id, dash(l.app), dash(l.region), dash(l.country), address, state, dash(l.weight),
-    `${dash(l.soft_limit)}/${dash(l.hard_limit)}`, l.live ? String(l.live.active) : "-", dash(l.live?.circuit),
+    `${dash(l.soft_limit)}/${dash(l.hard_limit)}`, l.live ? String(l.live.active) : "-", dash(l.live?.circuit), dash(l.live?.probe),
     l.registered ? `${dash(l.source)} (heartbeat)` : dash(l.source),
   ];
 }

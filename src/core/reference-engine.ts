@@ -57,6 +57,7 @@ export class ReferenceEngine implements SelectionEngine {
   readonly capacity: number;
   readonly #present: Uint8Array;
   readonly #healthy: Uint8Array;
+  readonly #probeDown: Uint8Array;
   readonly #local: Uint8Array;
   readonly #country: Uint16Array;
   readonly #region: Uint16Array;
@@ -76,6 +77,7 @@ export class ReferenceEngine implements SelectionEngine {
     this.capacity = capacity;
     this.#present = new Uint8Array(capacity);
     this.#healthy = new Uint8Array(capacity);
+    this.#probeDown = new Uint8Array(capacity);
     this.#local = new Uint8Array(capacity);
     this.#country = new Uint16Array(capacity);
     this.#region = new Uint16Array(capacity);
@@ -105,6 +107,7 @@ export class ReferenceEngine implements SelectionEngine {
     assertSlot(slot, this.capacity);
     this.#present[slot] = 0;
     this.#circuits.reset(slot);
+    this.#probeDown[slot] = 0;
     while (this.#top > 0 && this.#present[this.#top - 1] === 0) this.#top--;
   }
 
@@ -113,13 +116,18 @@ export class ReferenceEngine implements SelectionEngine {
     this.#healthy[slot] = healthy ? 1 : 0;
   }
 
+  setProbeDown(slot: number, down: boolean): void {
+    assertSlot(slot, this.capacity);
+    this.#probeDown[slot] = down ? 1 : 0;
+  }
+
   isCandidate(slot: number): boolean {
     assertSlot(slot, this.capacity);
     return this.#candidate(slot);
   }
 
   #candidate(slot: number): boolean {
-    return this.#present[slot] === 1 && this.#healthy[slot] === 1 && !this.#circuits.blocked(slot) && this.#active[slot]! < this.#hardLimit[slot]!;
+    return this.#present[slot] === 1 && this.#healthy[slot] === 1 && this.#probeDown[slot] === 0 && !this.#circuits.blocked(slot) && this.#active[slot]! < this.#hardLimit[slot]!;
   }
 
   circuitState(slot: number): number {
@@ -182,12 +190,12 @@ export class ReferenceEngine implements SelectionEngine {
     let chosen = -1;
     // The best score so far, as the exact fraction bestScaled / bestSw.
     let bestScaled = 0, bestSw = 1, tieWeight = 0;
-    const present = this.#present, healthy = this.#healthy, local = this.#local;
+    const present = this.#present, healthy = this.#healthy, probeDown = this.#probeDown, local = this.#local;
     const countries = this.#country, regions = this.#region, weights = this.#weight;
     const softLimits = this.#softLimit, hardLimits = this.#hardLimit, actives = this.#active, triedBy = this.#triedBy;
     for (let slot = 0, top = this.#top; slot < top; slot++) {
       const active = actives[slot]!;
-      if (present[slot] !== 1 || healthy[slot] !== 1 || active >= hardLimits[slot]! || this.#circuits.blocked(slot)) continue;
+      if (present[slot] !== 1 || healthy[slot] !== 1 || probeDown[slot] !== 0 || active >= hardLimits[slot]! || this.#circuits.blocked(slot)) continue;
       if (attempt !== 0 && triedBy[slot] === attempt) continue;
       // tier 0: same country; 1: same region as the client; 2: this POP's region; 3: elsewhere.
       const tier = countries[slot] === country ? 0 : regions[slot] === region ? 1 : local[slot] === 1 ? 2 : 3;

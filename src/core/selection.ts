@@ -4,7 +4,7 @@
 // Backends live in numbered slots [0, capacity). A slot keeps its live counters (active
 // connections, circuit) across route-snapshot swaps; only its attributes are rewritten.
 //
-// Policy (DESIGN.md): candidates are slots that are present, healthy, circuit not open, not yet tried
+// Policy (DESIGN.md): candidates are slots that are present, healthy, circuit not open, not probed down, not yet tried
 // by this attempt, and active < hardLimit. Lower score wins:
 //     score = tier * 100 + (active / softLimit) / weight
 // tier 0: backend country == client country; 1: backend region == client region;
@@ -40,6 +40,9 @@ export interface SelectionEngine extends CircuitTable {
   clearSlot(slot: number): void;
   /** Override health without rewriting the slot (health checks, circuit opening). */
   setHealthy(slot: number, healthy: boolean): void;
+  /** Active health check result for the slot's backend: down = not a candidate. Kept by setSlot
+   *  (the same backend is rewritten on every snapshot swap), dropped by clearSlot (the backend left). */
+  setProbeDown(slot: number, down: boolean): void;
   /**
    * Best candidate for a client, or -1. Does not reserve: call acquire() on the result.
    * clientCountry: countryCode() or 0; clientRegion: interned id or 0; attempt: id of this

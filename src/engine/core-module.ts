@@ -18,6 +18,7 @@ export interface CoreExports {
   setSlot(slot: number, country: number, region: number, healthy: number, local: number, weight: number, soft: number, hard: number): void;
   clearSlot(slot: number): void;
   setHealthy(slot: number, healthy: number): void;
+  setProbeDown(slot: number, down: number): void;
   acquire(slot: number): number;
   release(slot: number): void;
   select(clientCountry: number, clientRegion: number, attempt: number, seed: number): number;
@@ -67,7 +68,7 @@ export function checkLayout(exports: WebAssembly.Exports, capacity: number, buck
     MAP_BASE, HEADER_BYTES, SCRATCH_BYTES, SLOT_ALIGN, LANES, MAX_CAPACITY, LAYOUT_VERSION, MAGIC, NO_MATCH,
     REGION_COUNT: REGIONS.length,
     FLAG_PRESENT: Flag.PRESENT, FLAG_HEALTHY: Flag.HEALTHY, FLAG_LOCAL: Flag.LOCAL,
-    FLAG_CIRCUIT_OPEN: Flag.CIRCUIT_OPEN, FLAG_CANDIDATE: Flag.CANDIDATE,
+    FLAG_CIRCUIT_OPEN: Flag.CIRCUIT_OPEN, FLAG_CANDIDATE: Flag.CANDIDATE, FLAG_PROBE_DOWN: Flag.PROBE_DOWN,
     MIN_BUCKETS, MAX_BUCKETS, BUCKET_HEAD_BYTES, BUCKET_BYTES, CIRCUIT_BYTES,
   };
   for (const [name, value] of Object.entries(constants)) expect(name, value, globalValue(exports, name));

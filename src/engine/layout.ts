@@ -26,6 +26,7 @@ export const Flag = {
   LOCAL: 4,
   CIRCUIT_OPEN: 8,
   CANDIDATE: 16,
+  PROBE_DOWN: 32,
 } as const;
 
 /** Per-slot regions in map order with their bytes per slot; the index is the module's region id. */

@@ -69,6 +69,11 @@ export class WasmEngine implements SelectionEngine, ClientBuckets {
     this.#core.setHealthy(slot, healthy ? 1 : 0);
   }
 
+  setProbeDown(slot: number, down: boolean): void {
+    assertSlot(slot, this.capacity);
+    this.#core.setProbeDown(slot, down ? 1 : 0);
+  }
+
   select(clientCountry: number, clientRegion: number, attempt: number, seed: number): number {
     // Int32 arguments: JSC's JS→WASM entry takes a ~100 ns slower path for doubles (seeds >= 2^31).
     return this.#select(clientCountry | 0, clientRegion | 0, attempt | 0, seed | 0);

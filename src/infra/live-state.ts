@@ -1,4 +1,4 @@
-// Publishes the proxy's live per-backend counts (active connections, circuit state once it exists)
+// Publishes the proxy's live per-backend counts (active connections, health check result, circuit state)
 // into routing.db for `edgeproxy db show`. Runs on the route-reload interval and writes only when a
 // value changed, or to refresh the "still alive" stamp every second interval.
 import type { Logger } from "./log.ts";
@@ -8,6 +8,7 @@ export interface LiveCount {
   readonly id: string;
   readonly active: number;
   readonly circuit?: string | null;
+  readonly probe?: string | null;
 }
 
 /** Where the counts go (store/live-table.ts). */
@@ -34,11 +35,11 @@ export class LiveStatePublisher {
   /** Compares with what was last written; writes the difference. True when something was written. */
   publish(nowMs: number): boolean {
     const current = new Map<string, LiveRow>();
-    for (const c of this.counts()) current.set(c.id, { id: c.id, active: c.active, circuit: c.circuit ?? null });
+    for (const c of this.counts()) current.set(c.id, { id: c.id, active: c.active, circuit: c.circuit ?? null, probe: c.probe ?? null });
     const changed: LiveRow[] = [];
     for (const [id, row] of current) {
       const before = this.#published.get(id);
-      if (before === undefined || before.active !== row.active || before.circuit !== row.circuit) changed.push(row);
+      if (before === undefined || before.active !== row.active || before.circuit !== row.circuit || before.probe !== row.probe) changed.push(row);
     }
     const removed = [...this.#published.keys()].filter((id) => !current.has(id));
     const stampDue = nowMs - this.#stampedAtMs >= 2 * this.intervalMs;

@@ -20,16 +20,17 @@ export function forEachRouted(table: RoutedSlots, capacity: number, fn: (backend
   }
 }
 
-/** Healthy backends in the current route snapshot (deleted and invalid rows are never in it). */
-export function routableCount(table: RoutedSlots, capacity: number): number {
+/** Healthy backends in the current route snapshot (deleted and invalid rows are never in it), less
+ *  those whose active health check is down. */
+export function routableCount(table: RoutedSlots, capacity: number, probeDown?: (id: string) => boolean): number {
   let n = 0;
-  forEachRouted(table, capacity, (b) => { if (b.healthy) n++; });
+  forEachRouted(table, capacity, (b) => { if (b.healthy && !probeDown?.(b.id)) n++; });
   return n;
 }
 
-/** One entry per backend in the table with its active connection count. */
-export function liveCounts(table: RoutedSlots, capacity: number, active: (slot: number) => number): LiveCount[] {
+/** One entry per backend in the table with its active connection count (and health check result). */
+export function liveCounts(table: RoutedSlots, capacity: number, active: (slot: number) => number, probe?: (id: string) => string | null): LiveCount[] {
   const out: LiveCount[] = [];
-  forEachRouted(table, capacity, (b, slot) => out.push({ id: b.id, active: active(slot) }));
+  forEachRouted(table, capacity, (b, slot) => out.push({ id: b.id, active: active(slot), probe: probe?.(b.id) ?? null }));
   return out;
 }

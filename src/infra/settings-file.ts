@@ -30,11 +30,11 @@ const healthCheck = z
   .strictObject({
     enabled: flag,
     interval_secs: count(MAX_SECS),
-    timeout_secs: count(MAX_SECS),
+    timeout_secs: count(3600),
     type: z.enum(["tcp", "http"], { error: 'expected "tcp" or "http"' }),
-    path: z.string({ error: 'expected a path starting with "/"' }).regex(/^\/[\x21-\x7e]*$/, { error: 'expected a path starting with "/" (printable ASCII, no spaces)' }),
-    healthy_threshold: count(1000),
-    unhealthy_threshold: count(1000),
+    path: z.string({ error: 'expected a path starting with "/"' }).regex(/^\/[\x21-\x7e]{0,1023}$/, { error: 'expected a path starting with "/" (printable ASCII, no spaces)' }),
+    healthy_threshold: count(100),
+    unhealthy_threshold: count(100),
   })
   .partial();
 const backend = z

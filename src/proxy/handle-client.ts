@@ -4,6 +4,7 @@ import type { Logger } from "../infra/log.ts";
 import type { Router } from "./router.ts";
 import type { ConnectionObserver } from "./connection-observer.ts";
 import type { RateGate } from "./rate-gate.ts";
+import type { UpstreamPool } from "./upstream-pool.ts";
 
 export interface ConnectionPolicy {
   readonly connectTimeoutMs: number;
@@ -32,6 +33,8 @@ export interface ClientHandlerDeps {
   readonly observer?: ConnectionObserver;
   /** The accept gate's rate limit; absent = none. */
   readonly rateGate?: RateGate;
+  /** Pre-connected backend sockets (EDGEPROXY_POOL_ENABLED); asked first, connect is the fallback. */
+  readonly pool?: UpstreamPool;
 }
 
 export interface ClientHandler {
@@ -60,7 +63,7 @@ export function createClientHandler(deps: ClientHandlerDeps): ClientHandler {
       const { backend } = route;
       let upstream;
       try {
-        upstream = await transport.connect({ host: backend.host, port: backend.port }, policy.connectTimeoutMs);
+        upstream = deps.pool?.take(backend) ?? await transport.connect({ host: backend.host, port: backend.port }, policy.connectTimeoutMs);
       } catch (err) {
         attempts.failed(route, now());
         counters.connectFailures++;

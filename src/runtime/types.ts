@@ -19,8 +19,12 @@ export interface ClientSocket {
   close(): void;
 }
 
-/** A connected backend socket, not yet spliced. */
+/** A connected backend socket, not yet spliced. Bytes the backend sends before splice() (a greeting)
+ *  are buffered and delivered to the client first. */
 export interface UpstreamSocket {
+  /** Resolves when the backend sends FIN, resets or the socket is closed (lets a connection pool drop
+   *  a socket the backend gave up on while it waited). Never rejects. */
+  readonly closed: Promise<void>;
   close(): void;
 }
 

@@ -1,8 +1,8 @@
-// Live per-backend state of the proxy serving this routing.db (active connections, later circuit
-// state), for `edgeproxy db show`. Local to this POP and short-lived: two small tables beside
+// Live per-backend state of the proxy serving this routing.db (active connections, active health check
+// result, later circuit state), for `edgeproxy db show`. Local to this POP and short-lived: two small tables beside
 // `backends`, outside the migrations and the change log (a write here is never a routing change).
 //
-//   backend_live   (id TEXT PK, active INTEGER, circuit TEXT NULL, updated_at_ms INTEGER)
+//   backend_live   (id TEXT PK, active INTEGER, circuit TEXT NULL, updated_at_ms INTEGER, probe TEXT NULL)
 //   live_publisher (id = 1, interval_ms INTEGER, updated_at_ms INTEGER)   ← "the proxy is alive" stamp
 //
 // Readers trust the rows only while the stamp is fresh (see isFresh).
@@ -13,6 +13,8 @@ export interface LiveRow {
   readonly id: string;
   readonly active: number;
   readonly circuit: string | null;
+  /** Active health check: "up", "down", or null when not probed (checks off, backend disabled). */
+  readonly probe: string | null;
 }
 
 export interface LiveSnapshot {
@@ -38,8 +40,12 @@ export function isFresh(snapshot: LiveSnapshot, nowMs: number): boolean {
 }
 
 const SCHEMA = `
-CREATE TABLE IF NOT EXISTS backend_live (id TEXT PRIMARY KEY, active INTEGER NOT NULL, circuit TEXT, updated_at_ms INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS backend_live (id TEXT PRIMARY KEY, active INTEGER NOT NULL, circuit TEXT, updated_at_ms INTEGER NOT NULL, probe TEXT);
 CREATE TABLE IF NOT EXISTS live_publisher (id INTEGER PRIMARY KEY CHECK (id = 1), interval_ms INTEGER NOT NULL, updated_at_ms INTEGER NOT NULL);`;
+
+function hasColumn(conn: SqlConnection, table: string, column: string): boolean {
+  return conn.all(`PRAGMA table_info(${table})`).some((c) => c.name === column);
+}
 
 export function openLiveTable(path: string, options: { readonly busyTimeoutMs?: number } = {}): LiveTable {
   const busyTimeoutMs = options.busyTimeoutMs ?? 5000;
@@ -67,7 +73,10 @@ export function openLiveTable(path: string, options: { readonly busyTimeoutMs?: 
     }
   };
   const ensureSchema = (conn: SqlConnection) => {
-    if (!created) conn.exec(SCHEMA);
+    if (created) return;
+    conn.exec(SCHEMA);
+    // A table made by an older proxy lacks later columns; the rows are throw-away, the table is not ours alone.
+    if (!hasColumn(conn, "backend_live", "probe")) conn.exec("ALTER TABLE backend_live ADD COLUMN probe TEXT");
     created = true;
   };
   return {
@@ -76,7 +85,7 @@ export function openLiveTable(path: string, options: { readonly busyTimeoutMs?: 
         ensureSchema(conn);
         inTransaction(conn, "BEGIN IMMEDIATE", () => {
           for (const r of changed) {
-            conn.run("INSERT OR REPLACE INTO backend_live (id, active, circuit, updated_at_ms) VALUES (?, ?, ?, ?)", [r.id, r.active, r.circuit, nowMs]);
+            conn.run("INSERT OR REPLACE INTO backend_live (id, active, circuit, updated_at_ms, probe) VALUES (?, ?, ?, ?, ?)", [r.id, r.active, r.circuit, nowMs, r.probe]);
           }
           for (const id of removed) conn.run("DELETE FROM backend_live WHERE id = ?", [id]);
           conn.run("INSERT OR REPLACE INTO live_publisher (id, interval_ms, updated_at_ms) VALUES (1, ?, ?)", [intervalMs, nowMs]);
@@ -99,8 +108,10 @@ export function openLiveTable(path: string, options: { readonly busyTimeoutMs?: 
           const stamp = conn.get("SELECT interval_ms, updated_at_ms FROM live_publisher WHERE id = 1");
           if (stamp === undefined) return null;
           const rows = new Map<string, LiveRow>();
-          for (const r of conn.all("SELECT id, active, circuit FROM backend_live")) {
-            rows.set(String(r.id), { id: String(r.id), active: Number(r.active), circuit: typeof r.circuit === "string" ? r.circuit : null });
+          // SELECT *: a table written by an older proxy may not have the probe column yet.
+          for (const r of conn.all("SELECT * FROM backend_live")) {
+            const probe = typeof r.probe === "string" ? r.probe : null;
+            rows.set(String(r.id), { id: String(r.id), active: Number(r.active), circuit: typeof r.circuit === "string" ? r.circuit : null, probe });
           }
           return { stampedAtMs: Number(stamp.updated_at_ms), intervalMs: Number(stamp.interval_ms), rows };
         });

@@ -672,6 +672,26 @@ export function transportSuite(transport: Transport): void {
       await listener.close();
     });
 
+    test("an upstream's `closed` resolves when the backend closes or ends it before splice (pooled sockets)", async () => {
+      const sockets: net.Socket[] = [];
+      const backend = await startBackend((socket) => {
+        sockets.push(socket);
+        socket.write("hi\n"); // a greeting waits in the upstream socket; it must not count as a close
+      });
+      for (const how of ["destroy", "end"] as const) {
+        const upstream = await transport.connect({ host: loopback, port: backend.port }, 2000);
+        leftovers.add(() => upstream.close());
+        let closed = false;
+        void upstream.closed.then(() => (closed = true));
+        await sleep(50);
+        assert.equal(closed, false, `${how}: closed resolved while the backend kept the connection`);
+        sockets.at(-1)![how]();
+        await upstream.closed;
+        upstream.close();
+      }
+      await backend.close();
+    });
+
     test("200 concurrent short connections", { timeout: 60_000 }, async () => {
       const backend = await startBackend(echo);
       const proxy = await startProxy(transport, backend.port);

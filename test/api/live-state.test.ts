@@ -10,6 +10,7 @@ import { openLibsqlStore } from "../../src/store/libsql-store.ts";
 import { silentLogger } from "../../src/infra/log.ts";
 import type { Backend } from "../../src/core/types.ts";
 import { tempDir } from "../fixtures/routing-db.ts";
+import { openSqlConnection } from "../../src/store/sql-connection.ts";
 
 function recordingSink(): LiveSink & { writes: { changed: string[]; removed: string[]; at: number }[]; cleared: number } {
   const sink = {
@@ -62,13 +63,13 @@ test("the table round-trips through routing.db next to the store, and stop() cle
     const publisher = new LiveStatePublisher(writer, () => counts, 500, silentLogger);
     publisher.start(() => 10_000);
     let snap = reader.read()!;
-    assert.deepEqual([...snap.rows.values()], [{ id: "a", active: 3, circuit: null }, { id: "b", active: 0, circuit: null }]);
+    assert.deepEqual([...snap.rows.values()], [{ id: "a", active: 3, circuit: null, probe: null }, { id: "b", active: 0, circuit: null, probe: null }]);
     assert.equal(isFresh(snap, 10_000 + 2500), true);
     assert.equal(isFresh(snap, 10_000 + 2501), false, "three intervals + 1 s without a stamp: the proxy is gone");
-    counts = [{ id: "a", active: 1, circuit: "open" }];
+    counts = [{ id: "a", active: 1, circuit: "open", probe: "down" }];
     publisher.publish(10_600);
     snap = reader.read()!;
-    assert.deepEqual([...snap.rows.values()], [{ id: "a", active: 1, circuit: "open" }]);
+    assert.deepEqual([...snap.rows.values()], [{ id: "a", active: 1, circuit: "open", probe: "down" }]);
     publisher.stop();
     assert.equal(reader.read(), null, "a stopped proxy leaves no live state");
   } finally {
@@ -86,7 +87,7 @@ test("live writes are not routing changes (no change-log entry, same marker)", a
   try {
     await store.upsertBackend({ id: "a", region: "sa", host: "10.0.0.1", port: 1 });
     const marker = await store.changeMarker();
-    table.publish([{ id: "a", active: 9, circuit: null }], [], 1, 1000);
+    table.publish([{ id: "a", active: 9, circuit: null, probe: null }], [], 1, 1000);
     assert.equal(await store.changeMarker(), marker);
   } finally {
     table.close();
@@ -102,5 +103,29 @@ test("route counts walk only the occupied slots", () => {
   const table = { size: 3, backendAt: (s: number) => { reads++; return slots[s] ?? null; } };
   assert.equal(routableCount(table, 1_000_000), 2);
   assert.equal(reads, 4, "stops once every backend was seen");
-  assert.deepEqual(liveCounts(table, 1_000_000, (slot) => slot * 10), [{ id: "a", active: 0 }, { id: "b", active: 20 }, { id: "c", active: 30 }]);
+  assert.deepEqual(liveCounts(table, 1_000_000, (slot) => slot * 10), [{ id: "a", active: 0, probe: null }, { id: "b", active: 20, probe: null }, { id: "c", active: 30, probe: null }]);
+  assert.deepEqual(liveCounts(table, 1_000_000, () => 0, (id) => (id === "b" ? "down" : "up")).map((c) => c.probe), ["up", "down", "up"]);
+  assert.equal(routableCount(table, 1_000_000, (id) => id === "a"), 1, "a backend whose health check is down is not routable");
+});
+
+test("a backend_live table made by an older proxy (no probe column) gains the column on first write", () => {
+  const tmp = tempDir();
+  const path = join(tmp.dir, "routing.db");
+  const store = openLibsqlStore(path);
+  const old = openSqlConnection(path);
+  old.exec("CREATE TABLE backend_live (id TEXT PRIMARY KEY, active INTEGER NOT NULL, circuit TEXT, updated_at_ms INTEGER NOT NULL)");
+  old.exec("CREATE TABLE live_publisher (id INTEGER PRIMARY KEY CHECK (id = 1), interval_ms INTEGER NOT NULL, updated_at_ms INTEGER NOT NULL)");
+  old.run("INSERT INTO live_publisher (id, interval_ms, updated_at_ms) VALUES (1, 1000, 5)", []);
+  old.run("INSERT INTO backend_live (id, active, circuit, updated_at_ms) VALUES ('a', 2, NULL, 5)", []);
+  old.close();
+  const table = openLiveTable(path);
+  try {
+    assert.deepEqual([...table.read()!.rows.values()], [{ id: "a", active: 2, circuit: null, probe: null }], "readable before the upgrade");
+    table.publish([{ id: "a", active: 1, circuit: null, probe: "up" }], [], 10, 1000);
+    assert.deepEqual([...table.read()!.rows.values()], [{ id: "a", active: 1, circuit: null, probe: "up" }]);
+  } finally {
+    table.close();
+    void store.close();
+    tmp.remove();
+  }
 });

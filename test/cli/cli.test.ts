@@ -114,7 +114,7 @@ describe("edgeproxy node … / db …", () => {
     ok(await cli("node", "remove", "gone-1"));
     const lines = ok(await cli("db", "show")).trimEnd().split("\n");
     const header = lines[0]!;
-    for (const column of ["ID", "APP", "REGION", "COUNTRY", "ADDRESS", "HEALTHY", "WEIGHT", "LIMITS", "ACTIVE", "CIRCUIT"]) assert.match(header, new RegExp(`\\b${column}\\b`));
+    for (const column of ["ID", "APP", "REGION", "COUNTRY", "ADDRESS", "HEALTHY", "WEIGHT", "LIMITS", "ACTIVE", "CIRCUIT", "PROBE"]) assert.match(header, new RegExp(`\\b${column}\\b`));
     const at = header.indexOf("ADDRESS");
     for (const line of lines.slice(1)) assert.notEqual(line[at - 1], undefined, line);
     const eu = lines.find((l) => l.startsWith("eu-node-1 "))!;
@@ -135,12 +135,12 @@ describe("edgeproxy node … / db …", () => {
   test("db show includes the running proxy's active connections while its live state is fresh", async () => {
     const live = openLiveTable(db);
     try {
-      live.publish([{ id: "sa-node-1", active: 42, circuit: null }], [], Date.now(), 1000);
+      live.publish([{ id: "sa-node-1", active: 42, circuit: null, probe: "down" }], [], Date.now(), 1000);
       const line = ok(await cli("db", "show")).split("\n").find((l) => l.startsWith("sa-node-1 "))!;
-      assert.match(line, / 42 /);
+      assert.match(line, / 42 +- +down /);
       const json = JSON.parse(ok(await cli("db", "show", "--json"))) as { id: string; live: { active: number } | null }[];
-      assert.deepEqual(json.find((b) => b.id === "sa-node-1")!.live, { active: 42, circuit: null });
-      assert.deepEqual(json.find((b) => b.id === "eu-node-1")!.live, { active: 0, circuit: null });
+      assert.deepEqual(json.find((b) => b.id === "sa-node-1")!.live, { active: 42, circuit: null, probe: "down" });
+      assert.deepEqual(json.find((b) => b.id === "eu-node-1")!.live, { active: 0, circuit: null, probe: null });
       live.publish([], [], Date.now() - 60_000, 1000); // the proxy stopped stamping a minute ago
       const stale = JSON.parse(ok(await cli("db", "show", "--json"))) as { live: unknown }[];
       assert.ok(stale.every((b) => b.live === null), "stale live state is not shown");

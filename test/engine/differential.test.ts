@@ -113,9 +113,12 @@ function runTable(tableSeed: number): number {
     } else if (kind < 0.76) {
       const slot = anySlot(), attempt = random.chance(0.7) ? attempts : ++attempts;
       both((e) => e.markTried(slot, attempt));
-    } else if (kind < 0.82) {
+    } else if (kind < 0.79) {
       const slot = anySlot(), healthy = random.chance(0.5);
       both((e) => e.setHealthy(slot, healthy));
+    } else if (kind < 0.82) {
+      const slot = anySlot(), down = random.chance(0.5);
+      both((e) => e.setProbeDown(slot, down));
     } else if (kind < 0.9) {
       const slot = anySlot(), spec = randomSpec(random, table);
       both((e) => e.setSlot(slot, spec));

@@ -171,6 +171,28 @@ for (const [name, create] of ENGINES) {
       assert.equal(e.acquire(0), true); // acquire checks presence and the hard limit only
     });
 
+    test("a probed-down backend is no candidate; the mark survives setSlot and ends with clearSlot", () => {
+      const e = create(4);
+      e.setSlot(0, spec({ country: BR }));
+      e.setSlot(1, spec({ country: AR }));
+      e.setProbeDown(0, true);
+      assert.equal(e.isCandidate(0), false); // the affinity check breaks the binding too
+      assert.equal(e.select(BR, SA, 0, 1), 1);
+      e.setSlot(0, spec({ country: BR, weight: 3 })); // a snapshot swap rewrites the same backend
+      assert.equal(e.isCandidate(0), false);
+      e.setHealthy(0, true); // store health does not override the probe
+      assert.equal(e.select(BR, SA, 0, 1), 1);
+      e.setProbeDown(0, false);
+      assert.equal(e.select(BR, SA, 0, 1), 0);
+      e.setProbeDown(0, true);
+      e.clearSlot(0); // the backend left; a new one in this slot starts unprobed
+      e.setSlot(0, spec({ country: BR }));
+      assert.equal(e.isCandidate(0), true);
+      e.setProbeDown(1, true);
+      e.setSlot(0, spec({ country: BR, healthy: false }));
+      assert.equal(e.select(BR, SA, 0, 1), -1);
+    });
+
     test("out-of-range slots and specs are rejected with the field named", () => {
       const e = create(4);
       assert.throws(() => e.setSlot(4, spec()), /slot must be an integer in 0\.\.3, got 4/);

@@ -2,8 +2,12 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { ConfigWatch } from "../../src/infra/config-watch.ts";
 import { SettingsFileError } from "../../src/infra/settings-file.ts";
-import { SETTINGS_DEFAULTS } from "../../src/infra/settings.ts";
+import { baseSettings } from "../../src/infra/settings.ts";
+import { loadConfig } from "../../src/config.ts";
+
 import type { Logger } from "../../src/infra/log.ts";
+
+const SETTINGS_DEFAULTS = baseSettings(loadConfig({}));
 
 function fakeFiles(initial: Record<string, string>) {
   const files = new Map(Object.entries(initial));

@@ -1,7 +1,10 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { parseSettingsFile, SettingsFileError } from "../../src/infra/settings-file.ts";
-import { SETTINGS_DEFAULTS } from "../../src/infra/settings.ts";
+import { baseSettings } from "../../src/infra/settings.ts";
+import { loadConfig } from "../../src/config.ts";
+
+const SETTINGS_DEFAULTS = baseSettings(loadConfig({}));
 
 const FULL = `
 [rate_limit]

@@ -1,8 +1,11 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { loadConfig } from "../../src/config.ts";
-import { baseSettings, Settings, SETTINGS_DEFAULTS } from "../../src/infra/settings.ts";
+import { baseSettings, Settings } from "../../src/infra/settings.ts";
+
 import { parseSettingsFile } from "../../src/infra/settings-file.ts";
+
+const SETTINGS_DEFAULTS = baseSettings(loadConfig({}));
 
 test("env variables are the base; the file overrides key by key", () => {
   const base = baseSettings(loadConfig({ EDGEPROXY_RATE_LIMIT_BURST: "7", EDGEPROXY_RATE_LIMIT_ENABLED: "true", EDGEPROXY_CIRCUIT_FAILURE_THRESHOLD: "9" }));

@@ -108,7 +108,7 @@ export class BunSide implements ClientSocket, UpstreamSocket {
   onEof(): void {
     if (this.eof) return;
     this.eof = true;
-    if (this.isClient) this.resolveClosed();
+    this.resolveClosed();
     this.peer?.shutWrite(); // half-close: keep the other direction flowing
   }
 

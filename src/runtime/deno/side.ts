@@ -175,7 +175,7 @@ export class DenoSide implements ClientSocket, UpstreamSocket {
 
   private readEnded(): void {
     this.ended = true;
-    if (this.isClient) this.resolveClosed();
+    this.resolveClosed();
   }
 
   private readFailed(): void {

@@ -91,7 +91,7 @@ export class NodeSide implements ClientSocket, UpstreamSocket {
 
   end(): void {
     this.eof = true;
-    if (this.isClient) this.resolveClosed();
+    this.resolveClosed();
     this.peer?.finishWriting();
   }
 
