@@ -10,7 +10,7 @@ import { createWasmEngine } from "./engine/wasm-engine.ts";
 import { Router } from "./proxy/router.ts";
 import { createClientHandler, type ClientHandler } from "./proxy/handle-client.ts";
 import { RouteSync } from "./infra/route-sync.ts";
-import { openLibsqlStore } from "./store/libsql-store.ts";
+import { openRoutingSource, RoutingStartError } from "./infra/routing-source.ts";
 import { createMaxmindResolver } from "./geo/maxmind-resolver.ts";
 import { noGeo } from "./geo/no-geo.ts";
 import { ApiStartError, startApi } from "./api/start-api.ts";
@@ -64,20 +64,17 @@ export async function startEdgeProxy(config: Config, services: EdgeProxyServices
   const { log, now } = services;
   const geo = await openGeo(config, services);
 
-  let store;
-  try {
-    // fileIdentity: an operator's `mv new.db routing.db` is followed instead of reading the old inode.
-    store = openLibsqlStore(config.dbPath, { busyTimeoutMs: 5000, fileIdentity: () => services.fileIdentity(config.dbPath) });
-  } catch (err) {
-    throw new StartupError("EDGEPROXY_DB_PATH", `cannot open routing store ${config.dbPath}: ${(err as Error).message}`);
-  }
+  let routing;
   const engine = createWasmEngine(config.maxBackends);
   const table = new RouteTable(engine, config.region);
-  const routeSync = new RouteSync(store, table, log);
-  await routeSync.refresh();
-  if (routeSync.failing) {
-    store.close();
-    throw new StartupError("EDGEPROXY_DB_PATH", `routing store ${config.dbPath} cannot be read (see the log line above)`);
+  let routeSync;
+  try {
+    routing = openRoutingSource(config, services); // libSQL file or PostgreSQL (EDGEPROXY_POSTGRES_ENABLED)
+    routeSync = new RouteSync(routing.store, table, log, { now, keeper: routing.keeper });
+    await routing.start(routeSync);
+  } catch (err) {
+    if (err instanceof RoutingStartError) throw new StartupError(err.variable, err.message.slice(err.variable.length + 2));
+    throw err;
   }
 
   const affinity = new AffinityTable(config.bindingTtlMs, config.bindingMax);
@@ -95,17 +92,17 @@ export async function startEdgeProxy(config: Config, services: EdgeProxyServices
   try {
     listener = await services.transport.listen({ host: config.listen.host, port: config.listen.port }, handler);
   } catch (err) {
-    await store.close();
+    await routing.close();
     const { host, port } = config.listen;
     throw new StartupError("EDGEPROXY_LISTEN_ADDR", `cannot listen on ${host.includes(":") ? `[${host}]` : host}:${port}: ${(err as Error).message}`);
   }
 
   let api;
   try {
-    api = await startApi({ config, log, now, routableBackends: () => routableCount(table, engine.capacity), refreshRoutes: () => void routeSync.refresh(), fileIdentity: services.fileIdentity });
+    api = await startApi({ config, log, now, routableBackends: () => routableCount(table, engine.capacity), refreshRoutes: () => void routeSync.refresh(), fileIdentity: services.fileIdentity, store: routing.kind === "postgres" ? routing.store : undefined });
   } catch (err) {
     await listener.close();
-    await store.close();
+    await routing.close();
     if (err instanceof ApiStartError) throw new StartupError(err.variable, err.message.slice(err.variable.length + 2));
     throw err;
   }
@@ -115,10 +112,10 @@ export async function startEdgeProxy(config: Config, services: EdgeProxyServices
     openLiveTable(config.dbPath, { busyTimeoutMs: 20 }), () => liveCounts(table, engine.capacity, (slot) => engine.active(slot)), config.dbReloadMs, log);
   live.start(now);
 
-  log.info("edgeProxy listening", { runtime: listener.runtime, addr: `${listener.address.host}:${listener.address.port}`, region: config.region, backends: table.size, db: config.dbPath });
+  log.info("edgeProxy listening", { runtime: listener.runtime, addr: `${listener.address.host}:${listener.address.port}`, region: config.region, backends: table.size, db: routing.where });
 
   const timers = [
-    setInterval(() => void routeSync.refresh(), config.dbReloadMs),
+    setInterval(() => void routeSync.refresh(), routing.reloadMs),
     setInterval(() => {
       const removed = affinity.gc(now());
       if (removed > 0) log.debug("affinity gc", { removed, bindings: affinity.size });
@@ -136,7 +133,7 @@ export async function startEdgeProxy(config: Config, services: EdgeProxyServices
       live.stop();
       await listener.close();
       for (const splice of handler.inFlight) splice.abort();
-      store.close();
+      await routing.close();
     },
   };
 }
