@@ -110,23 +110,17 @@ export const PG_MIGRATIONS: readonly PgMigration[] = [
   {
     version: 1,
     name: "original backends table",
-    async up(client) {
-      await client.query(ORIGINAL_PG_BACKENDS + PARTIAL_INDEXES);
+    async up(client, schema) {
+      await client.query(ORIGINAL_PG_BACKENDS);
+      await backendColumns(client, schema); // an unrelated `backends` table is refused before anything is added
+      await client.query(PARTIAL_INDEXES);
     },
   },
   {
     version: 2,
     name: "country nullable, row versions, change log, change triggers",
     async up(client, schema) {
-      const { rows } = await client.query<{ column_name: string; data_type: string; is_nullable: string }>(
-        "SELECT column_name, data_type, is_nullable FROM information_schema.columns WHERE table_schema = $1 AND table_name = 'backends'",
-        [schema],
-      );
-      const present = new Map(rows.map((r) => [r.column_name, r]));
-      const missing = ORIGINAL_COLUMNS.filter((c) => !present.has(c));
-      if (missing.length > 0) {
-        throw new StoreError(`table backends lacks column(s) ${missing.join(", ")}: not an edgeProxy routing store (expected ${ORIGINAL_COLUMNS.join(", ")})`);
-      }
+      const present = await backendColumns(client, schema);
       for (const column of ["created_at", "updated_at"]) {
         const type = present.get(column)?.data_type;
         if (type !== undefined && !type.startsWith("timestamp")) {
@@ -154,6 +148,26 @@ ${PARTIAL_INDEXES}`);
     },
   },
 ];
+
+interface ColumnInfo {
+  readonly column_name: string;
+  readonly data_type: string;
+  readonly is_nullable: string;
+}
+
+/** The columns of `backends`; throws when one of the original columns is missing. */
+async function backendColumns(client: PgQueryable, schema: string): Promise<Map<string, ColumnInfo>> {
+  const { rows } = await client.query<ColumnInfo>(
+    "SELECT column_name, data_type, is_nullable FROM information_schema.columns WHERE table_schema = $1 AND table_name = 'backends'",
+    [schema],
+  );
+  const present = new Map(rows.map((r) => [r.column_name, r]));
+  const missing = ORIGINAL_COLUMNS.filter((c) => !present.has(c));
+  if (missing.length > 0) {
+    throw new StoreError(`table backends lacks column(s) ${missing.join(", ")}: not an edgeProxy routing store (expected ${ORIGINAL_COLUMNS.join(", ")})`);
+  }
+  return present;
+}
 
 export const PG_LATEST_SCHEMA_VERSION = PG_MIGRATIONS[PG_MIGRATIONS.length - 1]!.version;
 
