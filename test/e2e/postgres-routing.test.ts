@@ -19,6 +19,13 @@ const skip = (await postgresSkipReason()) ?? false;
 const skipPsql = skip || (havePsql() ? false : "no psql client installed");
 const skipPrivate = skip || (privateServerSkipReason() ?? false);
 const TOKEN = "pg-e2e-token-0123456789abcdef";
+const PASSWORD = "pw-never-logged-7f3a";
+/** The URL with a password, when it has none (the local server trusts, so it is not checked). */
+const withPassword = (url: string) => {
+  const u = new URL(url);
+  if (u.password === "") u.password = PASSWORD;
+  return u.toString();
+};
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 let nextSource = 0;
@@ -68,7 +75,7 @@ describe("two proxies on one PostgreSQL database", { skip: skipPsql }, () => {
     assert.equal(add.code, 0, add.stderr);
     const slow = { EDGEPROXY_POSTGRES_RELOAD_SECS: "3600" }; // only NOTIFY can deliver a change in time
     [p1, p2] = await Promise.all([
-      startProxy(pgEnv(schema.url, dir.dir, "p1", { ...slow, EDGEPROXY_API_ENABLED: "true", EDGEPROXY_API_LISTEN_ADDR: "127.0.0.1:0", EDGEPROXY_API_TOKEN: TOKEN })),
+      startProxy(pgEnv(withPassword(schema.url), dir.dir, "p1", { ...slow, EDGEPROXY_API_ENABLED: "true", EDGEPROXY_API_LISTEN_ADDR: "127.0.0.1:0", EDGEPROXY_API_TOKEN: TOKEN })),
       startProxy(pgEnv(schema.url, dir.dir, "p2", slow)),
     ]);
     api = `http://${String((await p1.waitForLog("edgeProxy API listening")).addr)}`;
@@ -124,6 +131,13 @@ describe("two proxies on one PostgreSQL database", { skip: skipPsql }, () => {
     assert.ok(Date.now() - registered <= 1000);
     const rows = await sql(schema.url, "SELECT source, version::int AS version FROM backends WHERE id = 'pg-c'");
     assert.deepEqual(rows, [{ source: "api", version: 1 }]);
+  });
+
+  test("the URL's password appears in no log line", () => {
+    const logs = JSON.stringify(p1.logs);
+    assert.match(logs, /postgres change feed listening/);
+    const secret = decodeURIComponent(new URL(withPassword(schema.url)).password);
+    assert.ok(!logs.includes(secret));
   });
 
   test("db show through the CLI lists the PostgreSQL rows", async () => {
@@ -186,7 +200,7 @@ describe("PostgreSQL outage", { skip: skipPrivate }, () => {
   });
 
   test("restarted while PostgreSQL is down: routes from the saved snapshot, then catches up", async () => {
-    await proxy!.stop();
+    assert.equal(await proxy!.stop(), 0, "a clean stop");
     proxy = null;
     await server.stop();
     proxy = await startProxy(env());
