@@ -146,6 +146,15 @@ describe("two proxies on one PostgreSQL database", { skip: skipPsql }, () => {
     const ids = (JSON.parse(r.stdout) as { id: string }[]).map((b) => b.id);
     assert.deepEqual(ids, ["pg-a", "pg-b", "pg-c"]);
   });
+
+  test("CLI: --db is refused on PostgreSQL, and a bad EDGEPROXY_POSTGRES_* variable exits 2 naming it", async () => {
+    const withDb = await runCli(["--db", join(dir.dir, "x.db"), "db", "show"], pgEnv(schema.url, dir.dir, "cli"));
+    assert.equal(withDb.code, 2);
+    assert.match(withDb.stderr, /--db: the routing store is PostgreSQL/);
+    const noUrl = await runCli(["db", "show"], { EDGEPROXY_POSTGRES_ENABLED: "true" });
+    assert.equal(noUrl.code, 2);
+    assert.match(noUrl.stderr, /EDGEPROXY_POSTGRES_URL: required when EDGEPROXY_POSTGRES_ENABLED=true/);
+  });
 });
 
 describe("PostgreSQL outage", { skip: skipPrivate }, () => {
