@@ -68,7 +68,9 @@ export function clientConfig(settings: PgSettings): ClientConfig {
     query_timeout: settings.queryTimeoutMs + 500,
     statement_timeout: settings.queryTimeoutMs,
     application_name: "edgeproxy",
+    // TCP keepalive after 10 s idle: a LISTEN connection silently cut (no RST) is noticed and replaced.
     keepAlive: true,
+    keepAliveInitialDelayMillis: 10_000,
     types,
   };
 }
