@@ -64,9 +64,9 @@ export async function startEdgeProxy(config: Config, services: EdgeProxyServices
   const { log, now } = services;
   const geo = await openGeo(config, services);
 
-  let routing;
   const engine = createWasmEngine(config.maxBackends);
   const table = new RouteTable(engine, config.region);
+  let routing;
   let routeSync;
   try {
     routing = openRoutingSource(config, services); // libSQL file or PostgreSQL (EDGEPROXY_POSTGRES_ENABLED)
