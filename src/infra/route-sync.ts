@@ -9,23 +9,68 @@ export interface SnapshotSource {
   readSnapshot(): Promise<{ snapshot: RouteSnapshot; skipped: readonly { id: string | null; reason: string }[] }>;
 }
 
+/** Where each applied snapshot is also kept (a local file), so a restart during an outage still routes. */
+export interface SnapshotKeeper {
+  save(snapshot: RouteSnapshot, nowMs: number): Promise<void>;
+}
+
+export interface RouteSyncOptions {
+  readonly now?: () => number;
+  readonly keeper?: SnapshotKeeper | null;
+}
+
+/** What a metric exports: "ok" while the store answers, "failing" while routing runs on the last good snapshot. */
+export interface RouteSyncState {
+  readonly state: "ok" | "failing";
+  /** When the store last answered (ms since the epoch), null before it ever did. */
+  readonly lastSuccessMs: number | null;
+}
+
 export class RouteSync {
   #marker: string | null = null;
   #failing = false;
+  #lastSuccessMs: number | null = null;
   #running: Promise<boolean> | null = null;
+  #queued: Promise<boolean> | null = null;
+  #keeperFailing = false;
+  readonly #now: () => number;
+  readonly #keeper: SnapshotKeeper | null;
 
-  constructor(readonly source: SnapshotSource, readonly table: RouteTable, readonly log: Logger) {}
+  constructor(readonly source: SnapshotSource, readonly table: RouteTable, readonly log: Logger, options: RouteSyncOptions = {}) {
+    this.#now = options.now ?? Date.now;
+    this.#keeper = options.keeper ?? null;
+  }
 
   /** Whether the last attempt to read the store failed (the table then holds the last good snapshot). */
   get failing(): boolean {
     return this.#failing;
   }
 
-  /** Checks the store and applies a new snapshot if it changed; true when one was applied. */
+  get state(): RouteSyncState {
+    return { state: this.#failing ? "failing" : "ok", lastSuccessMs: this.#lastSuccessMs };
+  }
+
+  /**
+   * Checks the store and applies a new snapshot if it changed; true when one was applied. One refresh
+   * at a time (a slow store must not pile up reads); a call made during one runs once more after it,
+   * so a change notified while a read was under way is never missed.
+   */
   refresh(): Promise<boolean> {
-    // One refresh at a time: a slow store must not pile up overlapping reads.
-    this.#running ??= this.#refresh().finally(() => { this.#running = null; });
-    return this.#running;
+    if (this.#running === null) {
+      this.#running = this.#refresh().finally(() => { this.#running = null; });
+      return this.#running;
+    }
+    this.#queued ??= this.#running.then(() => {
+      this.#queued = null;
+      return this.refresh();
+    });
+    return this.#queued;
+  }
+
+  /** Routes on a saved snapshot until the store answers (its marker is not taken: the next read applies). */
+  restore(snapshot: RouteSnapshot): void {
+    const report = this.table.apply(snapshot);
+    for (const id of report.overflow) this.log.error("no free backend slot (raise EDGEPROXY_MAX_BACKENDS)", { id });
   }
 
   async #refresh(): Promise<boolean> {
@@ -42,6 +87,7 @@ export class RouteSync {
       this.#marker = marker;
       this.#recovered();
       this.log.info("routes applied", { backends: this.table.size, added: report.added, updated: report.updated, removed: report.removed, skipped: skipped.length });
+      await this.#keep(snapshot);
       return true;
     } catch (err) {
       if (!this.#failing) {
@@ -52,7 +98,20 @@ export class RouteSync {
     }
   }
 
+  async #keep(snapshot: RouteSnapshot): Promise<void> {
+    if (this.#keeper === null) return;
+    try {
+      await this.#keeper.save(snapshot, this.#now());
+      if (this.#keeperFailing) this.log.info("route snapshot saved again");
+      this.#keeperFailing = false;
+    } catch (err) {
+      if (!this.#keeperFailing) this.log.warn("cannot save the route snapshot (a restart during a store outage would start without routes)", { error: (err as Error).message });
+      this.#keeperFailing = true;
+    }
+  }
+
   #recovered(): void {
+    this.#lastSuccessMs = this.#now();
     if (this.#failing) this.log.info("routing store readable again");
     this.#failing = false;
   }
