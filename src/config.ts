@@ -42,6 +42,8 @@ export interface Config {
   readonly circuit: CircuitSettings;
   readonly health: HealthConfig;
   readonly pool: PoolConfig;
+  /** PostgreSQL routing store (`EDGEPROXY_POSTGRES_*`); replaces the libSQL file when enabled. */
+  readonly postgres: PostgresConfig;
   /** TLS termination (`EDGEPROXY_TLS_*`): a second listener that routes exactly like the TCP one. */
   readonly tls: TlsConfig;
   /** Reloadable settings file (`EDGEPROXY_CONFIG_FILE`) and its watch (`EDGEPROXY_CONFIG_WATCH_*`). */
@@ -97,6 +99,19 @@ export interface PoolConfig {
   readonly idleTimeoutMs: number;
   readonly maxLifetimeMs: number;
   readonly connectTimeoutMs: number;
+}
+
+export interface PostgresConfig {
+  readonly enabled: boolean;
+  /** postgres://user:password@host:port/database[?options=-c search_path=…]; null when unset. */
+  readonly url: string | null;
+  readonly maxConnections: number;
+  readonly minConnections: number;
+  readonly connectTimeoutMs: number;
+  readonly queryTimeoutMs: number;
+  readonly reloadMs: number;
+  /** Local copy of the last good snapshot, so a POP restarted during an outage still routes. */
+  readonly snapshotPath: string;
 }
 
 export class ConfigError extends Error {
@@ -213,6 +228,44 @@ function circuitConfig(env: Env, secs: (name: string, fallback: number, max?: nu
   });
 }
 
+/** A postgres:// or postgresql:// URL; the message never repeats it (it may hold a password). */
+function postgresUrl(raw: string, name: string): string {
+  let url: URL | null = null;
+  try {
+    url = new URL(raw);
+  } catch {
+    // reported below
+  }
+  if (url === null || (url.protocol !== "postgres:" && url.protocol !== "postgresql:") || url.hostname === "") {
+    throw new ConfigError(name, "expected a URL like postgres://user:password@host:5432/database (value not shown: it may hold a password)");
+  }
+  return raw;
+}
+
+/** The `EDGEPROXY_POSTGRES_*` variables; also read by the CLI, which needs no other setting. */
+export function loadPostgresConfig(env: Env): PostgresConfig {
+  const secs = (name: string, fallback: number) => read(env, name, fallback, integer(1, DAY_SECS)) * 1000;
+  const enabled = read(env, "EDGEPROXY_POSTGRES_ENABLED", false, flag);
+  const url = read<string | null>(env, "EDGEPROXY_POSTGRES_URL", null, postgresUrl);
+  if (enabled && url === null) throw new ConfigError("EDGEPROXY_POSTGRES_URL", "required when EDGEPROXY_POSTGRES_ENABLED=true (postgres://user:password@host:5432/database)");
+  const maxConnections = read(env, "EDGEPROXY_POSTGRES_MAX_CONNECTIONS", 10, integer(1, 1000));
+  const minConnections = read(env, "EDGEPROXY_POSTGRES_MIN_CONNECTIONS", 2, integer(0, 1000));
+  if (minConnections > maxConnections) {
+    throw new ConfigError("EDGEPROXY_POSTGRES_MIN_CONNECTIONS", `expected at most EDGEPROXY_POSTGRES_MAX_CONNECTIONS (${maxConnections}), got "${minConnections}"`);
+  }
+  const dbPath = read(env, "EDGEPROXY_DB_PATH", "routing.db", text);
+  return Object.freeze({
+    enabled,
+    url,
+    maxConnections,
+    minConnections,
+    connectTimeoutMs: secs("EDGEPROXY_POSTGRES_CONNECT_TIMEOUT_SECS", 5),
+    queryTimeoutMs: secs("EDGEPROXY_POSTGRES_QUERY_TIMEOUT_SECS", 10),
+    reloadMs: secs("EDGEPROXY_POSTGRES_RELOAD_SECS", 5),
+    snapshotPath: read(env, "EDGEPROXY_POSTGRES_SNAPSHOT_PATH", `${dbPath}.pg-snapshot.json`, text),
+  });
+}
+
 export function loadConfig(env: Env): Config {
   const secs = (name: string, fallback: number, max = 365 * DAY_SECS) => read(env, name, fallback, integer(1, max)) * 1000;
   const config: Config = Object.freeze({
@@ -265,6 +318,7 @@ export function loadConfig(env: Env): Config {
       maxLifetimeMs: secs("EDGEPROXY_POOL_MAX_LIFETIME_SECS", 300, DAY_SECS),
       connectTimeoutMs: secs("EDGEPROXY_POOL_CONNECT_TIMEOUT_SECS", 5, 600),
     }),
+    postgres: loadPostgresConfig(env),
     tls: tlsConfig(env),
     configWatch: configWatchConfig(env),
   });

@@ -14,7 +14,7 @@ import { createRateGate } from "./proxy/rate-gate.ts";
 import { Router } from "./proxy/router.ts";
 import { createClientHandler, type ClientHandler } from "./proxy/handle-client.ts";
 import { RouteSync } from "./infra/route-sync.ts";
-import { openLibsqlStore } from "./store/libsql-store.ts";
+import { openRoutingSource, RoutingStartError } from "./infra/routing-source.ts";
 import { createMaxmindResolver } from "./geo/maxmind-resolver.ts";
 import { noGeo } from "./geo/no-geo.ts";
 import { ApiStartError, startApi } from "./api/start-api.ts";
@@ -102,23 +102,20 @@ export async function startEdgeProxy(config: Config, services: EdgeProxyServices
   const configFile = config.configWatch.file === null ? null : await ConfigWatch.open(config.configWatch.file, baseSettings(config), services.readFile, log).catch(asStartupError);
   const settings = configFile?.settings ?? new Settings(baseSettings(config));
 
-  let store;
-  try {
-    // fileIdentity: an operator's `mv new.db routing.db` is followed instead of reading the old inode.
-    store = openLibsqlStore(config.dbPath, { busyTimeoutMs: 5000, fileIdentity: () => services.fileIdentity(config.dbPath) });
-  } catch (err) {
-    throw new StartupError("EDGEPROXY_DB_PATH", `cannot open routing store ${config.dbPath}: ${(err as Error).message}`);
-  }
   const engine = createWasmEngine(config.maxBackends, bucketCapacityFor(config.rateLimit.maxClients));
   engine.seedBuckets((Math.random() * 0x1_0000_0000) >>> 0);
   const table = new RouteTable(engine, config.region);
-  const routeSync = new RouteSync(store, table, log, (snapshot) => withOverrides(snapshot, settings.current().backends));
-  settings.onChange((next, previous) => { if (next.backends !== previous.backends) routeSync.reapply(); });
-  await routeSync.refresh();
-  if (routeSync.failing) {
-    store.close();
-    throw new StartupError("EDGEPROXY_DB_PATH", `routing store ${config.dbPath} cannot be read (see the log line above)`);
+  let routing;
+  let routeSync;
+  try {
+    routing = openRoutingSource(config, services); // libSQL file or PostgreSQL (EDGEPROXY_POSTGRES_ENABLED)
+    routeSync = new RouteSync(routing.store, table, log, { now, keeper: routing.keeper, adjust: (snapshot) => withOverrides(snapshot, settings.current().backends) });
+    await routing.start(routeSync);
+  } catch (err) {
+    if (err instanceof RoutingStartError) throw new StartupError(err.variable, err.message.slice(err.variable.length + 2));
+    throw err;
   }
+  settings.onChange((next, previous) => { if (next.backends !== previous.backends) routeSync.reapply(); });
 
   const affinity = new AffinityTable(config.bindingTtlMs, config.bindingMax);
   // Read on every use: a settings reload may swap them.
@@ -165,21 +162,21 @@ export async function startEdgeProxy(config: Config, services: EdgeProxyServices
   try {
     listener = await services.transport.listen({ host: config.listen.host, port: config.listen.port }, handler);
   } catch (err) {
-    await store.close();
+    await routing.close();
     const { host, port } = config.listen;
     throw new StartupError("EDGEPROXY_LISTEN_ADDR", `cannot listen on ${host.includes(":") ? `[${host}]` : host}:${port}: ${(err as Error).message}`);
   }
 
   const tls = !config.tls.enabled ? null : await startTlsTermination(config.tls, { transport: services.transport, onClient: handler, readFile: services.readFile, log })
-    .catch(async (err) => { await listener.close(); store.close(); return asStartupError(err); });
+    .catch(async (err) => { await listener.close(); await routing.close(); return asStartupError(err); });
 
   let api;
   try {
-    api = await startApi({ config, log, now, status: observability.status, routableBackends: () => routableCount(table, engine.capacity, health ? (id) => health.isDown(id) : undefined), refreshRoutes: () => void routeSync.refresh(), fileIdentity: services.fileIdentity });
+    api = await startApi({ config, log, now, status: observability.status, routableBackends: () => routableCount(table, engine.capacity, health ? (id) => health.isDown(id) : undefined), refreshRoutes: () => void routeSync.refresh(), fileIdentity: services.fileIdentity, store: routing.kind === "postgres" ? routing.store : undefined });
   } catch (err) {
     await listener.close();
     await tls?.close();
-    await store.close();
+    await routing.close();
     if (err instanceof ApiStartError) throw new StartupError(err.variable, err.message.slice(err.variable.length + 2));
     throw err;
   }
@@ -189,7 +186,7 @@ export async function startEdgeProxy(config: Config, services: EdgeProxyServices
     await api?.close();
     await listener.close();
     await tls?.close();
-    await store.close();
+    await routing.close();
     if (err instanceof MetricsStartError) throw new StartupError(err.variable, err.message.slice(err.variable.length + 2));
     throw err;
   }
@@ -201,11 +198,11 @@ export async function startEdgeProxy(config: Config, services: EdgeProxyServices
   health?.start();
   pool?.start();
 
-  log.info("edgeProxy listening", { runtime: listener.runtime, addr: `${listener.address.host}:${listener.address.port}`, region: config.region, backends: table.size, db: config.dbPath });
+  log.info("edgeProxy listening", { runtime: listener.runtime, addr: `${listener.address.host}:${listener.address.port}`, region: config.region, backends: table.size, db: routing.where });
   if (tls) log.info("TLS listening", { addr: `${tls.listener.address.host}:${tls.listener.address.port}`, cert: config.tls.certPath, handshake_timeout_ms: config.tls.handshakeTimeoutMs });
 
   const timers = [
-    setInterval(() => void routeSync.refresh(), config.dbReloadMs),
+    setInterval(() => void routeSync.refresh(), routing.reloadMs),
     setInterval(() => {
       const removed = affinity.gc(now());
       if (removed > 0) log.debug("affinity gc", { removed, bindings: affinity.size });
@@ -238,7 +235,7 @@ export async function startEdgeProxy(config: Config, services: EdgeProxyServices
       await api?.close();
       await observability.close();
       live.stop();
-      store.close();
+      await routing.close();
     },
   };
 }

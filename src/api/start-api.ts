@@ -6,6 +6,7 @@ import type { Logger } from "../infra/log.ts";
 import type { HostPort } from "../runtime/types.ts";
 import { serveHttp } from "../runtime/http-server.ts";
 import { openApiStore } from "./api-store.ts";
+import type { RoutingStore } from "../store/routing-store.ts";
 import { HeartbeatReaper } from "../infra/heartbeat-reaper.ts";
 import { createApi } from "./create-api.ts";
 import type { HealthStatus } from "../infra/health-report.ts";
@@ -22,6 +23,8 @@ export interface ApiHost {
   readonly refreshRoutes?: () => void;
   /** Device + inode of a file (see LibsqlStoreOptions.fileIdentity). */
   readonly fileIdentity?: (path: string) => string | null;
+  /** A store the proxy already holds (PostgreSQL: one pool); the API uses it and leaves closing it to the owner. */
+  readonly store?: RoutingStore;
 }
 
 export interface RunningApi {
@@ -41,10 +44,11 @@ export async function startApi(host: ApiHost): Promise<RunningApi | null> {
   const { config, log, now } = host;
   if (!config.apiEnabled) return null;
   const refresh = () => host.refreshRoutes?.();
-  let store;
+  const ownStore = host.store === undefined;
+  let store: RoutingStore;
   try {
     // Waits for a locked file on timers, never inside the driver (api-store.ts): the data path shares this thread.
-    store = openApiStore(config.dbPath, {
+    store = host.store ?? openApiStore(config.dbPath, {
       now,
       fileIdentity: host.fileIdentity ? () => host.fileIdentity!(config.dbPath) : undefined,
     });
@@ -64,7 +68,7 @@ export async function startApi(host: ApiHost): Promise<RunningApi | null> {
   try {
     server = await serveHttp(config.apiListen, (request) => app.fetch(request));
   } catch (err) {
-    await store.close();
+    if (ownStore) await store.close();
     const { host: h, port } = config.apiListen;
     throw new ApiStartError("EDGEPROXY_API_LISTEN_ADDR", `cannot listen on ${h.includes(":") ? `[${h}]` : h}:${port}: ${(err as Error).message}`);
   }
@@ -81,7 +85,7 @@ export async function startApi(host: ApiHost): Promise<RunningApi | null> {
     async close() {
       await reaper.stop();
       await server.close();
-      await store.close();
+      if (ownStore) await store.close();
     },
   };
 }

@@ -3,7 +3,6 @@
 import type { Command } from "commander";
 import type { CliContext } from "./program.ts";
 import { isFresh, openLiveTable, type LiveRow } from "../store/live-table.ts";
-import { LATEST_SCHEMA_VERSION } from "../store/migrations.ts";
 import { backendLine, renderTable, type BackendLine } from "./backend-table.ts";
 import { withStore, CLI_BUSY_TIMEOUT_MS } from "./open-store.ts";
 
@@ -16,10 +15,10 @@ export function addDbCommands(program: Command, context: CliContext): void {
   const db = program.command("db").description("create or inspect the routing store");
 
   db.command("init")
-    .description("create the routing store (or migrate an older one in place)")
+    .description("create the routing store (or migrate an older one in place); PostgreSQL when EDGEPROXY_POSTGRES_ENABLED=true")
     .action(async () => {
-      await withStore(context, true, async () => undefined);
-      context.io.out(`routing store ready: ${context.dbPath()} (schema version ${LATEST_SCHEMA_VERSION})`);
+      const info = await withStore(context, true, async (_store, info) => info);
+      context.io.out(`routing store ready: ${info.where} (schema version ${info.schemaVersion})`);
     });
 
   db.command("show")
@@ -35,9 +34,10 @@ export function addDbCommands(program: Command, context: CliContext): void {
 }
 
 async function show(context: CliContext, opts: ShowOptions, keep: (line: BackendLine) => boolean): Promise<void> {
-  const lines = await withStore(context, false, async (store) => {
+  const lines = await withStore(context, false, async (store, info) => {
     const records = await store.listBackends({ includeDeleted: opts.all === true });
-    const live = readLive(context);
+    // With PostgreSQL the local file holds only the live state the proxy of this POP publishes; never create it.
+    const live = info.kind === "libsql" || (await context.io.exists(context.dbPath())) ? readLive(context) : null;
     return records.map((r) => backendLine(r, live)).filter(keep);
   });
   if (opts.json) {

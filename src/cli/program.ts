@@ -22,6 +22,8 @@ export interface CliIo {
 export interface CliContext {
   readonly io: CliIo;
   dbPath(): string;
+  /** --db as given, or undefined. */
+  dbOption(): string | undefined;
 }
 
 export function createProgram(io: CliIo): Command {
@@ -42,6 +44,7 @@ export function createProgram(io: CliIo): Command {
   const context: CliContext = {
     io,
     dbPath: () => (program.opts().db as string | undefined) ?? nonEmpty(io.env.EDGEPROXY_DB_PATH) ?? "routing.db",
+    dbOption: () => program.opts().db as string | undefined,
   };
   program
     .command("serve")

@@ -9,25 +9,75 @@ export interface SnapshotSource {
   readSnapshot(): Promise<{ snapshot: RouteSnapshot; skipped: readonly { id: string | null; reason: string }[] }>;
 }
 
+/** Where each applied snapshot is also kept (a local file), so a restart during an outage still routes. */
+export interface SnapshotKeeper {
+  save(snapshot: RouteSnapshot, nowMs: number): Promise<void>;
+}
+
+export interface RouteSyncOptions {
+  readonly now?: () => number;
+  readonly keeper?: SnapshotKeeper | null;
+  /** Laid over every snapshot before it is applied (the config file's backend overrides); the
+   *  keeper saves the snapshot as read. */
+  readonly adjust?: (snapshot: RouteSnapshot) => RouteSnapshot;
+}
+
+/** What a metric exports: "ok" while the store answers, "failing" while routing runs on the last good snapshot. */
+export interface RouteSyncState {
+  readonly state: "ok" | "failing";
+  /** When the store last answered (ms since the epoch), null before it ever did. */
+  readonly lastSuccessMs: number | null;
+}
+
 export class RouteSync {
   #marker: string | null = null;
   #failing = false;
+  #lastSuccessMs: number | null = null;
   #running: Promise<boolean> | null = null;
+  #queued: Promise<boolean> | null = null;
+  #keeperFailing = false;
+  readonly #now: () => number;
+  readonly #keeper: SnapshotKeeper | null;
+  readonly #adjust: (snapshot: RouteSnapshot) => RouteSnapshot;
   #last: RouteSnapshot | null = null;
 
-  /** `adjust` is laid over every snapshot before it is applied (the config file's backend overrides). */
-  constructor(readonly source: SnapshotSource, readonly table: RouteTable, readonly log: Logger, readonly adjust: (s: RouteSnapshot) => RouteSnapshot = (s) => s) {}
+  constructor(readonly source: SnapshotSource, readonly table: RouteTable, readonly log: Logger, options: RouteSyncOptions = {}) {
+    this.#now = options.now ?? Date.now;
+    this.#keeper = options.keeper ?? null;
+    this.#adjust = options.adjust ?? ((snapshot) => snapshot);
+  }
 
   /** Whether the last attempt to read the store failed (the table then holds the last good snapshot). */
   get failing(): boolean {
     return this.#failing;
   }
 
-  /** Checks the store and applies a new snapshot if it changed; true when one was applied. */
+  get state(): RouteSyncState {
+    return { state: this.#failing ? "failing" : "ok", lastSuccessMs: this.#lastSuccessMs };
+  }
+
+  /**
+   * Checks the store and applies a new snapshot if it changed; true when one was applied. One refresh
+   * at a time (a slow store must not pile up reads); a call made during one runs once more after it,
+   * so a change notified while a read was under way is never missed.
+   */
   refresh(): Promise<boolean> {
-    // One refresh at a time: a slow store must not pile up overlapping reads.
-    this.#running ??= this.#refresh().finally(() => { this.#running = null; });
-    return this.#running;
+    if (this.#running === null) {
+      this.#running = this.#refresh().finally(() => { this.#running = null; });
+      return this.#running;
+    }
+    this.#queued ??= this.#running.then(() => {
+      this.#queued = null;
+      return this.refresh();
+    });
+    return this.#queued;
+  }
+
+  /** Routes on a saved snapshot until the store answers (its marker is not taken: the next read applies). */
+  restore(snapshot: RouteSnapshot): void {
+    this.#last = snapshot;
+    const report = this.table.apply(this.#adjust(snapshot));
+    for (const id of report.overflow) this.log.error("no free backend slot (raise EDGEPROXY_MAX_BACKENDS)", { id });
   }
 
   async #refresh(): Promise<boolean> {
@@ -40,11 +90,12 @@ export class RouteSync {
       const { snapshot, skipped } = await this.source.readSnapshot();
       for (const s of skipped) this.log.warn("routing row skipped", { id: s.id, reason: s.reason });
       this.#last = snapshot;
-      const report = this.table.apply(this.adjust(snapshot));
+      const report = this.table.apply(this.#adjust(snapshot));
       for (const id of report.overflow) this.log.error("no free backend slot (raise EDGEPROXY_MAX_BACKENDS)", { id });
       this.#marker = marker;
       this.#recovered();
       this.log.info("routes applied", { backends: this.table.size, added: report.added, updated: report.updated, removed: report.removed, skipped: skipped.length });
+      await this.#keep(snapshot);
       return true;
     } catch (err) {
       if (!this.#failing) {
@@ -55,15 +106,29 @@ export class RouteSync {
     }
   }
 
-  /** Applies the last snapshot read again, without reading the store (what `adjust` lays over it
-   *  changed). Slots are kept, so open connections and their counts are untouched. */
+  /** Applies the last snapshot again without reading the store (what `adjust` lays over it changed).
+   *  Slots are kept, so open connections and their counts are untouched. */
   reapply(): void {
     if (this.#last === null) return;
-    this.table.apply(this.adjust(this.#last));
+    const report = this.table.apply(this.#adjust(this.#last));
+    for (const id of report.overflow) this.log.error("no free backend slot (raise EDGEPROXY_MAX_BACKENDS)", { id });
     this.log.info("routes re-applied", { backends: this.table.size });
   }
 
+  async #keep(snapshot: RouteSnapshot): Promise<void> {
+    if (this.#keeper === null) return;
+    try {
+      await this.#keeper.save(snapshot, this.#now());
+      if (this.#keeperFailing) this.log.info("route snapshot saved again");
+      this.#keeperFailing = false;
+    } catch (err) {
+      if (!this.#keeperFailing) this.log.warn("cannot save the route snapshot (a restart during a store outage would start without routes)", { error: (err as Error).message });
+      this.#keeperFailing = true;
+    }
+  }
+
   #recovered(): void {
+    this.#lastSuccessMs = this.#now();
     if (this.#failing) this.log.info("routing store readable again");
     this.#failing = false;
   }

@@ -1,6 +1,6 @@
 // File access for the layers that may not import node:fs themselves (geo database, TLS files, store).
 // node:fs works the same on Node, Bun and Deno, so there is one implementation.
-import { access, readFile, stat } from "node:fs/promises";
+import { access, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { statSync } from "node:fs";
 
 export async function readFileBytes(path: string): Promise<Uint8Array> {
@@ -36,5 +36,17 @@ export function fileIdentitySync(path: string): string | null {
     return `${st.dev}:${st.ino}`;
   } catch {
     return null;
+  }
+}
+
+/** Replaces `path` with `text` whole: written beside it, then renamed over it (readers never see half). */
+export async function writeFileAtomic(path: string, text: string): Promise<void> {
+  const temp = `${path}.${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}.tmp`;
+  try {
+    await writeFile(temp, text, "utf8");
+    await rename(temp, path);
+  } catch (err) {
+    await rm(temp, { force: true }).catch(() => undefined);
+    throw err;
   }
 }

@@ -35,7 +35,7 @@ test("overrides apply on refresh and on reapply, without a store read and withou
     readSnapshot: async () => { reads++; return { snapshot: { generation: "m1", backends: [backend("a", 1), backend("b", 1)] }, skipped: [] }; },
   };
   let overrides: BackendOverrides = new Map([["a", { weight: 7 }]]);
-  const sync = new RouteSync(source, table, silentLogger, (s) => withOverrides(s, overrides));
+  const sync = new RouteSync(source, table, silentLogger, { adjust: (s) => withOverrides(s, overrides) });
   await sync.refresh();
   const slotA = table.slotOf("a")!;
   assert.equal(specs.get(slotA)!.weight, 7);

@@ -1,0 +1,316 @@
+// The routing store on PostgreSQL (`EDGEPROXY_POSTGRES_*`): one database (often with replicas) holding
+// the backend inventory of every POP. Same port and same row rules as the libSQL store; the schema and
+// its change triggers are in pg-schema.ts, change propagation (LISTEN) in pg-change-feed.ts.
+import type { Backend } from "../core/types.ts";
+import { checkBackendColumns, parseBackendRow } from "../core/backend-row.ts";
+import type { BackendInput, BackendRecord, ChangeSource, RoutingStore, SkippedRow, SnapshotRead } from "./routing-store.ts";
+import { createPool, displayUrl, pgError, type PgPool, type PgPoolClient, type PgQueryResult, type PgSettings } from "./pg-connection.ts";
+import { migratePg } from "./pg-schema.ts";
+import { BackendInputError, inputError, StoreError } from "./store-errors.ts";
+
+export interface PgStoreOptions {
+  /** Written to `source` on every change made through this handle. Default null. */
+  readonly source?: ChangeSource | null;
+  /** This POP's id, written to `origin` on every change made through this handle. Default null. */
+  readonly origin?: string | null;
+  /** Clock for `updated_at`/`created_at` of changes made through this handle. Default Date.now. */
+  readonly now?: () => number;
+  /** An idle pooled connection failed (the next query reconnects); for logging. */
+  readonly onIdleError?: (err: StoreError) => void;
+}
+
+export interface PgStore extends RoutingStore {
+  /** The URL without its password. */
+  readonly displayUrl: string;
+  /** The schema holding `backends` (the connection's current_schema()); the NOTIFY payload to wait for. */
+  readonly schema: string;
+}
+
+const SNAPSHOT_COLUMNS = "id, app, region, country, wg_ip, port, healthy, weight, soft_limit, hard_limit, version, deleted";
+const NOT_DELETED = "(deleted IS NULL OR deleted = 0)";
+const MARKER_SQL = "SELECT (SELECT value FROM store_meta WHERE key = 'store_id') AS store, (SELECT value FROM store_meta WHERE key = 'generation') AS generation";
+
+/**
+ * Connects, creates the schema when missing and migrates an older `backends` table in place.
+ * Rejects with a StoreError (password never included) when the database cannot be used.
+ */
+export async function openPgStore(settings: PgSettings, options: PgStoreOptions = {}): Promise<PgStore> {
+  const pool = createPool(settings, options.onIdleError ?? (() => undefined));
+  let client: PgPoolClient | null = null;
+  try {
+    client = await pool.connect();
+    const { rows } = await client.query<{ schema: string | null }>("SELECT current_schema() AS schema");
+    const schema = rows[0]?.schema ?? null;
+    if (schema === null) throw new StoreError("no schema to create the tables in: the search_path names no existing schema");
+    await migratePg(client, schema);
+    client.release();
+    client = null;
+    // Open MIN_CONNECTIONS now, so the first reads after start do not pay for connecting.
+    const warm = await Promise.all(Array.from({ length: settings.minConnections }, () => pool.connect()));
+    for (const c of warm) c.release();
+    return new PgRoutingStore(settings.url, schema, pool, options);
+  } catch (err) {
+    client?.release(true);
+    await pool.end().catch(() => undefined);
+    throw pgError(settings.url, "open", err);
+  }
+}
+
+class PgRoutingStore implements PgStore {
+  readonly displayUrl: string;
+  #closed = false;
+  readonly #source: string | null;
+  readonly #origin: string | null;
+  readonly #now: () => number;
+
+  constructor(readonly url: string, readonly schema: string, readonly pool: PgPool, options: PgStoreOptions) {
+    this.displayUrl = displayUrl(url);
+    this.#source = options.source ?? null;
+    this.#origin = options.origin ?? null;
+    this.#now = options.now ?? Date.now;
+  }
+
+  /** Runs `fn`; any failure becomes a StoreError (input errors pass through). */
+  async #use<T>(action: string, fn: () => Promise<T>): Promise<T> {
+    if (this.#closed) throw pgError(this.url, action, new Error("the store is closed"));
+    try {
+      return await fn();
+    } catch (err) {
+      if (err instanceof BackendInputError) throw err;
+      throw pgError(this.url, action, err);
+    }
+  }
+
+  /** `fn` inside one transaction on one pooled connection, rolled back when it throws. */
+  async #transaction<T>(begin: string, fn: (client: PgPoolClient) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    let broken = false;
+    try {
+      await client.query(begin);
+      const result = await fn(client);
+      await client.query("COMMIT");
+      return result;
+    } catch (err) {
+      // A connection whose ROLLBACK fails (timed out, link gone) is discarded, not reused.
+      await client.query("ROLLBACK").catch(() => { broken = true; });
+      throw err;
+    } finally {
+      client.release(broken);
+    }
+  }
+
+  async #query(sql: string, params: readonly unknown[] = []): Promise<PgQueryResult<Record<string, unknown>>> {
+    return this.pool.query(sql, params);
+  }
+
+  changeMarker(): Promise<string> {
+    return this.#use("read the change marker", async () => marker((await this.#query(MARKER_SQL)).rows[0]));
+  }
+
+  readSnapshot(): Promise<SnapshotRead> {
+    // One snapshot of the database: the marker and the rows come from the same moment.
+    return this.#use("read backends", () =>
+      this.#transaction("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", async (client) => {
+        const generation = marker((await client.query(MARKER_SQL)).rows[0]);
+        const backends: Backend[] = [];
+        const skipped: SkippedRow[] = [];
+        const { rows } = await client.query<Record<string, unknown>>(`SELECT ${SNAPSHOT_COLUMNS} FROM backends WHERE deleted IS DISTINCT FROM 1 ORDER BY id COLLATE "C"`);
+        for (const row of rows) {
+          if (row.deleted !== null && row.deleted !== 0) {
+            skipped.push({ id: typeof row.id === "string" ? row.id : null, reason: `deleted: expected 0 or 1 or NULL, got ${JSON.stringify(row.deleted)}` });
+            continue;
+          }
+          const parsed = parseBackendRow(row);
+          if (parsed.ok) backends.push(parsed.backend);
+          else skipped.push({ id: parsed.id, reason: parsed.reason });
+        }
+        return { snapshot: { generation, backends }, skipped };
+      }),
+    );
+  }
+
+  upsertBackend(input: BackendInput): Promise<boolean> {
+    return this.#use("write backend", async () => {
+      const row = inputRow(input);
+      const now = new Date(this.#now());
+      return this.#transaction("BEGIN", async (client) => {
+        // xmax is 0 on a freshly inserted row and set on one the ON CONFLICT branch updated.
+        const { rows } = await client.query<{ existed: boolean }>(
+          `INSERT INTO backends AS b (id, app, region, country, wg_ip, port, healthy, weight, soft_limit, hard_limit, deleted, source, origin, created_at, updated_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 0, $11, $12, $13, $13)
+           ON CONFLICT (id) DO UPDATE SET app = excluded.app, region = excluded.region, country = excluded.country,
+             wg_ip = excluded.wg_ip, port = excluded.port, healthy = excluded.healthy, weight = excluded.weight,
+             soft_limit = excluded.soft_limit, hard_limit = excluded.hard_limit, deleted = 0,
+             source = excluded.source, origin = excluded.origin, updated_at = excluded.updated_at
+           RETURNING (b.xmax <> 0) AS existed`,
+          [row.id, row.app, row.region, row.country, row.wg_ip, row.port, row.healthy, row.weight, row.soft_limit, row.hard_limit, this.#source, this.#origin, now],
+        );
+        // Only when it differs: an UPDATE that leaves the heartbeat as it was would bump the version again.
+        if (row.last_heartbeat_ms !== undefined) {
+          await client.query("UPDATE backends SET last_heartbeat_ms = $1 WHERE id = $2 AND last_heartbeat_ms IS DISTINCT FROM $1", [row.last_heartbeat_ms, row.id]);
+        }
+        return rows[0]?.existed === true;
+      });
+    });
+  }
+
+  /** One UPDATE of the given columns on one id, stamped with source/origin/updated_at. */
+  #update(id: string, set: Readonly<Record<string, unknown>>, action: string): Promise<boolean> {
+    return this.#use(action, async () => {
+      const problem = checkBackendColumns({ id, ...set });
+      if (problem !== null) throw inputError(problem);
+      const columns = Object.keys(set);
+      const assignments = columns.map((c, i) => `${c} = $${i + 1}`).join(", ");
+      const n = columns.length;
+      const values = columns.map((c) => set[c]);
+      const result = await this.#query(
+        `UPDATE backends SET ${assignments}, source = $${n + 1}, origin = $${n + 2}, updated_at = $${n + 3} WHERE id = $${n + 4}`,
+        [...values, this.#source, this.#origin, new Date(this.#now()), id],
+      );
+      return (result.rowCount ?? 0) > 0;
+    });
+  }
+
+  async setHealthy(id: string, healthy: boolean): Promise<boolean> {
+    return this.#update(id, { healthy: flag(healthy, "healthy") }, "set healthy");
+  }
+
+  setWeight(id: string, weight: number): Promise<boolean> {
+    return this.#update(id, { weight }, "set weight");
+  }
+
+  setLimits(id: string, softLimit: number, hardLimit: number): Promise<boolean> {
+    return this.#update(id, { soft_limit: softLimit, hard_limit: hardLimit }, "set limits");
+  }
+
+  softDelete(id: string): Promise<boolean> {
+    return this.#update(id, { deleted: 1 }, "soft-delete backend");
+  }
+
+  enable(id: string): Promise<boolean> {
+    return this.#update(id, { healthy: 1, deleted: 0 }, "enable backend");
+  }
+
+  deleteBackend(id: string): Promise<boolean> {
+    return this.#use("delete backend", async () => {
+      checkId(id);
+      return ((await this.#query("DELETE FROM backends WHERE id = $1", [id])).rowCount ?? 0) > 0;
+    });
+  }
+
+  touchHeartbeat(id: string, nowMs: number): Promise<boolean> {
+    return this.#use("record heartbeat", async () => {
+      checkId(id);
+      if (!Number.isSafeInteger(nowMs) || nowMs < 0) throw new BackendInputError("nowMs", `nowMs: expected an integer >= 0, got ${nowMs}`);
+      // Skipping an unchanged value matters: an UPDATE that leaves the heartbeat as it was is an
+      // ordinary write to the change triggers, and would bump the row's version.
+      const { rows } = await this.#query(
+        `WITH live AS (SELECT id FROM backends WHERE id = $1 AND ${NOT_DELETED}),
+              touched AS (UPDATE backends SET last_heartbeat_ms = $2 WHERE id IN (SELECT id FROM live) AND last_heartbeat_ms IS DISTINCT FROM $2 RETURNING id)
+         SELECT (SELECT count(*) FROM live) AS live`,
+        [id, nowMs],
+      );
+      return Number(rows[0]?.live ?? 0) > 0;
+    });
+  }
+
+  expireHeartbeats(cutoffMs: number): Promise<string[]> {
+    return this.#use("expire heartbeats", async () => {
+      if (!Number.isSafeInteger(cutoffMs)) throw new BackendInputError("cutoffMs", `cutoffMs: expected an integer, got ${cutoffMs}`);
+      const stale = `last_heartbeat_ms IS NOT NULL AND last_heartbeat_ms < $1 AND ${NOT_DELETED}`;
+      // Most sweeps find nothing: a plain read first, so they take no row lock.
+      if ((await this.#query(`SELECT 1 FROM backends WHERE ${stale} LIMIT 1`, [cutoffMs])).rows.length === 0) return [];
+      const { rows } = await this.#query(
+        `UPDATE backends SET deleted = 1, source = $2, origin = $3, updated_at = $4 WHERE ${stale} RETURNING id`,
+        [cutoffMs, this.#source, this.#origin, new Date(this.#now())],
+      );
+      return rows.map((r) => String(r.id)).sort();
+    });
+  }
+
+  getBackend(id: string): Promise<BackendRecord | null> {
+    return this.#use("read backend", async () => {
+      checkId(id);
+      const { rows } = await this.#query("SELECT * FROM backends WHERE id = $1", [id]);
+      return rows[0] === undefined ? null : toRecord(rows[0]);
+    });
+  }
+
+  listBackends(options: { readonly includeDeleted?: boolean } = {}): Promise<BackendRecord[]> {
+    return this.#use("list backends", async () => {
+      const where = options.includeDeleted ? "" : `WHERE ${NOT_DELETED}`;
+      return (await this.#query(`SELECT * FROM backends ${where} ORDER BY id COLLATE "C"`)).rows.map(toRecord);
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.pool.end().catch(() => undefined);
+  }
+}
+
+function marker(row: Record<string, unknown> | undefined): string {
+  if (row === undefined || row.store === null || row.generation === null) throw new StoreError("store_meta has no store_id or generation (schema damaged?)");
+  return `${String(row.store)}:${String(row.generation)}`;
+}
+
+function checkId(id: string): void {
+  const problem = checkBackendColumns({ id });
+  if (problem !== null) throw inputError(problem);
+}
+
+function flag(value: unknown, field: string): number {
+  if (typeof value !== "boolean") throw new BackendInputError(field, `${field}: expected true or false, got ${JSON.stringify(value)}`);
+  return value ? 1 : 0;
+}
+
+function heartbeat(value: unknown): number | null | undefined {
+  if (value === undefined || value === null) return value;
+  if (typeof value === "number" && Number.isSafeInteger(value) && value >= 0) return value;
+  throw new BackendInputError("lastHeartbeatMs", `lastHeartbeatMs: expected an integer >= 0 or null, got ${JSON.stringify(value)}`);
+}
+
+/** BackendInput → column values, validated (and defaulted) by the rules the proxy applies when it reads them. */
+function inputRow(input: BackendInput) {
+  const parsed = parseBackendRow({
+    id: input.id,
+    app: input.app ?? null,
+    region: input.region,
+    country: input.country ?? null,
+    wg_ip: input.host,
+    port: input.port,
+    healthy: flag(input.healthy ?? true, "healthy"),
+    weight: input.weight ?? null,
+    soft_limit: input.softLimit ?? null,
+    hard_limit: input.hardLimit ?? null,
+  });
+  if (!parsed.ok) throw inputError(parsed.reason);
+  const b = parsed.backend;
+  return {
+    id: b.id, app: b.app, region: b.region, country: b.country, wg_ip: b.host, port: b.port,
+    healthy: b.healthy ? 1 : 0, weight: b.weight, soft_limit: b.softLimit, hard_limit: b.hardLimit,
+    last_heartbeat_ms: heartbeat(input.lastHeartbeatMs),
+  };
+}
+
+function toRecord(row: Record<string, unknown>): BackendRecord {
+  const parsed = parseBackendRow(row);
+  const num = (v: unknown) => (typeof v === "number" ? v : typeof v === "bigint" ? Number(v) : v instanceof Date ? v.getTime() : null);
+  const text = (v: unknown) => (typeof v === "string" ? v : null);
+  const columns: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(row)) columns[k] = v instanceof Date ? v.getTime() : v;
+  return {
+    id: String(row.id),
+    backend: parsed.ok ? parsed.backend : null,
+    problem: parsed.ok ? null : parsed.reason,
+    deleted: row.deleted !== null && row.deleted !== 0,
+    version: num(row.version) ?? 0,
+    createdAtMs: num(row.created_at),
+    updatedAtMs: num(row.updated_at),
+    lastHeartbeatMs: num(row.last_heartbeat_ms),
+    source: text(row.source),
+    origin: text(row.origin),
+    columns,
+  };
+}

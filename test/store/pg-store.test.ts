@@ -1,0 +1,147 @@
+// The PostgreSQL routing store: the shared store contract, plus schema creation, migration of the
+// original edgeProxy PostgreSQL table, concurrent initialisation, hand edits, NOTIFY, and errors that
+// never show the password. Runs against EDGEPROXY_TEST_POSTGRES_URL (default the local server), each
+// test in its own schema.
+import { test, describe, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { openPgStore, type PgStore } from "../../src/store/pg-store.ts";
+import { ORIGINAL_PG_BACKENDS, PG_LATEST_SCHEMA_VERSION } from "../../src/store/pg-schema.ts";
+import { startChangeFeed } from "../../src/store/pg-change-feed.ts";
+import { StoreError } from "../../src/store/store-errors.ts";
+import type { PgSettings } from "../../src/store/pg-connection.ts";
+import { createTestSchema, postgresSkipReason, sql, type TestSchema } from "../fixtures/postgres.ts";
+import { routingStoreSuite } from "../_suites/routing-store.ts";
+
+const skip = (await postgresSkipReason()) ?? false;
+
+const settings = (url: string): PgSettings => ({ url, maxConnections: 4, minConnections: 1, connectTimeoutMs: 3000, queryTimeoutMs: 5000 });
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+routingStoreSuite("postgres", async (options) => {
+  const schema = await createTestSchema();
+  return { store: await openPgStore(settings(schema.url), options), remove: () => schema.drop() };
+}, { skip });
+
+describe("postgres store", { skip }, () => {
+  let schema: TestSchema;
+  before(async () => { schema = await createTestSchema(); });
+  after(async () => { await schema?.drop(); });
+
+  test("initialize creates the backends table, its two partial indexes, the change log and triggers; twice is a no-op", async () => {
+    const store = await openPgStore(settings(schema.url));
+    await store.close();
+    const again = await openPgStore(settings(schema.url));
+    await again.close();
+    const columns = (await sql(schema.url, "SELECT column_name FROM information_schema.columns WHERE table_schema = $1 AND table_name = 'backends' ORDER BY ordinal_position", [schema.name])).map((r) => r.column_name);
+    assert.deepEqual(columns, ["id", "app", "region", "country", "wg_ip", "port", "healthy", "weight", "soft_limit", "hard_limit", "deleted", "created_at", "updated_at",
+      "version", "origin", "hlc", "last_heartbeat_ms", "source"]);
+    const indexes = (await sql(schema.url, "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = $1 AND tablename = 'backends' ORDER BY indexname", [schema.name]));
+    const partial = indexes.filter((i) => /WHERE \(deleted = 0\)/.test(String(i.indexdef))).map((i) => i.indexname);
+    assert.deepEqual(partial, ["idx_backends_healthy", "idx_backends_region"]);
+    const ledger = await sql(schema.url, "SELECT version FROM schema_migrations ORDER BY version");
+    assert.deepEqual(ledger.map((r) => r.version), [1, PG_LATEST_SCHEMA_VERSION]);
+  });
+
+  test("several POPs initialising one new schema at once all succeed, and it is made once", async () => {
+    const fresh = await createTestSchema();
+    try {
+      const stores = await Promise.all(Array.from({ length: 4 }, () => openPgStore(settings(fresh.url))));
+      await Promise.all(stores.map((s) => s.close()));
+      assert.deepEqual((await sql(fresh.url, "SELECT count(*)::int AS n FROM schema_migrations"))[0]!.n, PG_LATEST_SCHEMA_VERSION);
+    } finally {
+      await fresh.drop();
+    }
+  });
+
+  test("an original edgeProxy PostgreSQL table is migrated in place: rows kept, versions given, null country allowed", async () => {
+    const old = await createTestSchema();
+    try {
+      await sql(old.url, ORIGINAL_PG_BACKENDS);
+      await sql(old.url, "INSERT INTO backends (id, app, region, country, wg_ip, port) VALUES ('old-1', 'game', 'eu', 'DE', '10.1.0.1', 7000)");
+      const store = await openPgStore(settings(old.url), { source: "cli" });
+      try {
+        const { snapshot } = await store.readSnapshot();
+        assert.deepEqual(snapshot.backends.map((b) => [b.id, b.region, b.country, b.version, b.weight]), [["old-1", "eu", "DE", 1, 1]]);
+        await store.upsertBackend({ id: "new-1", region: "sa", host: "10.1.0.2", port: 7001, country: null });
+        assert.equal((await store.getBackend("new-1"))?.backend?.country, null);
+      } finally {
+        await store.close();
+      }
+    } finally {
+      await old.drop();
+    }
+  });
+
+  test("a table that is not a routing store is refused, naming the missing columns", async () => {
+    const other = await createTestSchema();
+    try {
+      await sql(other.url, "CREATE TABLE backends (id TEXT PRIMARY KEY, name TEXT)");
+      await assert.rejects(openPgStore(settings(other.url)), (err: unknown) => err instanceof StoreError && /lacks column\(s\) app, region/.test(err.message));
+    } finally {
+      await other.drop();
+    }
+  });
+
+  test("a hand edit (any connection, any search_path) bumps the version, moves the marker and notifies; a heartbeat does neither", async () => {
+    const store = await openPgStore(settings(schema.url));
+    const notified: number[] = [];
+    let listening!: () => void;
+    const ready = new Promise<void>((r) => { listening = r; });
+    const feed = startChangeFeed({ settings: settings(schema.url), schema: store.schema, onChange: () => notified.push(Date.now()), onState: (up) => up && listening() });
+    try {
+      await store.upsertBackend({ id: "h-1", region: "sa", host: "10.0.0.9", port: 7000 });
+      await ready;
+      await sleep(200);
+      notified.length = 0;
+      const marker = await store.changeMarker();
+      // psql with the default search_path, naming the schema: the triggers still find their tables.
+      const base = new URL(schema.url);
+      base.searchParams.delete("options");
+      await sql(base.toString(), `UPDATE ${schema.name}.backends SET weight = 7 WHERE id = 'h-1'`);
+      await sleep(300);
+      assert.equal(notified.length, 1, "one notification for one committed change");
+      assert.notEqual(await store.changeMarker(), marker);
+      assert.equal((await store.getBackend("h-1"))?.version, 2);
+      const after = await store.changeMarker();
+      notified.length = 0;
+      await sql(schema.url, "UPDATE backends SET last_heartbeat_ms = 12345 WHERE id = 'h-1'");
+      await sleep(300);
+      assert.equal(notified.length, 0, "a heartbeat is not a routing change");
+      assert.equal(await store.changeMarker(), after);
+    } finally {
+      await feed.close();
+      await store.close();
+    }
+  });
+
+  test("the password in the URL never appears in an error", async () => {
+    const secret = "s3cr3t-Passw0rd";
+    const url = `postgres://nobody:${secret}@127.0.0.1:1/test`;
+    await assert.rejects(openPgStore({ ...settings(url), connectTimeoutMs: 1000 }), (err: unknown) => {
+      assert.ok(err instanceof StoreError);
+      assert.doesNotMatch(err.message, new RegExp(secret));
+      assert.match(err.message, /postgres:\/\/nobody@127\.0\.0\.1:1\/test/);
+      return true;
+    });
+  });
+
+  test("a query slower than the query timeout fails instead of hanging", async () => {
+    const store: PgStore = await openPgStore({ ...settings(schema.url), queryTimeoutMs: 1000 });
+    const locker = await sql(schema.url, "SELECT 1"); // warm
+    assert.ok(locker);
+    const { rawClient } = await import("../fixtures/postgres.ts");
+    const holder = await rawClient(schema.url);
+    try {
+      // Holds an exclusive lock, so the store's read waits until the timeout.
+      await holder.query("BEGIN");
+      await holder.query("LOCK TABLE store_meta IN ACCESS EXCLUSIVE MODE");
+      const started = Date.now();
+      await assert.rejects(store.changeMarker(), (err: unknown) => err instanceof StoreError && /statement timeout|timeout/i.test(err.message));
+      assert.ok(Date.now() - started < 5000);
+    } finally {
+      await holder.query("ROLLBACK").catch(() => undefined);
+      await holder.end();
+      await store.close();
+    }
+  });
+});
