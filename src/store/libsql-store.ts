@@ -4,9 +4,10 @@
 import type { Backend } from "../core/types.ts";
 import { checkBackendColumns, parseBackendRow } from "../core/backend-row.ts";
 import type { BackendInput, BackendRecord, ChangeSource, RoutingStore, SkippedRow, SnapshotRead } from "./routing-store.ts";
-import { inTransaction, openSqlConnection, type SqlConnection, type SqlRow } from "./sql-connection.ts";
+import { inTransaction, openSqlConnection, type SqlConnection } from "./sql-connection.ts";
 import { migrate } from "./migrations.ts";
 import { BackendInputError, inputError, StoreError } from "./store-errors.ts";
+import { checkId, flag, inputRow, toRecord } from "./backend-input.ts";
 
 export interface LibsqlStoreOptions {
   /** How long a write waits for another writer's lock before failing. Default 5000. */
@@ -267,63 +268,4 @@ function marker(db: SqlConnection): string {
   const row = db.get(MARKER_SQL);
   if (row === undefined || row.store === null) throw new Error("store_meta has no store_id (schema damaged?)");
   return `${String(row.store)}:${String(row.seq)}`;
-}
-
-function checkId(id: string): void {
-  const problem = checkBackendColumns({ id });
-  if (problem !== null) throw inputError(problem);
-}
-
-function flag(value: unknown, field: string): number {
-  if (typeof value !== "boolean") throw new BackendInputError(field, `${field}: expected true or false, got ${JSON.stringify(value)}`);
-  return value ? 1 : 0;
-}
-
-/** undefined: leave the column as it is; null: static backend (never expires); else a timestamp. */
-function heartbeat(value: unknown): number | null | undefined {
-  if (value === undefined || value === null) return value;
-  if (typeof value === "number" && Number.isSafeInteger(value) && value >= 0) return value;
-  throw new BackendInputError("lastHeartbeatMs", `lastHeartbeatMs: expected an integer >= 0 or null, got ${JSON.stringify(value)}`);
-}
-
-/** BackendInput → column values, validated (and defaulted) by the rules the proxy applies when it reads them. */
-function inputRow(input: BackendInput) {
-  const parsed = parseBackendRow({
-    id: input.id,
-    app: input.app ?? null,
-    region: input.region,
-    country: input.country ?? null,
-    wg_ip: input.host,
-    port: input.port,
-    healthy: flag(input.healthy ?? true, "healthy"),
-    weight: input.weight ?? null,
-    soft_limit: input.softLimit ?? null,
-    hard_limit: input.hardLimit ?? null,
-  });
-  if (!parsed.ok) throw inputError(parsed.reason);
-  const b = parsed.backend;
-  return {
-    id: b.id, app: b.app, region: b.region, country: b.country, wg_ip: b.host, port: b.port,
-    healthy: b.healthy ? 1 : 0, weight: b.weight, soft_limit: b.softLimit, hard_limit: b.hardLimit,
-    last_heartbeat_ms: heartbeat(input.lastHeartbeatMs),
-  };
-}
-
-function toRecord(row: SqlRow): BackendRecord {
-  const parsed = parseBackendRow(row);
-  const num = (v: unknown) => (typeof v === "number" ? v : typeof v === "bigint" ? Number(v) : null);
-  const text = (v: unknown) => (typeof v === "string" ? v : null);
-  return {
-    id: String(row.id),
-    backend: parsed.ok ? parsed.backend : null,
-    problem: parsed.ok ? null : parsed.reason,
-    deleted: row.deleted !== null && row.deleted !== 0,
-    version: num(row.version) ?? 0,
-    createdAtMs: num(row.created_at),
-    updatedAtMs: num(row.updated_at),
-    lastHeartbeatMs: num(row.last_heartbeat_ms),
-    source: text(row.source),
-    origin: text(row.origin),
-    columns: row,
-  };
 }
