@@ -11,12 +11,12 @@
 // unknown"; no /lib/modules to load it from). Everything listens on 127.0.0.1 only.
 // Bounded: DUR seconds per cell, the whole run at most 5 minutes.
 // Env: DUR (default 5), DELAY_MS (default 20), RUNTIMES (default "bun"), CONC (default "1,4,32").
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { mkdtempSync, mkdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import net from "node:net";
 import { denoBin } from "../build/deno-bin.mjs";
+import { freePort, have, pin, requireTools, start, stop, waitPort } from "./lib/processes.mjs";
 
 const root = new URL("..", import.meta.url).pathname;
 const DUR = Number(process.env.DUR ?? 5);
@@ -24,47 +24,8 @@ const DELAY_MS = Number(process.env.DELAY_MS ?? 20);
 const RUNTIMES = (process.env.RUNTIMES ?? "bun").split(",");
 const CONC = (process.env.CONC ?? "1,4,32").split(",").map(Number);
 
-const have = (cmd) => spawnSync("sh", ["-c", `command -v ${cmd}`]).status === 0;
-for (const tool of ["wrk", "taskset"]) {
-  if (!have(tool)) { console.error(`bench:pool needs ${tool} (apt-get install wrk util-linux)`); process.exit(1); }
-}
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const pin = (core, argv) => ["taskset", "-c", String(core), ...argv];
-
-const children = [];
-process.on("exit", () => { for (const c of children) try { process.kill(-c.pid, "SIGKILL"); } catch {} });
-for (const sig of ["SIGINT", "SIGTERM"]) process.on(sig, () => process.exit(130));
+requireTools("bench:pool", ["wrk", "taskset"], "apt-get install wrk util-linux");
 setTimeout(() => { console.error("bench:pool: over 5 minutes, stopping"); process.exit(1); }, 300_000).unref();
-
-function start(argv, env = {}) {
-  const child = spawn(argv[0], argv.slice(1), { cwd: root, env: { ...process.env, ...env }, stdio: ["ignore", "ignore", "pipe"], detached: true });
-  let err = "";
-  child.stderr.on("data", (d) => { err += d; });
-  child.errText = () => err;
-  children.push(child);
-  return child;
-}
-async function stop(child) {
-  try { process.kill(-child.pid, "SIGTERM"); } catch { return; }
-  for (let i = 0; i < 30 && child.exitCode === null && child.signalCode === null; i++) await sleep(100);
-  try { process.kill(-child.pid, "SIGKILL"); } catch {}
-}
-async function freePort() {
-  const s = net.createServer();
-  await new Promise((r) => s.listen(0, "127.0.0.1", r));
-  const { port } = s.address();
-  await new Promise((r) => s.close(r));
-  return port;
-}
-async function waitPort(port, child) {
-  for (let i = 0; i < 200; i++) {
-    if (child.exitCode !== null) throw new Error(`exited: ${child.errText()}`);
-    const ok = await new Promise((r) => { const c = net.connect(port, "127.0.0.1", () => { c.destroy(); r(true); }); c.on("error", () => r(false)); });
-    if (ok) return;
-    await sleep(50);
-  }
-  throw new Error(`nothing listens on ${port}: ${child.errText()}`);
-}
 
 // ---- the backend (nginx when installed) behind the delay link
 const work = mkdtempSync(join(tmpdir(), "edgeproxy-pool-bench-"));

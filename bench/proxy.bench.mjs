@@ -5,55 +5,17 @@
 // ../shared/bench: load generator + backends on core 0, the proxy alone on core 1.
 // Needs: iperf3, wrk (apt-get install iperf3 wrk); nginx is used as the HTTP backend when present.
 // Env: DUR (seconds per scenario, default 4), RUNTIMES (default "node,bun,deno").
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { mkdtempSync, writeFileSync, mkdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import net from "node:net";
 import { denoBin } from "../build/deno-bin.mjs";
+import { freePort, have, pin, requireTools, sleep, start, stop, waitPort } from "./lib/processes.mjs";
 
 const root = new URL("..", import.meta.url).pathname;
 const DUR = Number(process.env.DUR ?? 4);
 const RUNTIMES = (process.env.RUNTIMES ?? "node,bun,deno").split(",");
-const have = (cmd) => spawnSync("sh", ["-c", `command -v ${cmd}`]).status === 0;
-for (const tool of ["iperf3", "wrk", "taskset"]) {
-  if (!have(tool)) { console.error(`bench needs ${tool}: apt-get install iperf3 wrk util-linux`); process.exit(1); }
-}
-const pin = (core, argv) => ["taskset", "-c", String(core), ...argv];
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const children = [];
-process.on("exit", () => { for (const c of children) try { process.kill(-c.pid, "SIGKILL"); } catch {} });
-for (const sig of ["SIGINT", "SIGTERM"]) process.on(sig, () => process.exit(130));
-
-function start(argv, env = {}) {
-  const child = spawn(argv[0], argv.slice(1), { cwd: root, env: { ...process.env, ...env }, stdio: ["ignore", "ignore", "pipe"], detached: true });
-  let err = "";
-  child.stderr.on("data", (d) => { err += d; });
-  child.errText = () => err;
-  children.push(child);
-  return child;
-}
-async function stop(child) {
-  try { process.kill(-child.pid, "SIGTERM"); } catch { return; }
-  for (let i = 0; i < 30 && child.exitCode === null && child.signalCode === null; i++) await sleep(100);
-  try { process.kill(-child.pid, "SIGKILL"); } catch {}
-}
-async function freePort() {
-  const s = net.createServer();
-  await new Promise((r) => s.listen(0, "127.0.0.1", r));
-  const { port } = s.address();
-  await new Promise((r) => s.close(r));
-  return port;
-}
-async function waitPort(port, child) {
-  for (let i = 0; i < 200; i++) {
-    if (child.exitCode !== null) throw new Error(`exited: ${child.errText()}`);
-    const ok = await new Promise((r) => { const c = net.connect(port, "127.0.0.1", () => { c.destroy(); r(true); }); c.on("error", () => r(false)); });
-    if (ok) return;
-    await sleep(50);
-  }
-  throw new Error(`nothing listens on ${port}: ${child.errText()}`);
-}
+requireTools("bench", ["iperf3", "wrk", "taskset"], "apt-get install iperf3 wrk util-linux");
 
 function iperf(port, streams) {
   const r = spawnSync(pin(0, ["iperf3"])[0], [...pin(0, ["iperf3"]).slice(1), "-c", "127.0.0.1", "-p", String(port), "-t", String(DUR), "-P", String(streams), "-J"], { encoding: "utf8" });

@@ -1,0 +1,49 @@
+// Process helpers shared by the benchmarks: start/stop children in their own process groups (all
+// killed when the benchmark exits), pin them to a core, find a free port and wait for a listener.
+import { spawn, spawnSync } from "node:child_process";
+import net from "node:net";
+
+const root = new URL("../..", import.meta.url).pathname;
+export const have = (cmd) => spawnSync("sh", ["-c", `command -v ${cmd}`]).status === 0;
+export const pin = (core, argv) => ["taskset", "-c", String(core), ...argv];
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const children = [];
+process.on("exit", () => { for (const c of children) try { process.kill(-c.pid, "SIGKILL"); } catch {} });
+for (const sig of ["SIGINT", "SIGTERM"]) process.on(sig, () => process.exit(130));
+
+/** Exits with a hint when a tool the benchmark needs is missing. */
+export function requireTools(name, tools, hint) {
+  for (const tool of tools) {
+    if (!have(tool)) { console.error(`${name} needs ${tool}: ${hint}`); process.exit(1); }
+  }
+}
+
+export function start(argv, env = {}) {
+  const child = spawn(argv[0], argv.slice(1), { cwd: root, env: { ...process.env, ...env }, stdio: ["ignore", "ignore", "pipe"], detached: true });
+  let err = "";
+  child.stderr.on("data", (d) => { err += d; });
+  child.errText = () => err;
+  children.push(child);
+  return child;
+}
+export async function stop(child) {
+  try { process.kill(-child.pid, "SIGTERM"); } catch { return; }
+  for (let i = 0; i < 30 && child.exitCode === null && child.signalCode === null; i++) await sleep(100);
+  try { process.kill(-child.pid, "SIGKILL"); } catch {}
+}
+export async function freePort() {
+  const s = net.createServer();
+  await new Promise((r) => s.listen(0, "127.0.0.1", r));
+  const { port } = s.address();
+  await new Promise((r) => s.close(r));
+  return port;
+}
+export async function waitPort(port, child) {
+  for (let i = 0; i < 200; i++) {
+    if (child.exitCode !== null) throw new Error(`exited: ${child.errText()}`);
+    const ok = await new Promise((r) => { const c = net.connect(port, "127.0.0.1", () => { c.destroy(); r(true); }); c.on("error", () => r(false)); });
+    if (ok) return;
+    await sleep(50);
+  }
+  throw new Error(`nothing listens on ${port}: ${child.errText()}`);
+}
