@@ -135,3 +135,25 @@ test("a second signal during the drain exits at once", async () => {
     await s.cleanup([socket]);
   }
 });
+
+test("SIGINT drains like SIGTERM: listener closed, /health draining on both listeners, in-flight finish, exit 0", async () => {
+  const s = await setup({ EDGEPROXY_SHUTDOWN_TIMEOUT_SECS: "60" });
+  const held = await Promise.all(Array.from({ length: 3 }, () => holdConnection(s.proxy.port)));
+  const sockets = held.map((h) => h.socket);
+  try {
+    signal(s.proxy, "SIGINT");
+    assert.equal((await s.proxy.waitForLog("shutting down")).signal, "SIGINT");
+    for (const url of [`http://${s.metricsAddr}/health`, `http://${s.apiAddr}/health`]) {
+      const h = await healthOf(url);
+      assert.deepEqual([h.status, h.body.status], [503, "draining"], url);
+    }
+    assert.equal(await tryConnect(s.proxy.port), "ECONNREFUSED");
+    await Promise.all(sockets.map((socket, i) => echo(socket, `after SIGINT ${i}\n`)));
+    for (const socket of sockets) socket.end();
+    assert.equal(await s.proxy.exited, 0);
+    assert.equal(s.backend.accepted, 3, "no connection accepted after the signal");
+    assert.ok(!s.proxy.logs.some((l) => String(l.msg).includes("shutdown timeout")), "nothing was cut off");
+  } finally {
+    await s.cleanup(sockets);
+  }
+});
