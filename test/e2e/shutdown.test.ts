@@ -8,6 +8,7 @@ import process from "node:process";
 import { startBackend, holdConnection } from "../fixtures/backends.ts";
 import { createRoutingDb } from "../fixtures/routing-db.ts";
 import { startProxy, type ProxyProcess } from "../fixtures/proxy-process.ts";
+import { DUPLICATE_WINDOW_MS } from "../../src/infra/shutdown-signals.ts";
 
 /** Resolves with the connect error code, or "connected". */
 function tryConnect(port: number): Promise<string> {
@@ -128,6 +129,7 @@ test("a second signal during the drain exits at once", async () => {
   try {
     signal(s.proxy, "SIGTERM");
     await s.proxy.waitForLog("draining connections");
+    await new Promise((r) => setTimeout(r, DUPLICATE_WINDOW_MS + 100)); // a signal at once would be a twin
     signal(s.proxy, "SIGINT");
     assert.equal(await s.proxy.exited, 1);
     assert.ok(s.proxy.logs.some((l) => String(l.msg).includes("second signal")));
@@ -155,5 +157,25 @@ test("SIGINT drains like SIGTERM: listener closed, /health draining on both list
     assert.ok(!s.proxy.logs.some((l) => String(l.msg).includes("shutdown timeout")), "nothing was cut off");
   } finally {
     await s.cleanup(sockets);
+  }
+});
+
+test("Ctrl-C under a task runner (SIGINT from the terminal and again from the runner at once) still drains and exits 0", async () => {
+  const s = await setup({ EDGEPROXY_SHUTDOWN_TIMEOUT_SECS: "60" });
+  const { socket } = await holdConnection(s.proxy.port);
+  try {
+    // `deno task start` forwards the terminal's SIGINT to the proxy, which got it too, a moment apart
+    // (sent at the same instant, the kernel would merge the two into one).
+    signal(s.proxy, "SIGINT");
+    await s.proxy.waitForLog("draining connections");
+    signal(s.proxy, "SIGINT");
+    await new Promise((r) => setTimeout(r, DUPLICATE_WINDOW_MS));
+    assert.equal(s.proxy.child.exitCode, null, "not forced out by the twin signal");
+    await echo(socket, "still draining\n");
+    socket.end();
+    assert.equal(await s.proxy.exited, 0);
+    assert.ok(!s.proxy.logs.some((l) => String(l.msg).includes("second signal")));
+  } finally {
+    await s.cleanup([socket]);
   }
 });
