@@ -143,6 +143,7 @@ export async function startEdgeProxy(config: Config, services: EdgeProxyServices
       storeUp: () => !routeSync.failing,
       rateLimited: () => handler.counters.rateLimited,
       circuitState: (slot) => circuits.state(slot) as CircuitState,
+      circuitTransitions: (id) => circuits.transitionsOf(id),
       ...(health ? { probeHealthy: (slot: number) => { const b = table.backendAt(slot); return b === null || health.probeHealthy(b.id) !== false; } } : {}),
       ...services.metricsSources,
     },

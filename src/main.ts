@@ -6,6 +6,7 @@ import { loadTransport } from "./runtime/index.ts";
 import { readEnv, exit } from "./runtime/env.ts";
 import { fileIdentitySync, readFileBytes } from "./runtime/fs.ts";
 import { onShutdownSignal } from "./runtime/signals.ts";
+import { ShutdownSignals } from "./infra/shutdown-signals.ts";
 
 async function main(): Promise<void> {
   let config;
@@ -21,13 +22,14 @@ async function main(): Promise<void> {
   const log = createLogger(config.logLevel);
   const starting = startEdgeProxy(config, { transport: await loadTransport(), readFile: readFileBytes, fileIdentity: fileIdentitySync, log, now: Date.now });
   // Installed before startup finishes: a SIGTERM right after "listening" is logged still drains.
-  let stopping = false;
+  const signals = new ShutdownSignals();
   onShutdownSignal(async (signal) => {
-    if (stopping) {
+    const meaning = signals.receive(Date.now());
+    if (meaning === "duplicate") return log.debug("signal delivered twice, already shutting down", { signal });
+    if (meaning === "force") {
       log.warn("second signal: exiting now", { signal });
       exit(1);
     }
-    stopping = true;
     log.info("shutting down", { signal, timeout_secs: config.shutdownTimeoutMs / 1000 });
     const proxy = await starting.catch(() => null); // a failed start exits below
     if (proxy === null) return;

@@ -13,6 +13,8 @@
 
 export const CircuitState = { CLOSED: 0, OPEN: 1, HALF_OPEN: 2 } as const;
 export type CircuitState = (typeof CircuitState)[keyof typeof CircuitState];
+/** Names of the states, indexed by CircuitState (log fields, metric labels). */
+export const CIRCUIT_STATE_NAMES = ["closed", "open", "half-open"] as const;
 
 /** What the outcome calls return when the state did not change. */
 export const NO_TRANSITION = -1;

@@ -9,6 +9,8 @@ export interface MetricsSources {
   /** Client connections refused by the rate limiter so far (monotonic). */
   readonly rateLimited?: () => number;
   readonly circuitState?: (slot: number) => CircuitState;
+  /** Circuit transitions of a backend so far, indexed by the state moved to (CircuitState). */
+  readonly circuitTransitions?: (backendId: string) => readonly number[] | undefined;
   /** Active health check verdict for a slot. */
   readonly probeHealthy?: (slot: number) => boolean;
   /** The routing store answered its last read. */

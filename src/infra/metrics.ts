@@ -3,6 +3,7 @@
 // from live state by collect() at scrape time.
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { Backend } from "../core/types.ts";
+import { CIRCUIT_STATE_NAMES } from "../core/circuit.ts";
 import type { RuntimeName, Splice } from "../runtime/types.ts";
 import type { ConnectionObserver } from "../proxy/connection-observer.ts";
 import type { ProxyCounters } from "../proxy/handle-client.ts";
@@ -34,6 +35,7 @@ export interface ProxyMetrics {
 }
 
 const BACKEND_LABELS = ["backend", "region"] as const;
+
 /** Backend connect time: loopback and LAN to a slow WAN hop or a timeout-bound attempt. */
 const RTT_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
 /** Routing decisions take microseconds; the upper buckets catch a stalled event loop. */
@@ -88,6 +90,14 @@ export function createProxyMetrics(deps: ProxyMetricsDeps): ProxyMetrics {
   new Gauge({
     name: "edgeproxy_backend_circuit_state", help: "Circuit breaker state per backend: 0 closed, 1 open, 2 half-open.", labelNames: BACKEND_LABELS, registers,
     collect() { this.reset(); each((b, slot) => this.set(labels(b), sources.circuitState?.(slot) ?? 0)); },
+  });
+  new Counter({
+    name: "edgeproxy_circuit_transitions_total", help: "Circuit breaker state changes per backend, by the state moved to (closed, open, half-open).",
+    labelNames: [...BACKEND_LABELS, "to"], registers,
+    collect() {
+      this.reset();
+      each((b) => sources.circuitTransitions?.(b.id)?.forEach((n, to) => { if (n > 0) this.inc({ ...labels(b), to: CIRCUIT_STATE_NAMES[to] ?? String(to) }, n); }));
+    },
   });
   const rtt = new Histogram({
     name: "edgeproxy_backend_rtt_seconds", help: "Backend TCP connect time (successful connects).", labelNames: BACKEND_LABELS, buckets: RTT_BUCKETS, registers,

@@ -37,7 +37,9 @@ export class Observability {
   constructor(deps: ObservabilityDeps) {
     this.#deps = deps;
     const { table, engine } = deps;
-    const routableBackends = () => routableCount(table, engine.capacity);
+    // Same count as the API's /health: a backend whose active health check is down is not routable.
+    const probeHealthy = deps.sources?.probeHealthy;
+    const routableBackends = () => routableCount(table, engine.capacity, probeHealthy && ((_, slot) => !probeHealthy(slot)));
     this.health = { status: this.status, routableBackends, startedAtMs: deps.now(), now: deps.now, version: VERSION };
     this.metrics = deps.metrics.enabled
       ? createProxyMetrics({

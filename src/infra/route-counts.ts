@@ -22,9 +22,9 @@ export function forEachRouted(table: RoutedSlots, capacity: number, fn: (backend
 
 /** Healthy backends in the current route snapshot (deleted and invalid rows are never in it), less
  *  those whose active health check is down. */
-export function routableCount(table: RoutedSlots, capacity: number, probeDown?: (id: string) => boolean): number {
+export function routableCount(table: RoutedSlots, capacity: number, probeDown?: (id: string, slot: number) => boolean): number {
   let n = 0;
-  forEachRouted(table, capacity, (b) => { if (b.healthy && !probeDown?.(b.id)) n++; });
+  forEachRouted(table, capacity, (b, slot) => { if (b.healthy && !probeDown?.(b.id, slot)) n++; });
   return n;
 }
 

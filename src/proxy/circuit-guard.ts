@@ -3,7 +3,7 @@
 // each decision, and logs every transition once with the backend's id. Settings are read on every call
 // (a config reload applies at once); switching the breaker off closes every circuit.
 import type { Backend } from "../core/types.ts";
-import { CircuitState, NO_TRANSITION, type CircuitSettings, type CircuitTable } from "../core/circuit.ts";
+import { CIRCUIT_STATE_NAMES, CircuitState, NO_TRANSITION, type CircuitSettings, type CircuitTable } from "../core/circuit.ts";
 import type { Logger } from "../infra/log.ts";
 
 /** admit(): go ahead (closed), go ahead as a half-open probe, or do not use this backend now. */
@@ -26,11 +26,11 @@ export const noCircuits: CircuitGate = {
   failed() {},
 };
 
-const STATE_NAMES = ["closed", "open", "half-open"] as const;
-
 export class CircuitGuard implements CircuitGate {
-  /** State changes so far (for metrics). */
+  /** State changes so far, all backends. */
   transitions = 0;
+  /** State changes per backend id, indexed by the state moved to (CircuitState), for metrics. */
+  readonly #byBackend = new Map<string, number[]>();
   #on = false;
 
   constructor(
@@ -43,6 +43,11 @@ export class CircuitGuard implements CircuitGate {
   /** CircuitState of a slot: 0 closed, 1 open, 2 half-open (for metrics). */
   state(slot: number): number {
     return this.engine.circuitState(slot);
+  }
+
+  /** Transitions of one backend so far, indexed by the state moved to (0 closed, 1 open, 2 half-open). */
+  transitionsOf(id: string): readonly number[] | undefined {
+    return this.#byBackend.get(id);
   }
 
   advance(nowMs: number): void {
@@ -90,7 +95,12 @@ export class CircuitGuard implements CircuitGate {
   #report(slot: number, to: number, s: CircuitSettings): void {
     this.transitions++;
     const backend = this.backendAt(slot)?.id ?? null;
-    const state = STATE_NAMES[to] ?? String(to);
+    if (backend !== null) {
+      const counts = this.#byBackend.get(backend) ?? [0, 0, 0];
+      counts[to] = (counts[to] ?? 0) + 1;
+      this.#byBackend.set(backend, counts);
+    }
+    const state = CIRCUIT_STATE_NAMES[to] ?? String(to);
     if (to === CircuitState.OPEN) {
       this.log.warn("circuit opened", { backend, slot, state, failureThreshold: s.failureThreshold, timeoutSecs: s.timeoutMs / 1000 });
     } else if (to === CircuitState.HALF_OPEN) {

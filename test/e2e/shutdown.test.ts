@@ -8,6 +8,7 @@ import process from "node:process";
 import { startBackend, holdConnection } from "../fixtures/backends.ts";
 import { createRoutingDb } from "../fixtures/routing-db.ts";
 import { startProxy, type ProxyProcess } from "../fixtures/proxy-process.ts";
+import { DUPLICATE_WINDOW_MS } from "../../src/infra/shutdown-signals.ts";
 
 /** Resolves with the connect error code, or "connected". */
 function tryConnect(port: number): Promise<string> {
@@ -128,9 +129,52 @@ test("a second signal during the drain exits at once", async () => {
   try {
     signal(s.proxy, "SIGTERM");
     await s.proxy.waitForLog("draining connections");
+    await new Promise((r) => setTimeout(r, DUPLICATE_WINDOW_MS + 100)); // a signal at once would be a twin
     signal(s.proxy, "SIGINT");
     assert.equal(await s.proxy.exited, 1);
     assert.ok(s.proxy.logs.some((l) => String(l.msg).includes("second signal")));
+  } finally {
+    await s.cleanup([socket]);
+  }
+});
+
+test("SIGINT drains like SIGTERM: listener closed, /health draining on both listeners, in-flight finish, exit 0", async () => {
+  const s = await setup({ EDGEPROXY_SHUTDOWN_TIMEOUT_SECS: "60" });
+  const held = await Promise.all(Array.from({ length: 3 }, () => holdConnection(s.proxy.port)));
+  const sockets = held.map((h) => h.socket);
+  try {
+    signal(s.proxy, "SIGINT");
+    assert.equal((await s.proxy.waitForLog("shutting down")).signal, "SIGINT");
+    for (const url of [`http://${s.metricsAddr}/health`, `http://${s.apiAddr}/health`]) {
+      const h = await healthOf(url);
+      assert.deepEqual([h.status, h.body.status], [503, "draining"], url);
+    }
+    assert.equal(await tryConnect(s.proxy.port), "ECONNREFUSED");
+    await Promise.all(sockets.map((socket, i) => echo(socket, `after SIGINT ${i}\n`)));
+    for (const socket of sockets) socket.end();
+    assert.equal(await s.proxy.exited, 0);
+    assert.equal(s.backend.accepted, 3, "no connection accepted after the signal");
+    assert.ok(!s.proxy.logs.some((l) => String(l.msg).includes("shutdown timeout")), "nothing was cut off");
+  } finally {
+    await s.cleanup(sockets);
+  }
+});
+
+test("Ctrl-C under a task runner (SIGINT from the terminal and again from the runner at once) still drains and exits 0", async () => {
+  const s = await setup({ EDGEPROXY_SHUTDOWN_TIMEOUT_SECS: "60" });
+  const { socket } = await holdConnection(s.proxy.port);
+  try {
+    // `deno task start` forwards the terminal's SIGINT to the proxy, which got it too, a moment apart
+    // (sent at the same instant, the kernel would merge the two into one).
+    signal(s.proxy, "SIGINT");
+    await s.proxy.waitForLog("draining connections");
+    signal(s.proxy, "SIGINT");
+    await new Promise((r) => setTimeout(r, DUPLICATE_WINDOW_MS));
+    assert.equal(s.proxy.child.exitCode, null, "not forced out by the twin signal");
+    await echo(socket, "still draining\n");
+    socket.end();
+    assert.equal(await s.proxy.exited, 0);
+    assert.ok(!s.proxy.logs.some((l) => String(l.msg).includes("second signal")));
   } finally {
     await s.cleanup([socket]);
   }

@@ -48,6 +48,7 @@ test("every DESIGN.md metric is exposed with its type", async () => {
     ["edgeproxy_rate_limited_connections_total", "counter"], ["edgeproxy_backend_circuit_state", "gauge"],
     ["edgeproxy_backend_healthy", "gauge"], ["edgeproxy_connect_failures_total", "counter"],
     ["edgeproxy_decision_duration_seconds", "histogram"], ["edgeproxy_draining", "gauge"],
+    ["edgeproxy_circuit_transitions_total", "counter"],
     ["process_cpu_seconds_total", "counter"], ["process_resident_memory_bytes", "gauge"],
   ]) {
     assert.match(text, new RegExp(`^# TYPE ${name} ${type}$`, "m"), name);
@@ -131,6 +132,21 @@ test("optional sources are read at scrape time", async () => {
   assert.equal(sample(text, `edgeproxy_backend_circuit_state${B}`), 2);
   assert.equal(sample(text, `edgeproxy_backend_healthy${A}`), 0, "store says healthy, the probe says not");
   assert.equal(sample(text, "edgeproxy_routing_store_up"), 0);
+});
+
+test("circuit transitions: one counter series per backend and state moved to, none for a backend without any", async () => {
+  const transitions = new Map<string, number[]>([["a", [1, 2, 1]], ["gone", [0, 5, 0]]]);
+  const f = fixture({ sources: { circuitTransitions: (id) => transitions.get(id) } });
+  let text = await f.metrics.render();
+  assert.equal(sample(text, 'edgeproxy_circuit_transitions_total{backend="a",region="sa",to="closed"}'), 1);
+  assert.equal(sample(text, 'edgeproxy_circuit_transitions_total{backend="a",region="sa",to="open"}'), 2);
+  assert.equal(sample(text, 'edgeproxy_circuit_transitions_total{backend="a",region="sa",to="half-open"}'), 1);
+  assert.doesNotMatch(text, /edgeproxy_circuit_transitions_total\{backend="(b|gone)"/, "b never moved; gone is not in the table");
+  assert.equal(promtoolProblems(text), "");
+  transitions.set("b", [0, 1, 0]);
+  text = await f.metrics.render();
+  assert.equal(sample(text, 'edgeproxy_circuit_transitions_total{backend="b",region="eu",to="open"}'), 1, "read at scrape time");
+  assert.doesNotMatch(text, /backend="b",region="eu",to="closed"/, "zero counts are not exported");
 });
 
 test("process metrics: heap-space collector skipped on Bun only, no _total gauges", async () => {

@@ -46,3 +46,23 @@ test("enabled: an observer and a listener on the configured address; health foll
     await o.close();
   }
 });
+
+test("routable backends leave out a backend whose active health check is down, on /health and the gauge", async () => {
+  const backend = (id: string, healthy: boolean) => ({ id, app: "t", region: "sa", country: null, host: "127.0.0.1", port: 1, healthy, weight: 1, softLimit: 10, hardLimit: 20, version: 1 });
+  const slots = [backend("a", true), backend("b", true), backend("c", false)];
+  const o = new Observability({
+    ...{ metrics: { enabled: true, listen: { host: "127.0.0.1", port: 0 }, path: "/metrics" }, runtime, log: silentLogger, now: () => 0 },
+    table: { size: 3, backendAt: (s) => slots[s] ?? null },
+    engine: { capacity: 4, active: () => 0 },
+    handler: () => ({ counters: { accepted: 0, active: 0, noBackend: 0, connectFailures: 0, bytesFromClients: 0, bytesToClients: 0 }, inFlight: new Set() }) as unknown as ClientHandler,
+    sources: { probeHealthy: (slot) => slot !== 1 },
+  });
+  const server = await o.start();
+  try {
+    const base = `http://127.0.0.1:${server!.address.port}`;
+    assert.match(await (await fetch(`${base}/metrics`)).text(), /^edgeproxy_backends_routable 1$/m, "b is probed down, c is unhealthy in the store");
+    assert.equal(((await (await fetch(`${base}/health`)).json()) as { backends: number }).backends, 1);
+  } finally {
+    await o.close();
+  }
+});

@@ -77,6 +77,8 @@ for (const [name, create] of ENGINES) {
     assert.equal(guard.state(near), CircuitState.CLOSED);
     assert.equal(lines.filter((l) => l.msg === "circuit closed").length, 1);
     assert.equal(guard.transitions, 3);
+    assert.deepEqual(guard.transitionsOf("near"), [1, 1, 1], "per backend, by the state moved to: closed, open, half-open");
+    assert.equal(guard.transitionsOf("far"), undefined);
     for (const r of [r1, r2, r3]) router.release(r);
     assert.deepEqual(connect("10.0.3.1", 1105, down).tried, ["near"]);
   });
@@ -95,6 +97,7 @@ for (const [name, create] of ENGINES) {
     assert.deepEqual(r.tried, ["far"], "reopened at 1000: still open at 1999");
     router.release(r.route!);
     assert.deepEqual(connect("10.0.0.4", 2000, new Set()).tried, ["near"], "half-open again at 2000");
+    assert.deepEqual(guard.transitionsOf("near"), [0, 2, 2], "opened twice, half-open twice, not closed yet");
   });
 
   test(`${name}: consecutive failures only — a success in between resets the count`, () => {
