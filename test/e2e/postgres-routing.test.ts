@@ -13,10 +13,10 @@ import { startBackend, whoAnswers, type TestBackend } from "../fixtures/backends
 import { tempDir } from "../fixtures/routing-db.ts";
 import { startProxy, runToExit, type ProxyProcess } from "../fixtures/proxy-process.ts";
 import { runCli } from "../cli/run-cli.ts";
-import { createPrivateServer, createTestSchema, havePsql, postgresSkipReason, privateServerSkipReason, psql, sql, type PrivateServer, type TestSchema } from "../fixtures/postgres.ts";
+import { createPrivateServer, createTestSchema, psqlSkipReason, postgresSkipReason, privateServerSkipReason, psql, sql, type PrivateServer, type TestSchema } from "../fixtures/postgres.ts";
 
 const skip = (await postgresSkipReason()) ?? false;
-const skipPsql = skip || (havePsql() ? false : "no psql client installed");
+const skipPsql = skip || (psqlSkipReason() ?? false);
 const skipPrivate = skip || (privateServerSkipReason() ?? false);
 const TOKEN = "pg-e2e-token-0123456789abcdef";
 const PASSWORD = "pw-never-logged-7f3a";

@@ -9,7 +9,10 @@ import { ORIGINAL_PG_BACKENDS, PG_LATEST_SCHEMA_VERSION } from "../../src/store/
 import { startChangeFeed } from "../../src/store/pg-change-feed.ts";
 import { StoreError } from "../../src/store/store-errors.ts";
 import type { PgSettings } from "../../src/store/pg-connection.ts";
-import { createTestSchema, postgresSkipReason, sql, type TestSchema } from "../fixtures/postgres.ts";
+import net from "node:net";
+import process from "node:process";
+import { createTestSchema, postgresSkipReason, rawClient, sql, TEST_POSTGRES_URL, type TestSchema } from "../fixtures/postgres.ts";
+import { startFrozenLink } from "../fixtures/frozen-link.ts";
 import { routingStoreSuite } from "../_suites/routing-store.ts";
 
 const skip = (await postgresSkipReason()) ?? false;
@@ -142,6 +145,68 @@ describe("postgres store", { skip }, () => {
       await holder.query("ROLLBACK").catch(() => undefined);
       await holder.end();
       await store.close();
+    }
+  });
+  test("the pool opens MIN_CONNECTIONS at start and never more than MAX_CONNECTIONS, however many reads wait", async () => {
+    const app = `edgeproxy_pool_${process.pid}_${Date.now().toString(36)}`;
+    // The URL's application_name wins over the driver setting: these connections can be counted.
+    const url = `${schema.url}&application_name=${app}`;
+    const connections = async () => Number((await sql(TEST_POSTGRES_URL, "SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = $1", [app]))[0]!.n);
+    const store = await openPgStore({ ...settings(url), maxConnections: 3, minConnections: 2 });
+    const holder = await rawClient(schema.url);
+    try {
+      assert.equal(await connections(), 2, "MIN_CONNECTIONS opened at start");
+      await holder.query("BEGIN");
+      await holder.query("LOCK TABLE store_meta IN ACCESS EXCLUSIVE MODE");
+      const reads = Array.from({ length: 12 }, () => store.changeMarker());
+      for (let i = 0; i < 100 && (await connections()) < 3; i++) await sleep(20);
+      await sleep(200);
+      assert.equal(await connections(), 3, "12 waiting reads use at most MAX_CONNECTIONS");
+      await holder.query("ROLLBACK");
+      const markers = await Promise.all(reads);
+      assert.equal(new Set(markers).size, 1, "every queued read ran once the lock was gone");
+      assert.ok((await connections()) <= 3);
+    } finally {
+      await holder.query("ROLLBACK").catch(() => undefined);
+      await holder.end();
+      await store.close();
+    }
+    assert.equal(await connections(), 0, "close() ends every pooled connection");
+  });
+
+  test("a server that accepts but never answers: opening fails after the connect timeout, without the password", { timeout: 20_000 }, async () => {
+    const held: net.Socket[] = [];
+    const silent = net.createServer((s) => { s.on("error", () => undefined); held.push(s); });
+    await new Promise<void>((r) => silent.listen(0, "127.0.0.1", r));
+    const port = (silent.address() as net.AddressInfo).port;
+    try {
+      const url = `postgres://nobody:silent-Secret-99@127.0.0.1:${port}/test`;
+      await assert.rejects(openPgStore({ ...settings(url), connectTimeoutMs: 300 }), (err: unknown) => {
+        assert.ok(err instanceof StoreError);
+        assert.match(err.message, /timeout/i);
+        assert.doesNotMatch(err.message, /silent-Secret-99/);
+        return true;
+      });
+    } finally {
+      for (const s of held) s.destroy();
+      await new Promise<void>((r) => silent.close(() => r()));
+    }
+  });
+
+  test("a link that stops delivering mid-query: the client-side query timeout fails the read, and the store recovers", { timeout: 20_000 }, async () => {
+    const base = new URL(TEST_POSTGRES_URL);
+    const link = await startFrozenLink(base.hostname, Number(base.port || 5432));
+    const store = await openPgStore({ ...settings(link.via(schema.url)), queryTimeoutMs: 500, minConnections: 1 });
+    try {
+      const marker = await store.changeMarker();
+      link.freeze(); // the server's own statement_timeout cannot help: its answer never arrives
+      await assert.rejects(store.changeMarker(), (err: unknown) => err instanceof StoreError && /timeout/i.test(err.message));
+      link.thaw();
+      assert.equal(await store.changeMarker(), marker);
+    } finally {
+      link.thaw();
+      await store.close();
+      await link.close();
     }
   });
 });
