@@ -15,7 +15,7 @@ import { startProxy, runToExit, type ProxyProcess } from "../fixtures/proxy-proc
 import { runCli } from "../cli/run-cli.ts";
 import { sample } from "../fixtures/promtool.ts";
 import { startFrozenLink, type FrozenLink } from "../fixtures/frozen-link.ts";
-import { createPrivateServer, createTestSchema, psqlSkipReason, postgresSkipReason, privateServerSkipReason, psql, sql, type PrivateServer, type TestSchema } from "../fixtures/postgres.ts";
+import { createPrivateServer, createTestSchema, TEST_POSTGRES_URL, psqlSkipReason, postgresSkipReason, privateServerSkipReason, psql, sql, type PrivateServer, type TestSchema } from "../fixtures/postgres.ts";
 
 const skip = (await postgresSkipReason()) ?? false;
 const skipPsql = skip || (psqlSkipReason() ?? false);
@@ -79,7 +79,9 @@ describe("two proxies on one PostgreSQL database", { skip: skipPsql }, () => {
     // The CLI creates the schema and the first backend, as an operator would.
     const cli = await runCli(["db", "init"], pgEnv(schema.url, dir.dir, "cli"));
     assert.equal(cli.code, 0, cli.stderr);
-    assert.match(cli.stdout, /routing store ready: postgres:\/\/postgres@127\.0\.0\.1:5432\/test/);
+    // The server URL as shown: user, host and database, no password or options (any EDGEPROXY_TEST_POSTGRES_URL).
+    const base = new URL(TEST_POSTGRES_URL);
+    assert.ok(cli.stdout.includes(`routing store ready: postgres://${base.username}@${base.host}${base.pathname} `), cli.stdout);
     const add = await runCli(["node", "add", "pg-a", "sa", "127.0.0.1", String(backends[0]!.port), "--country", "BR"], pgEnv(schema.url, dir.dir, "cli"));
     assert.equal(add.code, 0, add.stderr);
     const slow = { EDGEPROXY_POSTGRES_RELOAD_SECS: "3600" }; // only NOTIFY can deliver a change in time
