@@ -282,7 +282,7 @@ describe("PostgreSQL slow (a link that stops delivering)", { skip }, () => {
     backend = await startBackend("slow-a");
     const r = await runCli(["node", "add", "slow-a", "sa", "127.0.0.1", String(backend.port)], pgEnv(schema.url, dir.dir, "cli"));
     assert.equal(r.code, 0, r.stderr);
-    proxy = await startProxy(pgEnv(link.via(schema.url), dir.dir, "pop", { ...METRICS, EDGEPROXY_POSTGRES_RELOAD_SECS: "1", EDGEPROXY_POSTGRES_QUERY_TIMEOUT_SECS: "1" }));
+    proxy = await startProxy(pgEnv(link.via(schema.url), dir.dir, "pop", { ...METRICS, EDGEPROXY_POSTGRES_RELOAD_SECS: "1", EDGEPROXY_POSTGRES_QUERY_TIMEOUT_SECS: "1", EDGEPROXY_POSTGRES_CONNECT_TIMEOUT_SECS: "1" }));
   });
   after(async () => {
     link?.thaw();
@@ -307,6 +307,13 @@ describe("PostgreSQL slow (a link that stops delivering)", { skip }, () => {
     await sql(schema.url, "UPDATE backends SET healthy = 0 WHERE id = 'slow-a'");
     await until("the change after recovery is applied", () => who(proxy), "", 10_000);
     assert.equal(count(proxy, "routing store readable again"), 1);
+  });
+
+  test("SIGTERM while the link is frozen: the proxy still stops cleanly (closing never waits on a silent server)", async () => {
+    const url = await metricsUrl(proxy);
+    await until("store up", () => storeUp(url), 1, 5000);
+    link.freeze();
+    assert.equal(await proxy.stop(), 0, "exit 0 before the fixture's 10 s SIGKILL");
   });
 });
 

@@ -203,10 +203,50 @@ describe("postgres store", { skip }, () => {
       await assert.rejects(store.changeMarker(), (err: unknown) => err instanceof StoreError && /timeout/i.test(err.message));
       link.thaw();
       assert.equal(await store.changeMarker(), marker);
+      // Frozen again: close() must still return (a graceful end waits for the server to close each socket).
+      await store.changeMarker();
+      link.freeze();
+      await store.close();
     } finally {
       link.thaw();
       await store.close();
       await link.close();
+    }
+  });
+
+  test("the change feed's close() returns on a frozen link", { timeout: 20_000 }, async () => {
+    const base = new URL(TEST_POSTGRES_URL);
+    const link = await startFrozenLink(base.hostname, Number(base.port || 5432));
+    const store = await openPgStore(settings(schema.url));
+    let listening!: () => void;
+    const ready = new Promise<void>((r) => { listening = r; });
+    const feed = startChangeFeed({ settings: { ...settings(link.via(schema.url)), connectTimeoutMs: 500 }, schema: store.schema, onChange: () => undefined, onState: (up) => up && listening() });
+    try {
+      await ready;
+      link.freeze();
+      await feed.close();
+    } finally {
+      link.thaw();
+      await store.close();
+      await link.close();
+    }
+  });
+
+  test("MIN_CONNECTIONS the server refuses: opening fails with the server's reason instead of hanging", { timeout: 20_000 }, async () => {
+    const role = `edgeproxy_lim_${process.pid}_${Date.now().toString(36)}`;
+    const own = await createTestSchema();
+    await sql(TEST_POSTGRES_URL, `CREATE ROLE ${role} LOGIN CONNECTION LIMIT 2; GRANT ALL ON SCHEMA ${own.name} TO ${role}`);
+    try {
+      const u = new URL(own.url);
+      u.username = role;
+      u.password = "";
+      // The migration's connection comes back to the pool; warming 3 needs a third, which the role may not open.
+      await assert.rejects(openPgStore({ ...settings(u.toString()), maxConnections: 4, minConnections: 3 }),
+        (err: unknown) => err instanceof StoreError && /too many connections/.test(err.message));
+      assert.equal((await sql(TEST_POSTGRES_URL, "SELECT count(*)::int AS n FROM pg_stat_activity WHERE usename = $1", [role]))[0]!.n, 0, "every connection closed");
+    } finally {
+      await own.drop();
+      await sql(TEST_POSTGRES_URL, `DROP OWNED BY ${role} CASCADE; DROP ROLE ${role}`).catch(() => undefined);
     }
   });
 });
