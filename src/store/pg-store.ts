@@ -41,7 +41,10 @@ export async function openPgStore(settings: PgSettings, options: PgStoreOptions 
     client = await pool.connect();
     const { rows } = await client.query<{ schema: string | null }>("SELECT current_schema() AS schema");
     const schema = rows[0]?.schema ?? null;
-    if (schema === null) throw new StoreError("no schema to create the tables in: the search_path names no existing schema");
+    if (schema === null) {
+      const path = (await client.query<{ search_path: string }>("SHOW search_path")).rows[0]?.search_path ?? "";
+      throw new StoreError(`no schema to create the tables in: search_path "${path}" names no existing schema (create it first: CREATE SCHEMA …)`);
+    }
     await migratePg(client, schema);
     client.release();
     client = null;

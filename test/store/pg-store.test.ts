@@ -75,6 +75,12 @@ describe("postgres store", { skip }, () => {
     }
   });
 
+  test("a search_path naming no existing schema is refused, saying to create it", async () => {
+    const url = schema.url.replace(encodeURIComponent(schema.name), `${schema.name}_missing`);
+    assert.notEqual(url, schema.url);
+    await assert.rejects(openPgStore(settings(url)), (err: unknown) => err instanceof StoreError && new RegExp(`search_path "${schema.name}_missing" names no existing schema \\(create it first: CREATE SCHEMA`).test(err.message));
+  });
+
   test("a table that is not a routing store is refused, naming the missing columns", async () => {
     const other = await createTestSchema();
     try {
