@@ -3,7 +3,7 @@
 // of the writer's COMMIT, whoever wrote (any POP's API or CLI, psql). A lost connection is retried on a
 // timer; every (re)connection calls `onChange` too, since notifications sent while it was down are gone.
 // The periodic reload stays the safety net.
-import { newPgClient, pgError, type PgClient, type PgSettings } from "./pg-connection.ts";
+import { endWithin, newPgClient, pgError, type PgClient, type PgSettings } from "./pg-connection.ts";
 import { CHANGE_CHANNEL } from "./pg-schema.ts";
 import type { StoreError } from "./store-errors.ts";
 
@@ -44,7 +44,7 @@ export function startChangeFeed(options: ChangeFeedOptions): ChangeFeed {
     client = null;
     c.removeAllListeners("notification");
     c.on("error", () => undefined); // a late error on a dropped client must not be unhandled
-    void c.end().catch(() => undefined);
+    void endWithin(c, settings.connectTimeoutMs);
     if (closed) return;
     report(false, pgError(settings.url, "listen for changes", err));
     timer = setTimeout(connect, retryMs);
@@ -84,7 +84,7 @@ export function startChangeFeed(options: ChangeFeedOptions): ChangeFeed {
       client = null;
       if (c !== null) {
         c.on("error", () => undefined);
-        await c.end().catch(() => undefined);
+        await endWithin(c, settings.connectTimeoutMs);
       }
     },
   };

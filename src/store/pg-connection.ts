@@ -88,6 +88,27 @@ export function createPool(settings: PgSettings, onIdleError: (err: StoreError) 
   return pool;
 }
 
+/** pg internals reached only to force a close: a client's socket, and the clients a pool holds. */
+interface WithSocket { readonly connection?: { readonly stream?: { destroy(): void } } }
+interface WithClients { readonly _clients?: readonly WithSocket[] }
+
+/**
+ * Ends a pool or client without hanging: a graceful end waits for the server to close each socket, which a
+ * frozen server or a silently cut link never does (nor does a pool with a client never released). After
+ * `graceMs` the remaining sockets are destroyed.
+ */
+export async function endWithin(target: PgPool | PgClient, graceMs: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const ended = target.end().then(() => true, () => true);
+  const late = new Promise<boolean>((resolve) => { timer = setTimeout(() => resolve(false), graceMs); });
+  const done = await Promise.race([ended, late]);
+  clearTimeout(timer);
+  if (done) return;
+  const clients = (target as unknown as WithClients)._clients ?? [target as unknown as WithSocket];
+  for (const c of [...clients]) c.connection?.stream?.destroy();
+  await Promise.race([ended, new Promise((r) => setTimeout(r, 100))]);
+}
+
 /** The URL as it may be shown: no password, no query string (options may carry secrets too). */
 export function displayUrl(url: string): string {
   try {

@@ -4,7 +4,7 @@
 import type { Backend } from "../core/types.ts";
 import { checkBackendColumns, parseBackendRow } from "../core/backend-row.ts";
 import type { BackendInput, BackendRecord, ChangeSource, RoutingStore, SkippedRow, SnapshotRead } from "./routing-store.ts";
-import { createPool, displayUrl, pgError, type PgPool, type PgPoolClient, type PgQueryResult, type PgSettings } from "./pg-connection.ts";
+import { createPool, displayUrl, endWithin, pgError, type PgPool, type PgPoolClient, type PgQueryResult, type PgSettings } from "./pg-connection.ts";
 import { migratePg } from "./pg-schema.ts";
 import { BackendInputError, inputError, StoreError } from "./store-errors.ts";
 import { checkId, flag, inputRow, toRecord } from "./backend-input.ts";
@@ -42,17 +42,23 @@ export async function openPgStore(settings: PgSettings, options: PgStoreOptions 
     client = await pool.connect();
     const { rows } = await client.query<{ schema: string | null }>("SELECT current_schema() AS schema");
     const schema = rows[0]?.schema ?? null;
-    if (schema === null) throw new StoreError("no schema to create the tables in: the search_path names no existing schema");
+    if (schema === null) {
+      const path = (await client.query<{ search_path: string }>("SHOW search_path")).rows[0]?.search_path ?? "";
+      throw new StoreError(`no schema to create the tables in: search_path "${path}" names no existing schema (create it first: CREATE SCHEMA …)`);
+    }
     await migratePg(client, schema);
     client.release();
     client = null;
-    // Open MIN_CONNECTIONS now, so the first reads after start do not pay for connecting.
-    const warm = await Promise.all(Array.from({ length: settings.minConnections }, () => pool.connect()));
-    for (const c of warm) c.release();
-    return new PgRoutingStore(settings.url, schema, pool, options);
+    // Open MIN_CONNECTIONS now, so the first reads after start do not pay for connecting. Every one that
+    // opened goes back to the pool even when another failed: one never released would keep end() waiting.
+    const warm = await Promise.allSettled(Array.from({ length: settings.minConnections }, () => pool.connect()));
+    for (const w of warm) if (w.status === "fulfilled") w.value.release();
+    const failed = warm.find((w) => w.status === "rejected");
+    if (failed !== undefined) throw failed.reason;
+    return new PgRoutingStore(settings.url, schema, pool, options, settings.connectTimeoutMs);
   } catch (err) {
     client?.release(true);
-    await pool.end().catch(() => undefined);
+    await endWithin(pool, settings.connectTimeoutMs);
     throw pgError(settings.url, "open", err);
   }
 }
@@ -64,7 +70,8 @@ class PgRoutingStore implements PgStore {
   readonly #origin: string | null;
   readonly #now: () => number;
 
-  constructor(readonly url: string, readonly schema: string, readonly pool: PgPool, options: PgStoreOptions) {
+  /** closeGraceMs: how long close() waits for the server before dropping the connections. */
+  constructor(readonly url: string, readonly schema: string, readonly pool: PgPool, options: PgStoreOptions, readonly closeGraceMs: number) {
     this.displayUrl = displayUrl(url);
     this.#source = options.source ?? null;
     this.#origin = options.origin ?? null;
@@ -247,7 +254,7 @@ class PgRoutingStore implements PgStore {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    await this.pool.end().catch(() => undefined);
+    await endWithin(this.pool, this.closeGraceMs);
   }
 }
 

@@ -13,10 +13,12 @@ import { startBackend, whoAnswers, type TestBackend } from "../fixtures/backends
 import { tempDir } from "../fixtures/routing-db.ts";
 import { startProxy, runToExit, type ProxyProcess } from "../fixtures/proxy-process.ts";
 import { runCli } from "../cli/run-cli.ts";
-import { createPrivateServer, createTestSchema, havePsql, postgresSkipReason, privateServerSkipReason, psql, sql, type PrivateServer, type TestSchema } from "../fixtures/postgres.ts";
+import { sample } from "../fixtures/promtool.ts";
+import { startFrozenLink, type FrozenLink } from "../fixtures/frozen-link.ts";
+import { createPrivateServer, createTestSchema, TEST_POSTGRES_URL, psqlSkipReason, postgresSkipReason, privateServerSkipReason, psql, sql, type PrivateServer, type TestSchema } from "../fixtures/postgres.ts";
 
 const skip = (await postgresSkipReason()) ?? false;
-const skipPsql = skip || (havePsql() ? false : "no psql client installed");
+const skipPsql = skip || (psqlSkipReason() ?? false);
 const skipPrivate = skip || (privateServerSkipReason() ?? false);
 const TOKEN = "pg-e2e-token-0123456789abcdef";
 const PASSWORD = "pw-never-logged-7f3a";
@@ -44,6 +46,13 @@ async function until<T>(what: string, probe: () => Promise<T>, want: T, timeoutM
   throw new Error(`${what}: still ${JSON.stringify(last)} after ${timeoutMs} ms (wanted ${JSON.stringify(want)})`);
 }
 
+/** The proxy's /metrics URL (metrics enabled on an ephemeral port). */
+async function metricsUrl(p: ProxyProcess): Promise<string> {
+  return `http://${String((await p.waitForLog("edgeProxy metrics listening")).addr)}/metrics`;
+}
+const storeUp = async (url: string) => sample(await (await fetch(url)).text(), "edgeproxy_routing_store_up");
+const METRICS = { EDGEPROXY_METRICS_ENABLED: "true", EDGEPROXY_METRICS_LISTEN_ADDR: "127.0.0.1:0" };
+
 const applied = (p: ProxyProcess) => p.logs.filter((l) => l.msg === "routes applied").length;
 const count = (p: ProxyProcess, msg: string) => p.logs.filter((l) => String(l.msg ?? "").includes(msg)).length;
 
@@ -70,7 +79,9 @@ describe("two proxies on one PostgreSQL database", { skip: skipPsql }, () => {
     // The CLI creates the schema and the first backend, as an operator would.
     const cli = await runCli(["db", "init"], pgEnv(schema.url, dir.dir, "cli"));
     assert.equal(cli.code, 0, cli.stderr);
-    assert.match(cli.stdout, /routing store ready: postgres:\/\/postgres@127\.0\.0\.1:5432\/test/);
+    // The server URL as shown: user, host and database, no password or options (any EDGEPROXY_TEST_POSTGRES_URL).
+    const base = new URL(TEST_POSTGRES_URL);
+    assert.ok(cli.stdout.includes(`routing store ready: postgres://${base.username}@${base.host}${base.pathname} `), cli.stdout);
     const add = await runCli(["node", "add", "pg-a", "sa", "127.0.0.1", String(backends[0]!.port), "--country", "BR"], pgEnv(schema.url, dir.dir, "cli"));
     assert.equal(add.code, 0, add.stderr);
     const slow = { EDGEPROXY_POSTGRES_RELOAD_SECS: "3600" }; // only NOTIFY can deliver a change in time
@@ -221,6 +232,22 @@ describe("PostgreSQL outage", { skip: skipPrivate }, () => {
     await until("routes to o-a after catching up", () => who(proxy!), "o-a", 15_000);
   });
 
+  test("the store state metric: edgeproxy_routing_store_up is 1, 0 during the outage (still routing), 1 after recovery", async () => {
+    await proxy?.stop();
+    proxy = await startProxy({ ...env(), ...METRICS });
+    const url = await metricsUrl(proxy);
+    await until("store up at start", () => storeUp(url), 1, 5000);
+    const routed = await who(proxy);
+    assert.notEqual(routed, "");
+    await server.stop();
+    await until("store down during the outage", () => storeUp(url), 0, 10_000);
+    assert.equal(await who(proxy), routed, "routing on the last good snapshot");
+    await server.start();
+    await until("store up after recovery", () => storeUp(url), 1, 15_000);
+    assert.equal(count(proxy, "routing store unreadable"), 1);
+    assert.equal(count(proxy, "routing store readable again"), 1);
+  });
+
   test("down at start with no saved snapshot: the proxy refuses to start, naming the variable, no password shown", async () => {
     await server.stop();
     try {
@@ -237,5 +264,98 @@ describe("PostgreSQL outage", { skip: skipPrivate }, () => {
     } finally {
       await server.start();
     }
+  });
+});
+
+describe("PostgreSQL slow (a link that stops delivering)", { skip }, () => {
+  let schema: TestSchema;
+  let link: FrozenLink;
+  let dir: ReturnType<typeof tempDir>;
+  let backend: TestBackend;
+  let proxy: ProxyProcess;
+
+  before(async () => {
+    schema = await createTestSchema();
+    const base = new URL(schema.url);
+    link = await startFrozenLink(base.hostname, Number(base.port || 5432));
+    dir = tempDir("edgeproxy-pg-slow-");
+    backend = await startBackend("slow-a");
+    const r = await runCli(["node", "add", "slow-a", "sa", "127.0.0.1", String(backend.port)], pgEnv(schema.url, dir.dir, "cli"));
+    assert.equal(r.code, 0, r.stderr);
+    proxy = await startProxy(pgEnv(link.via(schema.url), dir.dir, "pop", { ...METRICS, EDGEPROXY_POSTGRES_RELOAD_SECS: "1", EDGEPROXY_POSTGRES_QUERY_TIMEOUT_SECS: "1", EDGEPROXY_POSTGRES_CONNECT_TIMEOUT_SECS: "1" }));
+  });
+  after(async () => {
+    link?.thaw();
+    await proxy?.stop();
+    await backend?.close();
+    await link?.close();
+    await schema?.drop();
+    dir?.remove();
+  });
+
+  test("reads time out: routing continues, the metric says 0, logged once; the link back: 1 and changes arrive again", async () => {
+    const url = await metricsUrl(proxy);
+    assert.equal(await who(proxy), "slow-a");
+    await until("store up", () => storeUp(url), 1, 5000);
+    link.freeze();
+    await until("store down while reads time out", () => storeUp(url), 0, 10_000);
+    assert.equal(await who(proxy), "slow-a", "routing on the last good snapshot");
+    await sleep(2500); // more timed-out reads
+    assert.equal(count(proxy, "routing store unreadable"), 1, "logged once per state change");
+    link.thaw();
+    await until("store up again", () => storeUp(url), 1, 10_000);
+    await sql(schema.url, "UPDATE backends SET healthy = 0 WHERE id = 'slow-a'");
+    await until("the change after recovery is applied", () => who(proxy), "", 10_000);
+    assert.equal(count(proxy, "routing store readable again"), 1);
+  });
+
+  test("SIGTERM while the link is frozen: the proxy still stops cleanly (closing never waits on a silent server)", async () => {
+    const url = await metricsUrl(proxy);
+    await until("store up", () => storeUp(url), 1, 5000);
+    link.freeze();
+    assert.equal(await proxy.stop(), 0, "exit 0 before the fixture's 10 s SIGKILL");
+  });
+});
+
+describe("a PostgreSQL server that checks passwords", { skip: skipPrivate }, () => {
+  const ROLE = { name: "edgeproxy_pw", password: "Right-Pw-3e9c" };
+  let server: PrivateServer;
+  let dir: ReturnType<typeof tempDir>;
+  const url = (password: string) => `postgres://${ROLE.name}:${encodeURIComponent(password)}@127.0.0.1:${server.port}/postgres`;
+
+  before(async () => {
+    server = await createPrivateServer({ passwordRole: ROLE });
+    dir = tempDir("edgeproxy-pg-auth-");
+  });
+  after(async () => {
+    await server?.remove();
+    dir?.remove();
+  });
+
+  test("a wrong password: the proxy and the CLI fail naming the cause, and never show the password", async () => {
+    const wrong = "Wrong-Pw-b71d@x";
+    const r = await runToExit(pgEnv(url(wrong), dir.dir, "bad", { EDGEPROXY_LOG_LEVEL: "debug" }));
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /password authentication failed for user \\?"edgeproxy_pw\\?"/);
+    assert.match(r.stderr, /EDGEPROXY_POSTGRES_URL: PostgreSQL routing store postgres:\/\/edgeproxy_pw@127\.0\.0\.1:\d+\/postgres cannot be read/);
+    const cli = await runCli(["db", "init"], pgEnv(url(wrong), dir.dir, "cli"));
+    assert.equal(cli.code, 1, cli.stderr);
+    assert.match(cli.stderr, /password authentication failed/);
+    for (const out of [r.stderr, cli.stderr, cli.stdout]) {
+      assert.ok(!out.includes(wrong) && !out.includes(encodeURIComponent(wrong)), out);
+    }
+  });
+
+  test("the right password: the proxy starts, and no log line (debug included) holds it", async () => {
+    const cli = await runCli(["db", "init"], pgEnv(url(ROLE.password), dir.dir, "cli"));
+    assert.equal(cli.code, 0, cli.stderr);
+    const proxy = await startProxy(pgEnv(url(ROLE.password), dir.dir, "good", { EDGEPROXY_LOG_LEVEL: "debug" }));
+    try {
+      await proxy.waitForLog("postgres change feed listening");
+    } finally {
+      assert.equal(await proxy.stop(), 0);
+    }
+    const logs = JSON.stringify(proxy.logs) + cli.stdout + cli.stderr;
+    assert.ok(!logs.includes(ROLE.password));
   });
 });

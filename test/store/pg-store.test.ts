@@ -9,7 +9,10 @@ import { ORIGINAL_PG_BACKENDS, PG_LATEST_SCHEMA_VERSION } from "../../src/store/
 import { startChangeFeed } from "../../src/store/pg-change-feed.ts";
 import { StoreError } from "../../src/store/store-errors.ts";
 import type { PgSettings } from "../../src/store/pg-connection.ts";
-import { createTestSchema, postgresSkipReason, sql, type TestSchema } from "../fixtures/postgres.ts";
+import net from "node:net";
+import process from "node:process";
+import { createTestSchema, postgresSkipReason, rawClient, sql, TEST_POSTGRES_URL, type TestSchema } from "../fixtures/postgres.ts";
+import { startFrozenLink } from "../fixtures/frozen-link.ts";
 import { routingStoreSuite } from "../_suites/routing-store.ts";
 
 const skip = (await postgresSkipReason()) ?? false;
@@ -70,6 +73,12 @@ describe("postgres store", { skip }, () => {
     } finally {
       await old.drop();
     }
+  });
+
+  test("a search_path naming no existing schema is refused, saying to create it", async () => {
+    const url = schema.url.replace(encodeURIComponent(schema.name), `${schema.name}_missing`);
+    assert.notEqual(url, schema.url);
+    await assert.rejects(openPgStore(settings(url)), (err: unknown) => err instanceof StoreError && new RegExp(`search_path "${schema.name}_missing" names no existing schema \\(create it first: CREATE SCHEMA`).test(err.message));
   });
 
   test("a table that is not a routing store is refused, naming the missing columns", async () => {
@@ -142,6 +151,108 @@ describe("postgres store", { skip }, () => {
       await holder.query("ROLLBACK").catch(() => undefined);
       await holder.end();
       await store.close();
+    }
+  });
+  test("the pool opens MIN_CONNECTIONS at start and never more than MAX_CONNECTIONS, however many reads wait", async () => {
+    const app = `edgeproxy_pool_${process.pid}_${Date.now().toString(36)}`;
+    // The URL's application_name wins over the driver setting: these connections can be counted.
+    const url = `${schema.url}&application_name=${app}`;
+    const connections = async () => Number((await sql(TEST_POSTGRES_URL, "SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = $1", [app]))[0]!.n);
+    const store = await openPgStore({ ...settings(url), maxConnections: 3, minConnections: 2 });
+    const holder = await rawClient(schema.url);
+    try {
+      assert.equal(await connections(), 2, "MIN_CONNECTIONS opened at start");
+      await holder.query("BEGIN");
+      await holder.query("LOCK TABLE store_meta IN ACCESS EXCLUSIVE MODE");
+      const reads = Array.from({ length: 12 }, () => store.changeMarker());
+      for (let i = 0; i < 100 && (await connections()) < 3; i++) await sleep(20);
+      await sleep(200);
+      assert.equal(await connections(), 3, "12 waiting reads use at most MAX_CONNECTIONS");
+      await holder.query("ROLLBACK");
+      const markers = await Promise.all(reads);
+      assert.equal(new Set(markers).size, 1, "every queued read ran once the lock was gone");
+      assert.ok((await connections()) <= 3);
+    } finally {
+      await holder.query("ROLLBACK").catch(() => undefined);
+      await holder.end();
+      await store.close();
+    }
+    assert.equal(await connections(), 0, "close() ends every pooled connection");
+  });
+
+  test("a server that accepts but never answers: opening fails after the connect timeout, without the password", { timeout: 20_000 }, async () => {
+    const held: net.Socket[] = [];
+    const silent = net.createServer((s) => { s.on("error", () => undefined); held.push(s); });
+    await new Promise<void>((r) => silent.listen(0, "127.0.0.1", r));
+    const port = (silent.address() as net.AddressInfo).port;
+    try {
+      const url = `postgres://nobody:silent-Secret-99@127.0.0.1:${port}/test`;
+      await assert.rejects(openPgStore({ ...settings(url), connectTimeoutMs: 300 }), (err: unknown) => {
+        assert.ok(err instanceof StoreError);
+        assert.match(err.message, /timeout/i);
+        assert.doesNotMatch(err.message, /silent-Secret-99/);
+        return true;
+      });
+    } finally {
+      for (const s of held) s.destroy();
+      await new Promise<void>((r) => silent.close(() => r()));
+    }
+  });
+
+  test("a link that stops delivering mid-query: the client-side query timeout fails the read, and the store recovers", { timeout: 20_000 }, async () => {
+    const base = new URL(TEST_POSTGRES_URL);
+    const link = await startFrozenLink(base.hostname, Number(base.port || 5432));
+    const store = await openPgStore({ ...settings(link.via(schema.url)), queryTimeoutMs: 500, minConnections: 1 });
+    try {
+      const marker = await store.changeMarker();
+      link.freeze(); // the server's own statement_timeout cannot help: its answer never arrives
+      await assert.rejects(store.changeMarker(), (err: unknown) => err instanceof StoreError && /timeout/i.test(err.message));
+      link.thaw();
+      assert.equal(await store.changeMarker(), marker);
+      // Frozen again: close() must still return (a graceful end waits for the server to close each socket).
+      await store.changeMarker();
+      link.freeze();
+      await store.close();
+    } finally {
+      link.thaw();
+      await store.close();
+      await link.close();
+    }
+  });
+
+  test("the change feed's close() returns on a frozen link", { timeout: 20_000 }, async () => {
+    const base = new URL(TEST_POSTGRES_URL);
+    const link = await startFrozenLink(base.hostname, Number(base.port || 5432));
+    const store = await openPgStore(settings(schema.url));
+    let listening!: () => void;
+    const ready = new Promise<void>((r) => { listening = r; });
+    const feed = startChangeFeed({ settings: { ...settings(link.via(schema.url)), connectTimeoutMs: 500 }, schema: store.schema, onChange: () => undefined, onState: (up) => up && listening() });
+    try {
+      await ready;
+      link.freeze();
+      await feed.close();
+    } finally {
+      link.thaw();
+      await store.close();
+      await link.close();
+    }
+  });
+
+  test("MIN_CONNECTIONS the server refuses: opening fails with the server's reason instead of hanging", { timeout: 20_000 }, async () => {
+    const role = `edgeproxy_lim_${process.pid}_${Date.now().toString(36)}`;
+    const own = await createTestSchema();
+    await sql(TEST_POSTGRES_URL, `CREATE ROLE ${role} LOGIN CONNECTION LIMIT 2; GRANT ALL ON SCHEMA ${own.name} TO ${role}`);
+    try {
+      const u = new URL(own.url);
+      u.username = role;
+      u.password = "";
+      // The migration's connection comes back to the pool; warming 3 needs a third, which the role may not open.
+      await assert.rejects(openPgStore({ ...settings(u.toString()), maxConnections: 4, minConnections: 3 }),
+        (err: unknown) => err instanceof StoreError && /too many connections/.test(err.message));
+      assert.equal((await sql(TEST_POSTGRES_URL, "SELECT count(*)::int AS n FROM pg_stat_activity WHERE usename = $1", [role]))[0]!.n, 0, "every connection closed");
+    } finally {
+      await own.drop();
+      await sql(TEST_POSTGRES_URL, `DROP OWNED BY ${role} CASCADE; DROP ROLE ${role}`).catch(() => undefined);
     }
   });
 });
