@@ -5,7 +5,7 @@ import { test, describe, before, after } from "node:test";
 import assert from "node:assert/strict";
 import http from "node:http";
 import net from "node:net";
-import { startBackend, whoAnswers, type TestBackend } from "../fixtures/backends.ts";
+import { refusedPort, startBackend, whoAnswers, type TestBackend } from "../fixtures/backends.ts";
 import { createRoutingDb, type RoutingDb } from "../fixtures/routing-db.ts";
 import { startProxy, type ProxyProcess } from "../fixtures/proxy-process.ts";
 import { runCli } from "../cli/run-cli.ts";
@@ -104,6 +104,9 @@ describe("HTTP health check end to end", () => {
       EDGEPROXY_HEALTH_CHECK_ENABLED: "true", EDGEPROXY_HEALTH_CHECK_TYPE: "http", EDGEPROXY_HEALTH_CHECK_PATH: "/health",
       EDGEPROXY_HEALTH_CHECK_INTERVAL_SECS: "1", EDGEPROXY_HEALTH_CHECK_TIMEOUT_SECS: "1",
       EDGEPROXY_HEALTH_HEALTHY_THRESHOLD: "2", EDGEPROXY_HEALTH_UNHEALTHY_THRESHOLD: "2",
+      // A host whose outgoing HTTP goes through a proxy: the checks must still talk to the backends
+      // (Bun's and Deno's fetch would send them to this refused port and fail every backend).
+      HTTP_PROXY: `http://127.0.0.1:${await refusedPort()}`, http_proxy: `http://127.0.0.1:${await refusedPort()}`,
     });
   });
   after(async () => {
