@@ -18,7 +18,7 @@ import { openRoutingSource, RoutingStartError } from "./infra/routing-source.ts"
 import { createMaxmindResolver } from "./geo/maxmind-resolver.ts";
 import { noGeo } from "./geo/no-geo.ts";
 import { ApiStartError, startApi } from "./api/start-api.ts";
-import { liveCounts, routableCount } from "./infra/route-counts.ts";
+import { liveCounts } from "./infra/route-counts.ts";
 import { LiveStatePublisher } from "./infra/live-state.ts";
 import { openLiveTable } from "./store/live-table.ts";
 import { Observability } from "./infra/observability.ts";
@@ -173,7 +173,7 @@ export async function startEdgeProxy(config: Config, services: EdgeProxyServices
 
   let api;
   try {
-    api = await startApi({ config, log, now, status: observability.status, routableBackends: () => routableCount(table, engine.capacity, health ? (id) => health.isDown(id) : undefined), refreshRoutes: () => void routeSync.refresh(), fileIdentity: services.fileIdentity, store: routing.kind === "postgres" ? routing.store : undefined });
+    api = await startApi({ config, log, now, status: observability.status, routableBackends: observability.health.routableBackends, refreshRoutes: () => void routeSync.refresh(), fileIdentity: services.fileIdentity, store: routing.kind === "postgres" ? routing.store : undefined });
   } catch (err) {
     await listener.close();
     await tls?.close();

@@ -2,6 +2,7 @@
 // A probe resolves when the backend is healthy and rejects with the reason otherwise; the checker
 // bounds it with the timeout and aborts `signal` when the time is up or the proxy stops.
 import type { HostPort, Transport } from "../runtime/types.ts";
+import { httpGetStatus } from "../runtime/http-status.ts";
 
 export interface ProbeSpec {
   readonly type: "tcp" | "http";
@@ -11,10 +12,10 @@ export interface ProbeSpec {
 
 export type HealthProbe = (target: HostPort, spec: ProbeSpec, signal: AbortSignal) => Promise<void>;
 
-/** Host part of a URL authority: IPv6 literals in brackets. */
-function urlHost(host: string): string {
-  return host.includes(":") ? `[${host}]` : host;
-}
+/** One GET of `path`, resolving with the response's status code (runtime/http-status.ts). */
+export type HttpGet = (target: HostPort, path: string, signal: AbortSignal) => Promise<number>;
+
+const directGet: HttpGet = (target, path, signal) => httpGetStatus(target, path, signal, "edgeproxy-health-check");
 
 /** The backend accepts a TCP connection (closed again at once). */
 export function tcpProbe(connect: Transport["connect"]): HealthProbe {
@@ -24,21 +25,16 @@ export function tcpProbe(connect: Transport["connect"]): HealthProbe {
   };
 }
 
-/** GET http://host:port<path> answers 2xx. Redirects are not followed: a 3xx is a failure. */
-export function httpProbe(fetchImpl: typeof fetch = fetch): HealthProbe {
+/** GET <path> on a new connection answers 2xx. Redirects are not followed: a 3xx is a failure. No
+ *  proxy is used (HTTP_PROXY is for the host's outgoing traffic, not for its backends). */
+export function httpProbe(get: HttpGet = directGet): HealthProbe {
   return async (target, spec, signal) => {
-    const res = await fetchImpl(`http://${urlHost(target.host)}:${target.port}${spec.path}`, {
-      signal,
-      redirect: "manual",
-      headers: { "user-agent": "edgeproxy-health-check" },
-    });
-    // The body is not needed: cancel it so the connection is released (or closed) now.
-    await res.body?.cancel().catch(() => {});
-    if (res.status < 200 || res.status > 299) throw new Error(`HTTP ${res.status}`);
+    const status = await get(target, spec.path, signal);
+    if (status < 200 || status > 299) throw new Error(`HTTP ${status}`);
   };
 }
 
-/** The probe for a check type; both share one transport (connect) and the global fetch. */
+/** The probe for a check type; tcp uses the proxy's transport (connect). */
 export function probeFor(transport: Pick<Transport, "connect">): (spec: ProbeSpec) => HealthProbe {
   const tcp = tcpProbe(transport.connect);
   const http = httpProbe();

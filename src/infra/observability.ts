@@ -37,9 +37,9 @@ export class Observability {
   constructor(deps: ObservabilityDeps) {
     this.#deps = deps;
     const { table, engine } = deps;
-    // Same count as the API's /health: a backend whose active health check is down is not routable.
-    const probeHealthy = deps.sources?.probeHealthy;
-    const routableBackends = () => routableCount(table, engine.capacity, probeHealthy && ((_, slot) => !probeHealthy(slot)));
+    // Effective health: store `healthy` AND health check not down AND circuit not open (1).
+    const { probeHealthy, circuitState } = deps.sources ?? {};
+    const routableBackends = () => routableCount(table, engine.capacity, (_, slot) => probeHealthy?.(slot) === false || circuitState?.(slot) === 1);
     this.health = { status: this.status, routableBackends, startedAtMs: deps.now(), now: deps.now, version: VERSION };
     this.metrics = deps.metrics.enabled
       ? createProxyMetrics({

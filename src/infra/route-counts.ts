@@ -21,10 +21,10 @@ export function forEachRouted(table: RoutedSlots, capacity: number, fn: (backend
 }
 
 /** Healthy backends in the current route snapshot (deleted and invalid rows are never in it), less
- *  those whose active health check is down. */
-export function routableCount(table: RoutedSlots, capacity: number, probeDown?: (id: string, slot: number) => boolean): number {
+ *  those `out` excludes (active health check down, circuit open): the effective health. */
+export function routableCount(table: RoutedSlots, capacity: number, out?: (backend: Backend, slot: number) => boolean): number {
   let n = 0;
-  forEachRouted(table, capacity, (b, slot) => { if (b.healthy && !probeDown?.(b.id, slot)) n++; });
+  forEachRouted(table, capacity, (b, slot) => { if (b.healthy && !out?.(b, slot)) n++; });
   return n;
 }
 

@@ -105,7 +105,7 @@ test("route counts walk only the occupied slots", () => {
   assert.equal(reads, 4, "stops once every backend was seen");
   assert.deepEqual(liveCounts(table, 1_000_000, (slot) => slot * 10), [{ id: "a", active: 0, probe: null }, { id: "b", active: 20, probe: null }, { id: "c", active: 30, probe: null }]);
   assert.deepEqual(liveCounts(table, 1_000_000, () => 0, (id) => (id === "b" ? "down" : "up")).map((c) => c.probe), ["up", "down", "up"]);
-  assert.equal(routableCount(table, 1_000_000, (id) => id === "a"), 1, "a backend whose health check is down is not routable");
+  assert.equal(routableCount(table, 1_000_000, (b) => b.id === "a"), 1, "a backend whose health check is down is not routable");
 });
 
 test("a backend_live table made by an older proxy (no probe column) gains the column on first write", () => {

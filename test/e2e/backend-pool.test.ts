@@ -125,6 +125,56 @@ describe("backend connection pool end to end", () => {
   });
 });
 
+describe("backend connection pool and the hard limit", () => {
+  let backend: CountingBackend;
+  let db: RoutingDb;
+  let proxy: ProxyProcess;
+
+  before(async () => {
+    backend = await startCountingBackend("pool-3");
+    db = await createRoutingDb([{ id: "pool-3", region: "sa", port: backend.port, soft_limit: 1, hard_limit: 2 }]);
+    proxy = await startProxy({ EDGEPROXY_DB_PATH: db.path, EDGEPROXY_POOL_ENABLED: "true", EDGEPROXY_POOL_MAX_PER_BACKEND: "3" });
+  });
+  after(async () => {
+    await proxy?.stop();
+    db?.close();
+    await backend?.close();
+  });
+
+  test("a pooled socket handed out counts as an active connection: no more than hard_limit clients", async () => {
+    await exchange(proxy.port, "warm\n", "127.0.7.1");
+    await until("pool filled", () => backend.open === 3);
+    const held = await Promise.all([1, 2].map((i) => hold(proxy.port, `held ${i}\n`, `127.0.7.${1 + i}`)));
+    try {
+      for (const h of held) assert.match(h.answer, /^pool-3 #\d+\nheld \d\n$/);
+      await until("pool refilled beside the two clients", () => backend.open === 5);
+      // Idle pooled sockets are ready, but the backend is at its hard limit: the third client is refused.
+      assert.equal(await exchange(proxy.port, "third\n", "127.0.7.9").catch(() => ""), "", "over hard_limit: closed (or reset) without a backend");
+      const refused = proxy.logs.filter((l) => l.msg === "backend connect failed").length;
+      assert.equal(refused, 0, "not a connect failure: no backend was chosen");
+    } finally {
+      for (const h of held) h.socket.destroy();
+    }
+    await until("a slot is free again", async () => (await exchange(proxy.port, "again\n", "127.0.7.10").catch(() => "")).endsWith("again\n"));
+  });
+});
+
+/** Connects through the proxy, exchanges `payload`, and keeps the connection open. */
+function hold(port: number, payload: string, source: string): Promise<{ socket: net.Socket; answer: string }> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({ port, host: "127.0.0.1", localAddress: source });
+    let data = "";
+    const timer = setTimeout(() => { socket.destroy(); reject(new Error(`no echo within 5 s (got ${JSON.stringify(data)})`)); }, 5000);
+    socket.setEncoding("utf8");
+    socket.on("connect", () => socket.write(payload));
+    socket.on("data", (d: string) => {
+      data += d;
+      if (data.endsWith(payload)) { clearTimeout(timer); resolve({ socket, answer: data }); }
+    });
+    socket.on("error", (e) => { clearTimeout(timer); reject(e); });
+  });
+}
+
 describe("backend connection pool idle timeout", () => {
   let backend: CountingBackend;
   let db: RoutingDb;

@@ -4,7 +4,7 @@ import { test, describe, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { startBackend, whoAnswers, holdConnection, type TestBackend } from "../fixtures/backends.ts";
+import { startBackend, whoAnswers, holdConnection, refusedPort, type TestBackend } from "../fixtures/backends.ts";
 import { createRoutingDb, type RoutingDb } from "../fixtures/routing-db.ts";
 import { runToExit, startProxy, type ProxyProcess } from "../fixtures/proxy-process.ts";
 
@@ -103,6 +103,111 @@ describe("config file hot reload", () => {
     const second = [];
     for (let i = 0; i < 6; i++) second.push(await whoAnswers(proxy.port, "127.0.40.2"));
     assert.deepEqual(second.map((id) => id !== ""), [true, true, true, true, true, false], "burst 5: the sixth connection is refused");
+  });
+});
+
+/** Starts a proxy on `db` with `file` watched every second; returns it and a log filter. */
+async function watchedProxy(db: RoutingDb, file: string) {
+  const proxy = await startProxy({ EDGEPROXY_DB_PATH: db.path, EDGEPROXY_CONFIG_FILE: file, EDGEPROXY_CONFIG_WATCH_ENABLED: "true", EDGEPROXY_CONFIG_WATCH_INTERVAL_SECS: "1" });
+  const logs = (msg: string, backend: string) => proxy.logs.filter((l) => l.msg === msg && l.backend === backend);
+  const untilLog = async (msg: string, backend: string): Promise<Record<string, unknown>> => {
+    for (let i = 0; i < 150 && logs(msg, backend).length === 0; i++) await new Promise((r) => setTimeout(r, 100));
+    assert.ok(logs(msg, backend).length > 0, `"${msg}" for ${backend} not logged within 15 s`);
+    return logs(msg, backend)[0]!;
+  };
+  return { proxy, logs, untilLog };
+}
+
+// The health checker reads its settings at the start of every round.
+describe("config file hot reload: health-check parameters", () => {
+  let live: TestBackend;
+  let db: RoutingDb;
+  let run: Awaited<ReturnType<typeof watchedProxy>>;
+  let file: string;
+  const config = (health: string) =>
+    `[health_check]\nenabled = true\ninterval_secs = 1\ntimeout_secs = 1\nhealthy_threshold = 1\nunhealthy_threshold = 1\n${health}\n`;
+
+  before(async () => {
+    live = await startBackend("live");
+    db = await createRoutingDb([{ id: "live", region: "sa", port: live.port }]);
+    file = join(db.dir, "edgeproxy.toml");
+    writeFileSync(file, config('type = "tcp"'));
+    run = await watchedProxy(db, file);
+  });
+  after(async () => {
+    assert.equal(await run?.proxy.stop(), 0);
+    await live?.close();
+    db?.close();
+  });
+
+  test("a check type edit (tcp → http → tcp) applies live; an open connection keeps flowing", async () => {
+    const { proxy, logs, untilLog } = run;
+    const open = await holdConnection(proxy.port, "127.0.50.1");
+    assert.equal(open.id, "live");
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.equal(logs("backend unhealthy (health check)", "live").length, 0, "the echo backend accepts TCP: up under the tcp check");
+
+    const reloaded = nextReload(proxy);
+    writeFileSync(file, config('type = "http"\npath = "/health"'));
+    assert.equal(((await reloaded).health_check as { type: string }).type, "http");
+    // The echo backend greets with its id, which is no HTTP answer: the http check fails it.
+    const down = await untilLog("backend unhealthy (health check)", "live");
+    assert.doesNotMatch(String(down.error), /ECONNREFUSED|timeout/);
+    assert.equal(await whoAnswers(proxy.port, "127.0.50.2"), "", "down: no backend for a new client");
+
+    const back = nextReload(proxy);
+    writeFileSync(file, config('type = "tcp"'));
+    await back;
+    await untilLog("backend healthy again (health check)", "live");
+    assert.equal(await whoAnswers(proxy.port, "127.0.50.3"), "live");
+    const echo = new Promise<string>((resolve) => open.socket.once("data", (d) => resolve(String(d))));
+    open.socket.write("still here\n");
+    assert.equal(await echo, "still here\n", "the connection opened before both reloads still flows");
+    open.socket.destroy();
+  });
+});
+
+// The circuit breaker reads its settings on every connect result.
+describe("config file hot reload: circuit thresholds", () => {
+  let live: TestBackend;
+  let db: RoutingDb;
+  let run: Awaited<ReturnType<typeof watchedProxy>>;
+  let file: string;
+  const config = (failureThreshold: number) => `[circuit_breaker]\nenabled = true\nfailure_threshold = ${failureThreshold}\ntimeout_secs = 3600\n`;
+
+  before(async () => {
+    live = await startBackend("live");
+    // "dead" refuses every connect; its weight makes it every client's first choice while it is closed.
+    db = await createRoutingDb([
+      { id: "live", region: "sa", port: live.port },
+      { id: "dead", region: "sa", port: await refusedPort(), weight: 1000 },
+    ]);
+    file = join(db.dir, "edgeproxy.toml");
+    writeFileSync(file, config(1000));
+    run = await watchedProxy(db, file);
+  });
+  after(async () => {
+    assert.equal(await run?.proxy.stop(), 0);
+    await live?.close();
+    db?.close();
+  });
+
+  test("failure_threshold 1000 → 2 opens the dead backend's circuit on its next failures", async () => {
+    const { proxy, logs, untilLog } = run;
+    const failures = () => proxy.logs.filter((l) => l.msg === "backend connect failed" && l.backend === "dead").length;
+    for (let i = 1; i <= 3; i++) assert.equal(await whoAnswers(proxy.port, `127.0.52.${i}`), "live", "failed over from dead");
+    assert.ok(failures() >= 3, `dead was tried first: ${failures()} failures`);
+    assert.equal(logs("circuit opened", "dead").length, 0, "threshold 1000: still closed");
+
+    const reloaded = nextReload(proxy);
+    writeFileSync(file, config(2));
+    await reloaded;
+    for (let i = 4; i <= 5; i++) assert.equal(await whoAnswers(proxy.port, `127.0.52.${i}`), "live");
+    const opened = await untilLog("circuit opened", "dead");
+    assert.equal(opened.failureThreshold, 2);
+    const before = failures();
+    for (let i = 6; i <= 8; i++) assert.equal(await whoAnswers(proxy.port, `127.0.52.${i}`), "live");
+    assert.equal(failures(), before, "open circuit: dead is no longer tried");
   });
 });
 

@@ -5,7 +5,7 @@ import { test, describe, before, after } from "node:test";
 import assert from "node:assert/strict";
 import http from "node:http";
 import net from "node:net";
-import { startBackend, whoAnswers, type TestBackend } from "../fixtures/backends.ts";
+import { refusedPort, startBackend, whoAnswers, type TestBackend } from "../fixtures/backends.ts";
 import { createRoutingDb, type RoutingDb } from "../fixtures/routing-db.ts";
 import { startProxy, type ProxyProcess } from "../fixtures/proxy-process.ts";
 import { runCli } from "../cli/run-cli.ts";
@@ -104,6 +104,9 @@ describe("HTTP health check end to end", () => {
       EDGEPROXY_HEALTH_CHECK_ENABLED: "true", EDGEPROXY_HEALTH_CHECK_TYPE: "http", EDGEPROXY_HEALTH_CHECK_PATH: "/health",
       EDGEPROXY_HEALTH_CHECK_INTERVAL_SECS: "1", EDGEPROXY_HEALTH_CHECK_TIMEOUT_SECS: "1",
       EDGEPROXY_HEALTH_HEALTHY_THRESHOLD: "2", EDGEPROXY_HEALTH_UNHEALTHY_THRESHOLD: "2",
+      // A host whose outgoing HTTP goes through a proxy: the checks must still talk to the backends
+      // (Bun's and Deno's fetch would send them to this refused port and fail every backend).
+      HTTP_PROXY: `http://127.0.0.1:${await refusedPort()}`, http_proxy: `http://127.0.0.1:${await refusedPort()}`,
     });
   });
   after(async () => {
@@ -175,6 +178,7 @@ describe("TCP health check end to end", () => {
       EDGEPROXY_DB_PATH: db.path, EDGEPROXY_DB_RELOAD_SECS: "1",
       EDGEPROXY_HEALTH_CHECK_ENABLED: "true", EDGEPROXY_HEALTH_CHECK_INTERVAL_SECS: "1",
       EDGEPROXY_HEALTH_HEALTHY_THRESHOLD: "1", EDGEPROXY_HEALTH_UNHEALTHY_THRESHOLD: "1",
+      EDGEPROXY_METRICS_ENABLED: "true", EDGEPROXY_METRICS_LISTEN_ADDR: "127.0.0.1:0",
     });
   });
   after(async () => {
@@ -195,9 +199,16 @@ describe("TCP health check end to end", () => {
     for (let i = 0; i < 5; i++) assert.equal(await whoAnswers(proxy.port, `127.0.4.${i + 1}`), "tcp-b");
     assert.equal(proxy.logs.filter((l) => l.msg === "backend connect failed").length, failuresBefore, "no client tried the down backend");
 
+    // The verdict is in the metrics, and the routable count (metrics and /health) leaves tcp-a out.
+    const base = `http://${String((await proxy.waitForLog("edgeProxy metrics listening")).addr)}`;
+    await until("metrics show tcp-a down", async () => metricsShow(await scrape(base), { a: 0, b: 1, routable: 1 }));
+    assert.equal((await (await fetch(`${base}/health`)).json() as { backends: number }).backends, 1);
+
     a = await startBackendOn("tcp-a", port);
     await logFor(proxy, "backend healthy again (health check)", "tcp-a");
     assert.equal(await whoAnswers(proxy.port, "127.0.4.10"), "tcp-a");
+    await until("metrics show tcp-a up", async () => metricsShow(await scrape(base), { a: 1, b: 1, routable: 2 }));
+    assert.equal((await (await fetch(`${base}/health`)).json() as { backends: number }).backends, 2);
   });
 });
 
@@ -216,4 +227,21 @@ async function startBackendOn(id: string, port: number): Promise<TestBackend> {
     id, port, accepted: 0, open: 0,
     close: () => new Promise<void>((done) => { for (const s of sockets) s.destroy(); server.close(() => done()); }),
   };
+}
+
+async function scrape(base: string): Promise<string> {
+  const res = await fetch(`${base}/metrics`);
+  assert.equal(res.status, 200);
+  return res.text();
+}
+
+/** The exposition has edgeproxy_backend_healthy for tcp-a/tcp-b and edgeproxy_backends_routable as given. */
+function metricsShow(text: string, want: { a: number; b: number; routable: number }): boolean {
+  const value = (series: string) => {
+    const line = text.split("\n").find((l) => l.startsWith(`${series} `));
+    return line === undefined ? NaN : Number(line.slice(series.length + 1));
+  };
+  return value(`edgeproxy_backend_healthy{backend="tcp-a",region="sa"}`) === want.a
+    && value(`edgeproxy_backend_healthy{backend="tcp-b",region="sa"}`) === want.b
+    && value("edgeproxy_backends_routable") === want.routable;
 }

@@ -5,6 +5,7 @@ import { Observability } from "../../src/infra/observability.ts";
 import { silentLogger } from "../../src/infra/log.ts";
 import type { ClientHandler } from "../../src/proxy/handle-client.ts";
 import { runtime } from "../fixtures/runtime.ts";
+import type { Backend } from "../../src/core/types.ts";
 
 function observability(enabled: boolean) {
   return new Observability({
@@ -65,4 +66,17 @@ test("routable backends leave out a backend whose active health check is down, o
   } finally {
     await o.close();
   }
+});
+
+test("routable backends (GET /health, edgeproxy_backends_routable) = store healthy AND probe up AND circuit not open", () => {
+  const backend = (id: string, healthy: boolean): Backend => ({ id, app: "", region: "sa", country: null, host: "h", port: 1, healthy, weight: 1, softLimit: 1, hardLimit: 1, version: 1 });
+  const slots = [backend("ok", true), backend("disabled", false), backend("probe-down", true), backend("open", true), backend("half-open", true)];
+  const o = new Observability({
+    metrics: { enabled: false, listen: { host: "127.0.0.1", port: 0 }, path: "/metrics" }, runtime, log: silentLogger, now: () => 0,
+    table: { size: slots.length, backendAt: (slot) => slots[slot] ?? null },
+    engine: { capacity: 8, active: () => 0 },
+    handler: () => { throw new Error("not read"); },
+    sources: { probeHealthy: (slot) => slots[slot]?.id !== "probe-down", circuitState: (slot) => (slots[slot]?.id === "open" ? 1 : slots[slot]?.id === "half-open" ? 2 : 0) },
+  });
+  assert.equal(o.health.routableBackends(), 2, "ok and half-open (it admits probes)");
 });
