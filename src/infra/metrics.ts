@@ -112,7 +112,7 @@ export function createProxyMetrics(deps: ProxyMetricsDeps): ProxyMetrics {
     decided(seconds) { decision.observe(seconds); },
     connected(backend, connectSeconds) {
       tallies.connected(backend);
-      rtt.observe(labels(backend), connectSeconds);
+      if (connectSeconds !== null) rtt.observe(labels(backend), connectSeconds);
     },
     connectFailed(backend) { tallies.failed(backend); },
   };

@@ -62,8 +62,9 @@ export function createClientHandler(deps: ClientHandlerDeps): ClientHandler {
       if (route === null) break;
       const { backend } = route;
       let upstream;
+      const pooled = deps.pool?.take(backend) ?? null;
       try {
-        upstream = deps.pool?.take(backend) ?? await transport.connect({ host: backend.host, port: backend.port }, policy.connectTimeoutMs);
+        upstream = pooled ?? await transport.connect({ host: backend.host, port: backend.port }, policy.connectTimeoutMs);
       } catch (err) {
         attempts.failed(route, now());
         counters.connectFailures++;
@@ -77,7 +78,8 @@ export function createClientHandler(deps: ClientHandlerDeps): ClientHandler {
         return;
       }
       attempts.connected(route, now());
-      if (observer) observer.connected(backend, (performance.now() - connectStart) / 1000);
+      // A pooled socket was connected earlier, in the background: its hand-over is not a connect time.
+      if (observer) observer.connected(backend, pooled === null ? (performance.now() - connectStart) / 1000 : null);
       const splice = transport.splice(client, upstream, { idleTimeoutMs: policy.idleTimeoutMs });
       inFlight.add(splice);
       try {

@@ -95,10 +95,11 @@ test("the observer feeds per-backend counters and the two histograms", async () 
   const [a, b] = [f.slots[0]!, f.slots[1]!];
   f.metrics.observer.connected(a, 0.002);
   f.metrics.observer.connected(a, 0.004);
+  f.metrics.observer.connected(a, null); // a pooled socket: counted, but no connect time
   f.metrics.observer.connectFailed(b);
   f.metrics.observer.decided(0.00002);
   const text = await f.metrics.render();
-  assert.equal(sample(text, `edgeproxy_backend_connections_total${A}`), 2);
+  assert.equal(sample(text, `edgeproxy_backend_connections_total${A}`), 3);
   assert.equal(sample(text, `edgeproxy_backend_connections_total${B}`), 0);
   assert.equal(sample(text, `edgeproxy_backend_errors_total${B}`), 1);
   assert.equal(sample(text, `edgeproxy_backend_rtt_seconds_count${A}`), 2);
