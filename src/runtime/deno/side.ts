@@ -5,7 +5,7 @@ import { limits } from "../limits.ts";
 import type { SpliceTally } from "../splice-tally.ts";
 import type { ClientSocket, UpstreamSocket } from "../types.ts";
 import type { DenoConn } from "./api.ts";
-import { giveBuffer, largeBuffers, smallBuffers } from "./buffer-pool.ts";
+import { giveBuffer, largeBuffers, smallBuffers } from "../buffer-pool.ts";
 
 /** Both ends of one splice; closes both and settles once both directions finished. */
 class Pair {

@@ -1,28 +1,50 @@
 // One end of a proxied connection on Node (client or upstream): early buffering, then forwarding.
+// Reads use `onread` with buffers from our own pool instead of a fresh 64 KiB Buffer per read: the
+// default path mallocs every read buffer and frees them only at the next GC, and glibc trimming and
+// regrowing the heap under that churn halved bulk throughput (measured: 3.7-4.8 vs 7.6-8.9 Gbit/s).
 import { SplicePair } from "../splice-pair.ts";
 import type net from "node:net";
 import { limits } from "../limits.ts";
+import { giveBuffer, largeBuffers, smallBuffers } from "../buffer-pool.ts";
 import type { SpliceTally } from "../splice-tally.ts";
 import type { ClientSocket, UpstreamSocket } from "../types.ts";
 
 const sideKey = Symbol("edgeproxy.side");
-type Tagged = net.Socket & { [sideKey]: NodeSide };
+type Tagged = net.Socket & { [sideKey]?: NodeSide };
+
+function onRead(this: Tagged, nread: number, buffer: Uint8Array): boolean {
+  return this[sideKey]!.data(buffer, nread);
+}
+
+/** An `onread` option for one new socket (set `socket` once it exists): reads go into the pooled
+ *  buffers of the side that owns it. Node calls `buffer` without `this`, hence one closure per socket. */
+export function pooledReads(): { socket: net.Socket | null; buffer: () => Uint8Array; callback: typeof onRead } {
+  const options = {
+    socket: null as net.Socket | null,
+    buffer: () => (options.socket as Tagged | null)?.[sideKey]?.readBuffer() ?? smallBuffers.take(),
+    callback: onRead,
+  };
+  return options;
+}
 
 // Shared listeners (one function for all sockets) instead of closures per connection.
+/** Sockets without `onread` (TLS): one Buffer per read. */
 function onData(this: Tagged, chunk: Buffer): void {
-  this[sideKey].data(chunk);
+  this[sideKey]!.chunk(chunk);
 }
 function onDrain(this: Tagged): void {
-  this[sideKey].peer?.socket.resume();
+  const side = this[sideKey]!;
+  side.returnLent();
+  side.peer?.socket.resume();
 }
 function onEnd(this: Tagged): void {
-  this[sideKey].end();
+  this[sideKey]!.end();
 }
 function onError(this: Tagged): void {
-  this[sideKey].failed = true;
+  this[sideKey]!.failed = true;
 }
 function onClose(this: Tagged): void {
-  this[sideKey].gone();
+  this[sideKey]!.gone();
 }
 
 const closeSide = (side: NodeSide): void => {
@@ -37,17 +59,24 @@ export class NodeSide implements ClientSocket, UpstreamSocket {
   private resolveClosed!: () => void;
   private early: Buffer[] = [];
   private earlyBytes = 0;
+  /** The pooled buffer the next read goes into; null when the last one was lent to a queued write. */
+  private buffer: Uint8Array | null;
+  /** Buffers holding chunks queued for writing to this socket: back to the pool once it drains. */
+  private lent: Uint8Array[] = [];
   private eof = false;
   private isGone = false;
 
   constructor(
     readonly socket: net.Socket,
     private readonly isClient: boolean,
+    /** Created with `readOptions` as its onread; otherwise its reads arrive as 'data' events. */
+    userBuffers = true,
   ) {
     if (isClient) void socket.remoteAddress; // getpeername() now, while open; Node caches it
     this.closed = new Promise((resolve) => (this.resolveClosed = resolve));
+    this.buffer = null;
     (socket as Tagged)[sideKey] = this;
-    socket.on("data", onData);
+    if (!userBuffers) socket.on("data", onData);
     socket.on("drain", onDrain);
     socket.on("end", onEnd);
     socket.on("error", onError);
@@ -77,7 +106,34 @@ export class NodeSide implements ClientSocket, UpstreamSocket {
     return this.socket.remotePort ?? 0;
   }
 
-  data(chunk: Buffer): void {
+  /** One read into `buffer`; false pauses reading (onread semantics). */
+  data(buffer: Uint8Array, n: number): boolean {
+    const peer = this.peer;
+    if (peer === null) {
+      this.early.push(Buffer.from(buffer.subarray(0, n))); // a copy: the buffer is read into again
+      this.earlyBytes += n;
+      return this.earlyBytes < limits.earlyBytes;
+    }
+    this.count(n);
+    const out = peer.socket;
+    const writable = out.write(n === buffer.length ? buffer : buffer.subarray(0, n));
+    // A full read means bulk data: the next read goes into a large buffer.
+    const large = n === buffer.length || buffer.length === largeBuffers.size;
+    if (out.writableLength !== 0) {
+      // The write is queued and still points into this buffer: lend it until the peer drains.
+      peer.lent.push(buffer);
+      this.buffer = large ? largeBuffers.take() : smallBuffers.take();
+    } else if (large && buffer.length !== largeBuffers.size) {
+      giveBuffer(buffer);
+      this.buffer = largeBuffers.take();
+    } else {
+      this.buffer = buffer;
+    }
+    return writable;
+  }
+
+  /** One read as a Buffer of its own ('data' event). */
+  chunk(chunk: Buffer): void {
     const peer = this.peer;
     if (peer === null) {
       this.early.push(chunk);
@@ -87,6 +143,15 @@ export class NodeSide implements ClientSocket, UpstreamSocket {
     }
     this.count(chunk.length);
     if (!peer.socket.write(chunk)) this.socket.pause();
+  }
+
+  readBuffer(): Uint8Array {
+    return (this.buffer ??= smallBuffers.take());
+  }
+
+  returnLent(): void {
+    for (const buffer of this.lent) giveBuffer(buffer);
+    this.lent = [];
   }
 
   end(): void {
@@ -105,6 +170,11 @@ export class NodeSide implements ClientSocket, UpstreamSocket {
 
   gone(): void {
     this.isGone = true;
+    // The handle is closed: no read goes into our buffer any more. Lent buffers may still be
+    // referenced by writes that were dropped with the socket; the GC takes those.
+    if (this.buffer !== null) giveBuffer(this.buffer);
+    this.buffer = null;
+    this.lent = [];
     this.resolveClosed();
     this.pair?.sideGone(this);
   }

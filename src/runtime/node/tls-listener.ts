@@ -26,7 +26,7 @@ export async function listenTls(options: TlsListenOptions, onClient: (client: Cl
       noDelay: true,
       handshakeTimeout: options.handshakeTimeoutMs,
     },
-    (socket) => onClient(new NodeSide(socket, true)),
+    (socket) => onClient(new NodeSide(socket, true, false)),
   );
   // Failed or timed-out handshake: node:tls only reports it; the connection must be closed here.
   server.on("tlsClientError", (_error, socket) => socket.destroy());

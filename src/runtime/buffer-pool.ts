@@ -1,7 +1,7 @@
 // Read buffers reused across connections (a fresh buffer per direction per connection costs an
 // allocation, zeroing and GC work on every accept). Two sizes: every connection starts small, since
 // an idle one keeps its buffer in the pending read; a direction that fills it moves to a large one.
-import { limits } from "../limits.ts";
+import { limits } from "./limits.ts";
 
 class Pool {
   private readonly free: Uint8Array[] = [];
