@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// npm run bench:core → bench/core.bench.ts on Node, Bun and Deno; npm run bench → bench/proxy.bench.mjs.
+// npm run bench:core → bench/core.bench.ts on Node, Bun and Deno; npm run bench → bench/proxy.bench.mjs,
+// then the connection pool's gain against a far-away backend (bench/pool.bench.mjs; BENCH_POOL=0 skips it).
 import { spawnSync } from "node:child_process";
 import { denoBin } from "./deno-bin.mjs";
 import { join } from "node:path";
@@ -18,5 +19,7 @@ if (which === "core") {
   }
   process.exit(failed ? 1 : 0);
 } else {
-  process.exit(run(process.execPath, ["bench/proxy.bench.mjs"]));
+  const proxy = run(process.execPath, ["bench/proxy.bench.mjs"]);
+  const pool = process.env.BENCH_POOL === "0" ? 0 : run(process.execPath, ["bench/pool.bench.mjs"]);
+  process.exit(proxy || pool);
 }
