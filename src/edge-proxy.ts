@@ -72,7 +72,11 @@ export class StartupError extends Error {
 }
 
 /** Rethrows a component's start error that names the variable to fix as a StartupError. */
+/** A component's start error (each names the setting to look at) → the StartupError main.ts reports. */
 function asStartupError(err: unknown): never {
+  if (err instanceof RoutingStartError || err instanceof ApiStartError || err instanceof MetricsStartError) {
+    throw new StartupError(err.variable, err.message.slice(err.variable.length + 2)); // their message starts "VARIABLE: "
+  }
   if (err instanceof SettingsFileError || err instanceof TlsStartError) throw new StartupError(err.variable, err.message);
   throw err;
 }
@@ -112,8 +116,7 @@ export async function startEdgeProxy(config: Config, services: EdgeProxyServices
     routeSync = new RouteSync(routing.store, table, log, { now, keeper: routing.keeper, adjust: (snapshot) => withOverrides(snapshot, settings.current().backends) });
     await routing.start(routeSync);
   } catch (err) {
-    if (err instanceof RoutingStartError) throw new StartupError(err.variable, err.message.slice(err.variable.length + 2));
-    throw err;
+    asStartupError(err);
   }
   settings.onChange((next, previous) => { if (next.backends !== previous.backends) routeSync.reapply(); });
 
@@ -178,8 +181,7 @@ export async function startEdgeProxy(config: Config, services: EdgeProxyServices
     await listener.close();
     await tls?.close();
     await routing.close();
-    if (err instanceof ApiStartError) throw new StartupError(err.variable, err.message.slice(err.variable.length + 2));
-    throw err;
+    asStartupError(err);
   }
   try {
     await observability.start();
@@ -188,8 +190,7 @@ export async function startEdgeProxy(config: Config, services: EdgeProxyServices
     await listener.close();
     await tls?.close();
     await routing.close();
-    if (err instanceof MetricsStartError) throw new StartupError(err.variable, err.message.slice(err.variable.length + 2));
-    throw err;
+    asStartupError(err);
   }
   const live = new LiveStatePublisher(
     // A short busy timeout: the driver is synchronous, and a CLI writer holding the lock must not
