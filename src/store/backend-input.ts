@@ -2,7 +2,8 @@
 // validated into column values by the same rules the proxy applies when it reads rows, and a row read
 // back into a BackendRecord.
 import { checkBackendColumns, parseBackendRow } from "../core/backend-row.ts";
-import type { BackendInput, BackendRecord } from "./routing-store.ts";
+import type { Backend } from "../core/types.ts";
+import type { BackendInput, BackendRecord, SkippedRow } from "./routing-store.ts";
 import { BackendInputError, inputError } from "./store-errors.ts";
 
 export function checkId(id: string): void {
@@ -65,4 +66,21 @@ export function toRecord(row: Record<string, unknown>): BackendRecord {
     origin: text(row.origin),
     columns,
   };
+}
+
+/** Snapshot rows (as read by either store, deleted ones already left out) → the valid backends and the
+ *  rows skipped with why. A `deleted` value the query let through that is not 0/1/NULL is skipped too. */
+export function snapshotRows(rows: Iterable<Record<string, unknown>>): { backends: Backend[]; skipped: SkippedRow[] } {
+  const backends: Backend[] = [];
+  const skipped: SkippedRow[] = [];
+  for (const row of rows) {
+    if (row.deleted !== null && row.deleted !== 0) {
+      skipped.push({ id: typeof row.id === "string" ? row.id : null, reason: `deleted: expected 0 or 1 or NULL, got ${JSON.stringify(row.deleted)}` });
+      continue;
+    }
+    const parsed = parseBackendRow(row);
+    if (parsed.ok) backends.push(parsed.backend);
+    else skipped.push({ id: parsed.id, reason: parsed.reason });
+  }
+  return { backends, skipped };
 }

@@ -1,13 +1,12 @@
 // The routing store on a local libSQL/SQLite file (`EDGEPROXY_DB_PATH`), shared with the CLI, the API
 // and hand edits in sqlite3. WAL mode so the proxy reads while others write; a busy timeout so two
 // writers queue instead of failing with "database is locked".
-import type { Backend } from "../core/types.ts";
-import { checkBackendColumns, parseBackendRow } from "../core/backend-row.ts";
-import type { BackendInput, BackendRecord, ChangeSource, RoutingStore, SkippedRow, SnapshotRead } from "./routing-store.ts";
+import { checkBackendColumns } from "../core/backend-row.ts";
+import type { BackendInput, BackendRecord, ChangeSource, RoutingStore, SnapshotRead } from "./routing-store.ts";
 import { inTransaction, openSqlConnection, type SqlConnection } from "./sql-connection.ts";
 import { migrate } from "./migrations.ts";
 import { BackendInputError, inputError, StoreError } from "./store-errors.ts";
-import { checkId, flag, inputRow, toRecord } from "./backend-input.ts";
+import { checkId, flag, inputRow, snapshotRows, toRecord } from "./backend-input.ts";
 
 export interface LibsqlStoreOptions {
   /** How long a write waits for another writer's lock before failing. Default 5000. */
@@ -137,17 +136,7 @@ class LibsqlRoutingStore implements LibsqlStore {
       // One read transaction: the marker and the rows come from the same moment.
       inTransaction(db, "BEGIN", () => {
         const generation = marker(db);
-        const backends: Backend[] = [];
-        const skipped: SkippedRow[] = [];
-        for (const row of db.all(`SELECT ${SNAPSHOT_COLUMNS} FROM backends WHERE deleted IS NOT 1 ORDER BY id`)) {
-          if (row.deleted !== null && row.deleted !== 0) {
-            skipped.push({ id: typeof row.id === "string" ? row.id : null, reason: `deleted: expected 0 or 1 or NULL, got ${JSON.stringify(row.deleted)}` });
-            continue;
-          }
-          const parsed = parseBackendRow(row);
-          if (parsed.ok) backends.push(parsed.backend);
-          else skipped.push({ id: parsed.id, reason: parsed.reason });
-        }
+        const { backends, skipped } = snapshotRows(db.all(`SELECT ${SNAPSHOT_COLUMNS} FROM backends WHERE deleted IS NOT 1 ORDER BY id`));
         return { snapshot: { generation, backends }, skipped };
       }),
     );

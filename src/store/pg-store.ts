@@ -1,13 +1,12 @@
 // The routing store on PostgreSQL (`EDGEPROXY_POSTGRES_*`): one database (often with replicas) holding
 // the backend inventory of every POP. Same port and same row rules as the libSQL store; the schema and
 // its change triggers are in pg-schema.ts, change propagation (LISTEN) in pg-change-feed.ts.
-import type { Backend } from "../core/types.ts";
-import { checkBackendColumns, parseBackendRow } from "../core/backend-row.ts";
-import type { BackendInput, BackendRecord, ChangeSource, RoutingStore, SkippedRow, SnapshotRead } from "./routing-store.ts";
+import { checkBackendColumns } from "../core/backend-row.ts";
+import type { BackendInput, BackendRecord, ChangeSource, RoutingStore, SnapshotRead } from "./routing-store.ts";
 import { createPool, displayUrl, endWithin, pgError, type PgPool, type PgPoolClient, type PgQueryResult, type PgSettings } from "./pg-connection.ts";
 import { migratePg } from "./pg-schema.ts";
 import { BackendInputError, inputError, StoreError } from "./store-errors.ts";
-import { checkId, flag, inputRow, toRecord } from "./backend-input.ts";
+import { checkId, flag, inputRow, snapshotRows, toRecord } from "./backend-input.ts";
 
 export interface PgStoreOptions {
   /** Written to `source` on every change made through this handle. Default null. */
@@ -120,18 +119,8 @@ class PgRoutingStore implements PgStore {
     return this.#use("read backends", () =>
       this.#transaction("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", async (client) => {
         const generation = marker((await client.query(MARKER_SQL)).rows[0]);
-        const backends: Backend[] = [];
-        const skipped: SkippedRow[] = [];
         const { rows } = await client.query<Record<string, unknown>>(`SELECT ${SNAPSHOT_COLUMNS} FROM backends WHERE deleted IS DISTINCT FROM 1 ORDER BY id COLLATE "C"`);
-        for (const row of rows) {
-          if (row.deleted !== null && row.deleted !== 0) {
-            skipped.push({ id: typeof row.id === "string" ? row.id : null, reason: `deleted: expected 0 or 1 or NULL, got ${JSON.stringify(row.deleted)}` });
-            continue;
-          }
-          const parsed = parseBackendRow(row);
-          if (parsed.ok) backends.push(parsed.backend);
-          else skipped.push({ id: parsed.id, reason: parsed.reason });
-        }
+        const { backends, skipped } = snapshotRows(rows);
         return { snapshot: { generation, backends }, skipped };
       }),
     );
