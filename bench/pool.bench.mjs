@@ -12,11 +12,11 @@
 // Bounded: DUR seconds per cell, the whole run at most 5 minutes.
 // Env: DUR (default 5), DELAY_MS (default 20), RUNTIMES (default "bun"), CONC (default "1,4,32").
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, mkdirSync, writeFileSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { denoBin } from "../build/deno-bin.mjs";
-import { freePort, have, pin, requireTools, start, stop, waitPort } from "./lib/processes.mjs";
+import { freePort, pin, requireTools, start, startHttpBackend, stop, waitPort } from "./lib/processes.mjs";
 
 const root = new URL("..", import.meta.url).pathname;
 const DUR = Number(process.env.DUR ?? 5);
@@ -30,18 +30,7 @@ setTimeout(() => { console.error("bench:pool: over 5 minutes, stopping"); proces
 // ---- the backend (nginx when installed) behind the delay link
 const work = mkdtempSync(join(tmpdir(), "edgeproxy-pool-bench-"));
 const httpPort = await freePort();
-let backend;
-if (have("nginx")) {
-  mkdirSync(join(work, "www")); mkdirSync(join(work, "tmp"));
-  writeFileSync(join(work, "www", "index.html"), "x".repeat(100));
-  writeFileSync(join(work, "nginx.conf"), `worker_processes 1; daemon off; pid ${work}/nginx.pid; error_log ${work}/nginx.err;
-events { worker_connections 20000; }
-http { access_log off; client_body_temp_path ${work}/tmp; proxy_temp_path ${work}/tmp; fastcgi_temp_path ${work}/tmp; uwsgi_temp_path ${work}/tmp; scgi_temp_path ${work}/tmp;
-  server { listen 127.0.0.1:${httpPort} backlog=4096; root ${work}/www; } }`);
-  backend = start(pin(0, ["nginx", "-c", join(work, "nginx.conf")]));
-} else {
-  backend = start(pin(0, [process.execPath, "-e", `require("http").createServer((q,s)=>s.end("x".repeat(100))).listen(${httpPort},"127.0.0.1")`]));
-}
+const backend = startHttpBackend(work, httpPort);
 await waitPort(httpPort, backend);
 const linkPort = await freePort();
 const link = start(pin(0, [process.execPath, "bench/delay-link.mjs", String(linkPort), String(httpPort), String(DELAY_MS)]));

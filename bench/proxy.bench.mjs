@@ -6,11 +6,11 @@
 // Needs: iperf3, wrk (apt-get install iperf3 wrk); nginx is used as the HTTP backend when present.
 // Env: DUR (seconds per scenario, default 4), RUNTIMES (default "node,bun,deno").
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, writeFileSync, mkdirSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { denoBin } from "../build/deno-bin.mjs";
-import { freePort, have, pin, requireTools, sleep, start, stop, waitPort } from "./lib/processes.mjs";
+import { freePort, pin, requireTools, sleep, start, startHttpBackend, stop, waitPort } from "./lib/processes.mjs";
 
 const root = new URL("..", import.meta.url).pathname;
 const DUR = Number(process.env.DUR ?? 4);
@@ -35,19 +35,7 @@ const iperfPort = await freePort();
 const iperfServer = start(pin(0, ["iperf3", "-s", "-B", "127.0.0.1", "-p", String(iperfPort)]));
 await waitPort(iperfPort, iperfServer);
 const httpPort = await freePort();
-let httpServer;
-if (have("nginx")) {
-  mkdirSync(join(work, "www")); mkdirSync(join(work, "tmp"));
-  writeFileSync(join(work, "www", "index.html"), "x".repeat(100));
-  writeFileSync(join(work, "nginx.conf"), `worker_processes 1; daemon off; pid ${work}/nginx.pid; error_log ${work}/nginx.err;
-events { worker_connections 20000; }
-http { access_log off; client_body_temp_path ${work}/tmp; proxy_temp_path ${work}/tmp; fastcgi_temp_path ${work}/tmp; uwsgi_temp_path ${work}/tmp; scgi_temp_path ${work}/tmp;
-  server { listen 127.0.0.1:${httpPort} backlog=4096; root ${work}/www; } }`);
-  httpServer = start(pin(0, ["nginx", "-c", join(work, "nginx.conf")]));
-} else {
-  console.log("(nginx not found: HTTP backend is node:http, slower; direct figures are lower)");
-  httpServer = start(pin(0, [process.execPath, "-e", `require("http").createServer((q,s)=>s.end("x".repeat(100))).listen(${httpPort},"127.0.0.1")`]));
-}
+const httpServer = startHttpBackend(work, httpPort);
 await waitPort(httpPort, httpServer);
 
 const serveCmd = {

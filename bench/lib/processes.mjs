@@ -2,6 +2,8 @@
 // killed when the benchmark exits), pin them to a core, find a free port and wait for a listener.
 import { spawn, spawnSync } from "node:child_process";
 import net from "node:net";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 
 const root = new URL("../..", import.meta.url).pathname;
 export const have = (cmd) => spawnSync("sh", ["-c", `command -v ${cmd}`]).status === 0;
@@ -46,4 +48,19 @@ export async function waitPort(port, child) {
     await sleep(50);
   }
   throw new Error(`nothing listens on ${port}: ${child.errText()}`);
+}
+
+/** The small-response HTTP backend on core 0: nginx when installed (files under `work`), else node:http. */
+export function startHttpBackend(work, port) {
+  if (!have("nginx")) {
+    console.log("(nginx not found: HTTP backend is node:http, slower; direct figures are lower)");
+    return start(pin(0, [process.execPath, "-e", `require("http").createServer((q,s)=>s.end("x".repeat(100))).listen(${port},"127.0.0.1")`]));
+  }
+  mkdirSync(join(work, "www")); mkdirSync(join(work, "tmp"));
+  writeFileSync(join(work, "www", "index.html"), "x".repeat(100));
+  writeFileSync(join(work, "nginx.conf"), `worker_processes 1; daemon off; pid ${work}/nginx.pid; error_log ${work}/nginx.err;
+events { worker_connections 20000; }
+http { access_log off; client_body_temp_path ${work}/tmp; proxy_temp_path ${work}/tmp; fastcgi_temp_path ${work}/tmp; uwsgi_temp_path ${work}/tmp; scgi_temp_path ${work}/tmp;
+  server { listen 127.0.0.1:${port} backlog=4096; root ${work}/www; } }`);
+  return start(pin(0, ["nginx", "-c", join(work, "nginx.conf")]));
 }
