@@ -1,12 +1,12 @@
 // Composition root: read config, pick the runtime adapter, start the proxy, stop on a signal.
 import { loadConfig, ConfigError } from "./config.ts";
 import { startEdgeProxy, StartupError } from "./edge-proxy.ts";
-import { createLogger } from "./infra/log.ts";
+import { createLogger } from "./lifecycle/log.ts";
 import { loadTransport } from "./runtime/index.ts";
 import { readEnv, exit } from "./runtime/env.ts";
 import { fileIdentitySync, readFileBytes } from "./runtime/fs.ts";
 import { onShutdownSignal } from "./runtime/signals.ts";
-import { ShutdownSignals } from "./infra/shutdown-signals.ts";
+import { ShutdownSignals } from "./lifecycle/shutdown-signals.ts";
 
 async function main(): Promise<void> {
   let config;

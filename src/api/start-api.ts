@@ -2,14 +2,14 @@
 // source "api"), the Hono app served on this runtime's HTTP server, and the heartbeat reaper.
 // Called by startEdgeProxy; a no-op when EDGEPROXY_API_ENABLED is false.
 import type { Config } from "../config.ts";
-import type { Logger } from "../infra/log.ts";
+import type { Logger } from "../lifecycle/log.ts";
 import type { HostPort } from "../runtime/types.ts";
 import { serveHttp } from "../runtime/http-server.ts";
 import { openApiStore } from "./api-store.ts";
 import type { RoutingStore } from "../store/routing-store.ts";
-import { HeartbeatReaper } from "../infra/heartbeat-reaper.ts";
+import { HeartbeatReaper } from "./heartbeat-reaper.ts";
 import { createApi } from "./create-api.ts";
-import type { HealthStatus } from "../infra/health-report.ts";
+import type { HealthStatus } from "../health/health-report.ts";
 
 export interface ApiHost {
   readonly config: Config;

@@ -1,4 +1,4 @@
-// What the connection handler asks before it connects to a backend itself (infra/backend-pool.ts).
+// What the connection handler asks before it connects to a backend itself (pool/backend-pool.ts).
 import type { Backend } from "../core/types.ts";
 import type { UpstreamSocket } from "../runtime/types.ts";
 

@@ -2,8 +2,8 @@
 // static (CLI) backends never are. Fake time throughout: the reaper takes `nowMs`, nothing sleeps.
 import { test, describe, beforeEach, afterEach } from "node:test";
 import assert from "node:assert/strict";
-import { HeartbeatReaper, sweepIntervalMs } from "../../src/infra/heartbeat-reaper.ts";
-import { silentLogger } from "../../src/infra/log.ts";
+import { HeartbeatReaper, sweepIntervalMs } from "../../src/api/heartbeat-reaper.ts";
+import { silentLogger } from "../../src/lifecycle/log.ts";
 import { apiFixture, registration, T0, type ApiFixture } from "./api-fixture.ts";
 
 const TTL = 10_000;

@@ -3,11 +3,11 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { LiveStatePublisher, type LiveCount, type LiveSink } from "../../src/infra/live-state.ts";
-import { liveCounts, routableCount } from "../../src/infra/route-counts.ts";
+import { LiveStatePublisher, type LiveCount, type LiveSink } from "../../src/routes/live-state.ts";
+import { liveCounts, routableCount } from "../../src/routes/route-counts.ts";
 import { isFresh, openLiveTable } from "../../src/store/live-table.ts";
 import { openLibsqlStore } from "../../src/store/libsql-store.ts";
-import { silentLogger } from "../../src/infra/log.ts";
+import { silentLogger } from "../../src/lifecycle/log.ts";
 import type { Backend } from "../../src/core/types.ts";
 import { tempDir } from "../fixtures/routing-db.ts";
 import { openSqlConnection } from "../../src/store/sql-connection.ts";

@@ -59,9 +59,9 @@ function exchange(port: number, payload: string, source: string): Promise<string
   });
 }
 
-async function until(what: string, check: () => boolean, timeoutMs = 8000): Promise<void> {
+async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 8000): Promise<void> {
   const started = Date.now();
-  while (!check()) {
+  while (!(await check())) {
     if (Date.now() - started > timeoutMs) throw new Error(`${what}: not within ${timeoutMs} ms`);
     await sleep(50);
   }

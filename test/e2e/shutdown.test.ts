@@ -8,7 +8,7 @@ import process from "node:process";
 import { startBackend, holdConnection } from "../fixtures/backends.ts";
 import { createRoutingDb } from "../fixtures/routing-db.ts";
 import { startProxy, type ProxyProcess } from "../fixtures/proxy-process.ts";
-import { DUPLICATE_WINDOW_MS } from "../../src/infra/shutdown-signals.ts";
+import { DUPLICATE_WINDOW_MS } from "../../src/lifecycle/shutdown-signals.ts";
 
 /** Resolves with the connect error code, or "connected". */
 function tryConnect(port: number): Promise<string> {

@@ -9,7 +9,7 @@ import { RouteTable } from "../../src/core/route-table.ts";
 import { AffinityTable } from "../../src/core/affinity.ts";
 import { Router, type Route } from "../../src/proxy/router.ts";
 import { CircuitGuard } from "../../src/proxy/circuit-guard.ts";
-import type { Logger } from "../../src/infra/log.ts";
+import type { Logger } from "../../src/lifecycle/log.ts";
 import { ENGINES } from "../engine/engine-fixtures.ts";
 
 const backend = (id: string, over: Partial<Backend> = {}): Backend => ({

@@ -11,7 +11,7 @@ import { AffinityTable } from "../../src/core/affinity.ts";
 import { Router } from "../../src/proxy/router.ts";
 import { createClientHandler } from "../../src/proxy/handle-client.ts";
 import { createRateGate } from "../../src/proxy/rate-gate.ts";
-import { silentLogger } from "../../src/infra/log.ts";
+import { silentLogger } from "../../src/lifecycle/log.ts";
 
 function fakeClient(ip: string): ClientSocket & { closedByProxy: boolean } {
   const client = {

@@ -3,7 +3,7 @@
 // LISTEN/NOTIFY within a second, polled every EDGEPROXY_POSTGRES_RELOAD_SECS as the safety net, the
 // last good snapshot kept in a local file for a restart during an outage).
 import type { Config } from "../config.ts";
-import type { Logger } from "./log.ts";
+import type { Logger } from "../lifecycle/log.ts";
 import type { RoutingStore } from "../store/routing-store.ts";
 import type { RouteSync, SnapshotKeeper } from "./route-sync.ts";
 import { openLibsqlStore } from "../store/libsql-store.ts";

@@ -4,8 +4,8 @@
 // previous certificate stays.
 import type { TlsConfig } from "../config.ts";
 import type { ClientSocket, TlsCredentials, TlsListener, Transport } from "../runtime/types.ts";
-import { FilePoll, type ReadFile } from "./file-poll.ts";
-import type { Logger } from "./log.ts";
+import { FilePoll, type ReadFile } from "../settings/file-poll.ts";
+import type { Logger } from "../lifecycle/log.ts";
 
 /** A start failure, with the variable the operator has to fix. */
 export class TlsStartError extends Error {

@@ -6,8 +6,8 @@ import { RouteTable } from "../../src/core/route-table.ts";
 import { withOverrides, type BackendOverrides } from "../../src/core/backend-overrides.ts";
 import type { SelectionEngine, SlotSpec } from "../../src/core/selection.ts";
 import type { Backend } from "../../src/core/types.ts";
-import { RouteSync } from "../../src/infra/route-sync.ts";
-import { silentLogger } from "../../src/infra/log.ts";
+import { RouteSync } from "../../src/routes/route-sync.ts";
+import { silentLogger } from "../../src/lifecycle/log.ts";
 
 /** Records what the table writes into each slot; active counts set by hand. */
 function recordingEngine(capacity: number) {

@@ -12,7 +12,7 @@
 import type { Backend } from "../core/types.ts";
 import type { HostPort, UpstreamSocket } from "../runtime/types.ts";
 import type { UpstreamPool } from "../proxy/upstream-pool.ts";
-import type { Logger } from "./log.ts";
+import type { Logger } from "../lifecycle/log.ts";
 
 export interface PoolSettings {
   readonly maxPerBackend: number;

@@ -1,8 +1,8 @@
 // Metrics disabled means no work on the data path: no observer, no registry, no listener.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { Observability } from "../../src/infra/observability.ts";
-import { silentLogger } from "../../src/infra/log.ts";
+import { Observability } from "../../src/metrics/observability.ts";
+import { silentLogger } from "../../src/lifecycle/log.ts";
 import type { ClientHandler } from "../../src/proxy/handle-client.ts";
 import { runtime } from "../fixtures/runtime.ts";
 import type { Backend } from "../../src/core/types.ts";

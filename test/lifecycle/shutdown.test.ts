@@ -2,8 +2,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import type { Splice } from "../../src/runtime/types.ts";
-import { drainConnections, DrainState } from "../../src/infra/shutdown.ts";
-import { silentLogger } from "../../src/infra/log.ts";
+import { drainConnections, DrainState } from "../../src/lifecycle/shutdown.ts";
+import { silentLogger } from "../../src/lifecycle/log.ts";
 
 function fakeSplice(onAbort: () => void): Splice {
   return { done: new Promise(() => {}), abort: onAbort, bytesFromClient: 0, bytesToClient: 0 };

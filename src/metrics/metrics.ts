@@ -9,7 +9,7 @@ import type { ConnectionObserver } from "../proxy/connection-observer.ts";
 import type { ProxyCounters } from "../proxy/handle-client.ts";
 import type { MetricsSources } from "./metrics-sources.ts";
 import { BackendTallies } from "./backend-tallies.ts";
-import { forEachRouted, type RoutedSlots } from "./route-counts.ts";
+import { forEachRouted, type RoutedSlots } from "../routes/route-counts.ts";
 import { registerProcessMetrics } from "./process-metrics.ts";
 
 export interface ProxyMetricsDeps {

@@ -1,9 +1,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { loadConfig } from "../../src/config.ts";
-import { baseSettings, Settings } from "../../src/infra/settings.ts";
+import { baseSettings, Settings } from "../../src/settings/settings.ts";
 
-import { parseSettingsFile } from "../../src/infra/settings-file.ts";
+import { parseSettingsFile } from "../../src/settings/settings-file.ts";
 
 const SETTINGS_DEFAULTS = baseSettings(loadConfig({}));
 

@@ -5,8 +5,8 @@ import assert from "node:assert/strict";
 import type { Backend, RouteSnapshot } from "../../src/core/types.ts";
 import { ReferenceEngine } from "../../src/core/reference-engine.ts";
 import { RouteTable } from "../../src/core/route-table.ts";
-import { RouteSync, type SnapshotSource } from "../../src/infra/route-sync.ts";
-import type { Logger } from "../../src/infra/log.ts";
+import { RouteSync, type SnapshotSource } from "../../src/routes/route-sync.ts";
+import type { Logger } from "../../src/lifecycle/log.ts";
 import { decodeSnapshot, encodeSnapshot } from "../../src/store/snapshot-file.ts";
 
 const backend = (id: string, over: Partial<Backend> = {}): Backend => ({

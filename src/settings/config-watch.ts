@@ -1,7 +1,7 @@
 // Loads the config file at start (a bad file stops startup) and, when watched, re-reads it every
 // interval: a valid change replaces the settings ("config reloaded"), an invalid or unreadable file
 // is logged once and the previous settings stay.
-import type { Logger } from "./log.ts";
+import type { Logger } from "../lifecycle/log.ts";
 import { FilePoll, type ReadFile } from "./file-poll.ts";
 import { parseSettingsFile, SettingsFileError } from "./settings-file.ts";
 import { Settings, type ReloadableSettings } from "./settings.ts";

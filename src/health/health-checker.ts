@@ -6,9 +6,9 @@
 // survives snapshot swaps; it is dropped when the backend leaves the table or is disabled in the store.
 import type { Backend } from "../core/types.ts";
 import { HealthState, type HealthThresholds } from "../core/health-state.ts";
-import type { Logger } from "./log.ts";
+import type { Logger } from "../lifecycle/log.ts";
 import type { HealthProbe, ProbeSpec } from "./health-probe.ts";
-import { forEachRouted, type RoutedSlots } from "./route-counts.ts";
+import { forEachRouted, type RoutedSlots } from "../routes/route-counts.ts";
 
 export interface HealthSettings extends ProbeSpec {
   readonly intervalMs: number;

@@ -2,7 +2,7 @@
 // a full read only when the store changed, and the last good snapshot kept when the store fails.
 import type { RouteSnapshot } from "../core/types.ts";
 import type { RouteTable } from "../core/route-table.ts";
-import type { Logger } from "./log.ts";
+import type { Logger } from "../lifecycle/log.ts";
 
 export interface SnapshotSource {
   changeMarker(): Promise<string>;

@@ -1,11 +1,11 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { ConfigWatch } from "../../src/infra/config-watch.ts";
-import { SettingsFileError } from "../../src/infra/settings-file.ts";
-import { baseSettings } from "../../src/infra/settings.ts";
+import { ConfigWatch } from "../../src/settings/config-watch.ts";
+import { SettingsFileError } from "../../src/settings/settings-file.ts";
+import { baseSettings } from "../../src/settings/settings.ts";
 import { loadConfig } from "../../src/config.ts";
 
-import type { Logger } from "../../src/infra/log.ts";
+import type { Logger } from "../../src/lifecycle/log.ts";
 
 const SETTINGS_DEFAULTS = baseSettings(loadConfig({}));
 

@@ -1,7 +1,7 @@
 // Publishes the proxy's live per-backend counts (active connections, health check result, circuit state)
 // into routing.db for `edgeproxy db show`. Runs on the route-reload interval and writes only when a
 // value changed, or to refresh the "still alive" stamp every second interval.
-import type { Logger } from "./log.ts";
+import type { Logger } from "../lifecycle/log.ts";
 import type { LiveRow } from "../store/live-table.ts";
 
 export interface LiveCount {

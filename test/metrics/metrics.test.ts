@@ -4,9 +4,9 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import type { Backend } from "../../src/core/types.ts";
 import type { Splice } from "../../src/runtime/types.ts";
-import { createProxyMetrics, type ProxyMetricsDeps } from "../../src/infra/metrics.ts";
+import { createProxyMetrics, type ProxyMetricsDeps } from "../../src/metrics/metrics.ts";
 import type { ProxyCounters } from "../../src/proxy/handle-client.ts";
-import type { CircuitState } from "../../src/infra/metrics-sources.ts";
+import type { CircuitState } from "../../src/metrics/metrics-sources.ts";
 import { promtoolProblems, sample } from "../fixtures/promtool.ts";
 import { runtime } from "../fixtures/runtime.ts";
 
@@ -17,7 +17,7 @@ function backend(id: string, region: string, healthy = true): Backend {
 function fixture(extra: Partial<ProxyMetricsDeps> = {}) {
   const slots: (Backend | null)[] = [backend("a", "sa"), backend("b", "eu", false), null, null];
   const active = [3, 0, 0, 0];
-  const counters: ProxyCounters = { accepted: 7, active: 2, noBackend: 1, connectFailures: 4, bytesFromClients: 100, bytesToClients: 1000 };
+  const counters: ProxyCounters = { accepted: 7, active: 2, noBackend: 1, connectFailures: 4, bytesFromClients: 100, bytesToClients: 1000, rateLimited: 0 };
   const inFlight = new Set<Splice>();
   let draining = false;
   const metrics = createProxyMetrics({

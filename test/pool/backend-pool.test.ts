@@ -1,8 +1,8 @@
 // The connection pool's bookkeeping with fake sockets and fake time (the real sockets: test/e2e/backend-pool).
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { BackendPool, type PoolSettings } from "../../src/infra/backend-pool.ts";
-import { silentLogger } from "../../src/infra/log.ts";
+import { BackendPool, type PoolSettings } from "../../src/pool/backend-pool.ts";
+import { silentLogger } from "../../src/lifecycle/log.ts";
 import type { Backend } from "../../src/core/types.ts";
 import type { HostPort, UpstreamSocket } from "../../src/runtime/types.ts";
 

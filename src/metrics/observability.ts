@@ -9,11 +9,11 @@ import type { ConnectionObserver } from "../proxy/connection-observer.ts";
 import type { MetricsSources } from "./metrics-sources.ts";
 import { createProxyMetrics, type ProxyMetrics } from "./metrics.ts";
 import { startMetricsServer, type RunningMetricsServer } from "./metrics-server.ts";
-import { routableCount, type RoutedSlots } from "./route-counts.ts";
-import { DrainState } from "./shutdown.ts";
-import type { HealthSource, HealthStatus } from "./health-report.ts";
+import { routableCount, type RoutedSlots } from "../routes/route-counts.ts";
+import { DrainState } from "../lifecycle/shutdown.ts";
+import type { HealthSource, HealthStatus } from "../health/health-report.ts";
 import { VERSION } from "../api/version.ts";
-import type { Logger } from "./log.ts";
+import type { Logger } from "../lifecycle/log.ts";
 
 export interface ObservabilityDeps {
   readonly metrics: MetricsConfig;

@@ -1,8 +1,8 @@
 // The health check scheduler with scripted probes and a real route table over the reference engine.
 import { afterEach, test } from "node:test";
 import assert from "node:assert/strict";
-import { HealthChecker, type HealthSettings } from "../../src/infra/health-checker.ts";
-import { silentLogger } from "../../src/infra/log.ts";
+import { HealthChecker, type HealthSettings } from "../../src/health/health-checker.ts";
+import { silentLogger } from "../../src/lifecycle/log.ts";
 import { RouteTable } from "../../src/core/route-table.ts";
 import { ReferenceEngine } from "../../src/core/reference-engine.ts";
 import type { Backend } from "../../src/core/types.ts";

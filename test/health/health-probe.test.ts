@@ -1,7 +1,7 @@
 // The probes themselves: HTTP status handling (a recording GET), TCP connect-and-close.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { httpProbe, tcpProbe } from "../../src/infra/health-probe.ts";
+import { httpProbe, tcpProbe } from "../../src/health/health-probe.ts";
 import type { HostPort, UpstreamSocket } from "../../src/runtime/types.ts";
 
 const spec = { type: "http" as const, path: "/health?x=1", timeoutMs: 1000 };

@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { parseSettingsFile, SettingsFileError } from "../../src/infra/settings-file.ts";
-import { baseSettings } from "../../src/infra/settings.ts";
+import { parseSettingsFile, SettingsFileError } from "../../src/settings/settings-file.ts";
+import { baseSettings } from "../../src/settings/settings.ts";
 import { loadConfig } from "../../src/config.ts";
 
 const SETTINGS_DEFAULTS = baseSettings(loadConfig({}));

@@ -2,7 +2,7 @@
 // is the same request delivered twice (a task runner forwarding Ctrl-C), a later one forces the exit.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { DUPLICATE_WINDOW_MS, ShutdownSignals } from "../../src/infra/shutdown-signals.ts";
+import { DUPLICATE_WINDOW_MS, ShutdownSignals } from "../../src/lifecycle/shutdown-signals.ts";
 
 test("first signal shuts down; a twin in the same instant is ignored; a later one forces the exit", () => {
   const signals = new ShutdownSignals();
