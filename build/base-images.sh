@@ -51,7 +51,7 @@ if [ ! -f "$TARBALL" ]; then
   rm -rf "$root"
 fi
 
-podman import \
+podman import --quiet \
   --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
   --change 'CMD ["bash"]' \
   --message "debootstrap --variant=minbase bookworm, slimmed (build/base-images.sh)" \
