@@ -60,8 +60,9 @@ function launch(dir: string, args: string[], env: Record<string, string>): Runni
   return { child, logs, waitForLog, exited };
 }
 
+/** Bun writes the embedded libsql addon to $TMPDIR (.bun-*.node) to load it: a private one per test. */
 function bareEnv(dir: string, env: Record<string, string>): Record<string, string> {
-  return { PATH: "/usr/bin:/bin", HOME: dir, NO_COLOR: "1", ...env };
+  return { PATH: "/usr/bin:/bin", HOME: dir, TMPDIR: join(dir, "..", "tmp"), NO_COLOR: "1", ...env };
 }
 
 /** Runs one CLI command of the executable to its end. */
@@ -109,6 +110,7 @@ test("the single executable runs alone: node add, serve, proxy, health, db show,
 
   const dir = join(tmp, "alone");
   mkdirSync(dir);
+  mkdirSync(join(tmp, "tmp"));
   copyFileSync(built, join(dir, "edgeproxy"));
   spawnSync("chmod", ["755", join(dir, "edgeproxy")]);
   assert.deepEqual(readdirSync(dir), ["edgeproxy"]);
