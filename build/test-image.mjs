@@ -130,6 +130,10 @@ async function main() {
   const user = sh("podman", ["image", "inspect", "--format", "{{.Config.User}}", IMAGE]).stdout.trim();
   assert(/edgeproxy.*health/.test(healthcheck), `image HEALTHCHECK runs edgeproxy health, got ${healthcheck}`);
   assert(user !== "" && user !== "root" && !user.startsWith("0"), `image runs as a non-root user, got ${JSON.stringify(user)}`);
+  const volumes = sh("podman", ["image", "inspect", "--format", "{{json .Config.Volumes}}", IMAGE]).stdout;
+  const ports = sh("podman", ["image", "inspect", "--format", "{{json .Config.ExposedPorts}}", IMAGE]).stdout;
+  assert(volumes.includes("/var/lib/edgeproxy"), `image declares the routing.db volume, got ${volumes}`);
+  assert(["8080/tcp", "8081/tcp", "8443/tcp", "9090/tcp"].every((p) => ports.includes(p)), `image exposes the proxy, API, TLS and metrics ports, got ${ports}`);
 
   const backend = await startBackend("echo-1");
   try {
