@@ -3,6 +3,7 @@ import { runCli } from "./program.ts";
 import { readEnv } from "../runtime/env.ts";
 import { modifiedAt } from "../runtime/fs.ts";
 import { commandArgs, setExitCode } from "../runtime/command-line.ts";
+import { loadTransport } from "../runtime/index.ts";
 
 const code = await runCli(commandArgs(), {
   env: readEnv(),
@@ -12,6 +13,16 @@ const code = await runCli(commandArgs(), {
   exists: async (path) => (await modifiedAt(path)) !== null,
   serve: async () => {
     await import("../main.ts"); // the proxy's own entry point: reads the environment, runs until a signal
+  },
+  reach: {
+    fetch: async (url, timeoutMs) => {
+      const response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+      return { status: response.status, body: await response.text() };
+    },
+    connect: async (host, port, timeoutMs) => {
+      const socket = await (await loadTransport()).connect({ host, port }, timeoutMs);
+      socket.close();
+    },
   },
 });
 setExitCode(code);

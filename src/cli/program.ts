@@ -6,6 +6,7 @@ import { VERSION } from "../api/version.ts";
 import { addNodeCommands } from "./node-commands.ts";
 import { addDbCommands } from "./db-commands.ts";
 import { EXIT, UsageError } from "./usage-error.ts";
+import { addHealthCommand, UnhealthyError, type HealthReach } from "./health-command.ts";
 
 export interface CliIo {
   readonly env: Readonly<Record<string, string | undefined>>;
@@ -14,8 +15,10 @@ export interface CliIo {
   now(): number;
   /** Whether a file exists (so read-only commands never create a routing.db by typo). */
   exists(path: string): Promise<boolean>;
-  /** Runs the proxy in this process (`edgeproxy serve`). */
+  /** Runs the proxy in this process (`edgeproxy serve`, or no arguments at all). */
   serve(): Promise<void>;
+  /** How `edgeproxy health` reaches the running proxy. */
+  readonly reach: HealthReach;
 }
 
 /** Settings every subcommand reads: where routing.db is. */
@@ -55,6 +58,7 @@ export function createProgram(io: CliIo): Command {
     });
   addNodeCommands(program, context);
   addDbCommands(program, context);
+  addHealthCommand(program, context);
   return program;
 }
 
@@ -64,10 +68,8 @@ function nonEmpty(value: string | undefined): string | undefined {
 
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
   const program = createProgram(io);
-  if (argv.length === 0) {
-    program.outputHelp();
-    return EXIT.ok;
-  }
+  // No arguments: run the proxy, so the single executable (and a container's entry point) is the proxy.
+  if (argv.length === 0) argv = ["serve"];
   try {
     await program.parseAsync([...argv], { from: "user" });
     return EXIT.ok;
@@ -79,6 +81,10 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     if (err instanceof UsageError || err instanceof BackendInputError) {
       io.err(`error: ${err.message}`);
       return EXIT.usage;
+    }
+    if (err instanceof UnhealthyError) {
+      io.err(`unhealthy: ${err.message}`);
+      return EXIT.failed;
     }
     if (err instanceof StoreError) {
       io.err(`error: ${err.message}`);

@@ -7,5 +7,6 @@ export class UsageError extends Error {
   }
 }
 
-/** Exit codes: 0 done, 1 the store failed (unreadable, locked too long), 2 bad arguments or unknown id. */
+/** Exit codes: 0 done, 1 the store failed (unreadable, locked too long) or `health` got no answer,
+ *  2 bad arguments or unknown id. */
 export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
