@@ -99,7 +99,9 @@ export const STATUS_JS = `"use strict";
     cells.forEach(function (content, i) {
       var td = el("td", i === 4 ? "load" : "");
       td.setAttribute("data-label", HEADERS[i]);
-      td.append.apply(td, content);
+      var box = el("div"); // one grid item per cell in the phone layout
+      box.append.apply(box, content);
+      td.append(box);
       tr.append(td);
     });
     return tr;

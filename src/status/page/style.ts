@@ -54,6 +54,10 @@ tr.out .id { text-decoration: line-through; text-decoration-color: var(--bad); }
 .empty { color: var(--muted); }
 code { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; }
 @media (max-width: 700px) {
+  .cards { grid-template-columns: repeat(3, 1fr); gap: 6px; }
+  .cards div { padding: 6px 8px; }
+  .cards dt { font-size: .75rem; }
+  .cards dd { font-size: 1.05rem; }
   #backends, #backends tbody, #backends tr, #backends td { display: block; }
   #backends thead { display: none; }
   #backends { background: none; border: 0; }
