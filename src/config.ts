@@ -2,6 +2,7 @@
 // an invalid value never falls back to the default.
 import type { RateLimitSettings } from "./core/token-bucket.ts";
 import type { CircuitSettings } from "./core/circuit.ts";
+import { RESERVED_STATUS_PATHS } from "./status/status-paths.ts";
 
 export interface ListenAddress {
   readonly host: string;
@@ -204,8 +205,8 @@ function checkApiExposure(config: Config): void {
 const text = (raw: string): string => raw;
 
 function urlPath(raw: string, name: string): string {
-  if (!/^\/[A-Za-z0-9._~!$&'()*+,;=:@\/-]*$/.test(raw) || raw === "/health") {
-    throw new ConfigError(name, `expected a URL path starting with "/" (not /health, which is served beside it), got "${raw}"`);
+  if (!/^\/[A-Za-z0-9._~!$&'()*+,;=:@\/-]*$/.test(raw) || raw === "/health" || RESERVED_STATUS_PATHS.includes(raw)) {
+    throw new ConfigError(name, `expected a URL path starting with "/" (not /health or the status page's ${RESERVED_STATUS_PATHS.join(", ")}, which are served beside it), got "${raw}"`);
   }
   return raw;
 }

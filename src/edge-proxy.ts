@@ -33,6 +33,10 @@ import { baseSettings, Settings } from "./settings/settings.ts";
 import { ConfigWatch } from "./settings/config-watch.ts";
 import { SettingsFileError } from "./settings/settings-file.ts";
 import { startTlsTermination, TlsStartError, type TlsTermination } from "./tls/tls-termination.ts";
+import { createStatusPage } from "./status/status-page.ts";
+import type { CircuitStateCode } from "./status/status-sources.ts";
+import { trafficTotals } from "./proxy/traffic-totals.ts";
+import { VERSION } from "./api/version.ts";
 
 export interface EdgeProxyServices {
   readonly transport: Transport;
@@ -183,8 +187,24 @@ export async function startEdgeProxy(config: Config, services: EdgeProxyServices
     await routing.close();
     asStartupError(err);
   }
+  // ── Status page (issue 12) ─────────────────────────────────────────────────────────────────────
+  // Served by the metrics listener at / and /status.json, read from the same live state as the
+  // metrics. Replication plugs in here with `cluster: () => …` (a ClusterStatus); without it the page
+  // says "replication off". Move this block as a whole when the composition becomes a component list.
+  const statusPage = createStatusPage({
+    pop: { region: config.region, runtime: services.transport.runtime, version: VERSION, startedAtMs: observability.health.startedAtMs },
+    now, table, capacity: engine.capacity, active: (slot) => engine.active(slot),
+    totals: () => trafficTotals(handler.counters, handler.inFlight),
+    draining: () => observability.drain.draining,
+    storeUp: () => !routeSync.failing,
+    circuitState: (slot) => circuits.state(slot) as CircuitStateCode,
+    circuitsEnabled: () => circuitSettings().enabled,
+    ...(health ? { probeState: (id: string) => health.probeState(id) } : {}),
+    backendTally: (id) => observability.metrics?.backendTally(id),
+  });
+  // ───────────────────────────────────────────────────────────────────────────────────────────────
   try {
-    await observability.start();
+    await observability.start(statusPage);
   } catch (err) {
     await api?.close();
     await listener.close();

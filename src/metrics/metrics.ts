@@ -8,7 +8,8 @@ import type { RuntimeName, Splice } from "../runtime/types.ts";
 import type { ConnectionObserver } from "../proxy/connection-observer.ts";
 import type { ProxyCounters } from "../proxy/handle-client.ts";
 import type { MetricsSources } from "./metrics-sources.ts";
-import { BackendTallies } from "./backend-tallies.ts";
+import { BackendTallies, type BackendTally } from "./backend-tallies.ts";
+import { trafficTotals } from "../proxy/traffic-totals.ts";
 import { forEachRouted, type RoutedSlots } from "../routes/route-counts.ts";
 import { registerProcessMetrics } from "./process-metrics.ts";
 
@@ -29,6 +30,8 @@ export interface ProxyMetricsDeps {
 export interface ProxyMetrics {
   readonly registry: Registry;
   readonly observer: ConnectionObserver;
+  /** Connections opened to and failed connects of a backend so far (the status page shows them too). */
+  backendTally(id: string): Readonly<BackendTally> | undefined;
   /** The exposition text (series of departed backends removed first). */
   render(): Promise<string>;
   readonly contentType: string;
@@ -48,11 +51,7 @@ export function createProxyMetrics(deps: ProxyMetricsDeps): ProxyMetrics {
   const tallies = new BackendTallies();
   const each = (fn: (backend: Backend, slot: number) => void) => forEachRouted(table, capacity, fn);
   const labels = (b: Backend) => ({ backend: b.id, region: b.region });
-  const bytes = (pick: (s: { bytesFromClient: number; bytesToClient: number }) => number, done: () => number) => () => {
-    let n = done();
-    for (const splice of deps.inFlight()) n += pick(splice);
-    return n;
-  };
+  const totals = () => trafficTotals(deps.counters(), deps.inFlight());
   const counterOf = (name: string, help: string, value: () => number) =>
     new Counter({ name, help, registers, collect() { this.reset(); this.inc(value()); } });
   const gaugeOf = (name: string, help: string, value: () => number) =>
@@ -60,10 +59,8 @@ export function createProxyMetrics(deps: ProxyMetricsDeps): ProxyMetrics {
 
   counterOf("edgeproxy_connections_total", "Client connections accepted.", () => deps.counters().accepted);
   gaugeOf("edgeproxy_connections_active", "Client connections open now (connecting or proxied).", () => deps.counters().active);
-  counterOf("edgeproxy_bytes_received_total", "Bytes received from clients and forwarded to backends (open connections included).",
-    bytes((s) => s.bytesFromClient, () => deps.counters().bytesFromClients));
-  counterOf("edgeproxy_bytes_sent_total", "Bytes sent to clients from backends (open connections included).",
-    bytes((s) => s.bytesToClient, () => deps.counters().bytesToClients));
+  counterOf("edgeproxy_bytes_received_total", "Bytes received from clients and forwarded to backends (open connections included).", () => totals().bytesReceived);
+  counterOf("edgeproxy_bytes_sent_total", "Bytes sent to clients from backends (open connections included).", () => totals().bytesSent);
   counterOf("edgeproxy_connect_failures_total", "Backend connect attempts that failed (refused, timed out), all backends.", () => deps.counters().connectFailures);
   counterOf("edgeproxy_no_backend_total", "Client connections closed because no backend could take them.", () => deps.counters().noBackend);
   counterOf("edgeproxy_rate_limited_connections_total", "Client connections refused by the per-IP rate limiter.", () => sources.rateLimited?.() ?? 0);
@@ -128,6 +125,7 @@ export function createProxyMetrics(deps: ProxyMetricsDeps): ProxyMetrics {
     registry,
     observer,
     contentType: registry.contentType,
+    backendTally: (id) => tallies.get(id),
     async render() {
       pruneDeparted();
       return registry.metrics();

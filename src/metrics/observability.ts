@@ -14,6 +14,7 @@ import { DrainState } from "../lifecycle/shutdown.ts";
 import type { HealthSource, HealthStatus } from "../health/health-report.ts";
 import { VERSION } from "../api/version.ts";
 import type { Logger } from "../lifecycle/log.ts";
+import type { StatusPage } from "../status/status-page.ts";
 
 export interface ObservabilityDeps {
   readonly metrics: MetricsConfig;
@@ -56,10 +57,10 @@ export class Observability {
 
   readonly status = (): HealthStatus => (this.drain.draining ? "draining" : "ok");
 
-  /** Opens the metrics listener (throws MetricsStartError naming the variable). */
-  async start(): Promise<RunningMetricsServer | null> {
+  /** Opens the metrics listener, with the status page when given (throws MetricsStartError naming the variable). */
+  async start(status?: StatusPage): Promise<RunningMetricsServer | null> {
     if (this.metrics === null) return null;
-    const server = await startMetricsServer(this.#deps.metrics, this.metrics, this.health);
+    const server = await startMetricsServer(this.#deps.metrics, this.metrics, this.health, status);
     const { host, port } = server.address;
     this.#deps.log.info("edgeProxy metrics listening", { addr: `${host.includes(":") ? `[${host}]` : host}:${port}`, path: this.#deps.metrics.path });
     this.#server = server;

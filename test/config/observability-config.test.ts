@@ -24,6 +24,8 @@ for (const [name, value, words] of [
   ["EDGEPROXY_METRICS_LISTEN_ADDR", "9090", "host:port"],
   ["EDGEPROXY_METRICS_PATH", "metrics", 'starting with "/"'],
   ["EDGEPROXY_METRICS_PATH", "/health", "not /health"],
+  ["EDGEPROXY_METRICS_PATH", "/", "status page"],
+  ["EDGEPROXY_METRICS_PATH", "/status.json", "status page"],
   ["EDGEPROXY_METRICS_PATH", "/a b", 'starting with "/"'],
   ["EDGEPROXY_SHUTDOWN_TIMEOUT_SECS", "-1", "an integer from 0 to 86400"],
   ["EDGEPROXY_SHUTDOWN_TIMEOUT_SECS", "soon", "an integer from 0 to 86400"],
