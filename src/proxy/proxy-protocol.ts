@@ -52,21 +52,30 @@ export class ProxyProtocol {
   }
 
   /** A client that is not trusted, or came over TLS, starting with a PROXY signature: refused.
-   *  Looks at what it sent by the time its backend connected; waits (bounded) only while the bytes
+   *  Looks at what it sent by the time its backend connected (waiting a moment for a first byte,
+   *  which a client that speaks first has sent by then), and waits (bounded) only while the bytes
    *  so far could still be either a signature or ordinary data. */
   async #untrustedHeader(client: ClientSocket): Promise<boolean> {
-    let bytes = await client.peekEarly(0);
+    let bytes = await this.#peekWithin(client, 1, FIRST_BYTE_GRACE_MS);
     if (bytes.length === 0 || !startsLikeProxyHeader(bytes)) return false;
     const need = bytes[0] === V1_PREFIX[0] ? V1_PREFIX.length : V2_SIGNATURE.length;
-    if (bytes.length < need) {
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const expired = new Promise<null>((resolve) => (timer = setTimeout(resolve, this.#deps.config.timeoutMs, null)));
-      bytes = (await Promise.race([client.peekEarly(need), expired])) ?? bytes;
-      clearTimeout(timer);
-    }
+    if (bytes.length < need) bytes = await this.#peekWithin(client, need, this.#deps.config.timeoutMs);
     if (bytes.length < need || !startsLikeProxyHeader(bytes)) return false;
     this.stats.refuse("untrusted");
     this.#deps.log.debug("PROXY header refused", { peer: client.remoteAddress, reason: "untrusted" });
     return true;
   }
+
+  /** peekEarly(minBytes), or what is there after `ms`. */
+  async #peekWithin(client: ClientSocket, minBytes: number, ms: number): Promise<Uint8Array> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const expired = new Promise<null>((resolve) => (timer = setTimeout(resolve, ms, null)));
+    const bytes = await Promise.race([client.peekEarly(minBytes), expired]);
+    clearTimeout(timer);
+    return bytes ?? client.peekEarly(0);
+  }
 }
+
+/** How long an untrusted client's first byte is waited for before splice when none came yet: only a
+ *  client that waits for the server to speak first (SMTP, MySQL) pays it, once per connection. */
+const FIRST_BYTE_GRACE_MS = 20;
