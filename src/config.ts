@@ -3,6 +3,8 @@
 import type { RateLimitSettings } from "./core/token-bucket.ts";
 import type { CircuitSettings } from "./core/circuit.ts";
 import { RESERVED_STATUS_PATHS } from "./status/status-paths.ts";
+import type { ProxyVersion } from "./core/proxy-protocol/header.ts";
+import { CidrSet } from "./core/proxy-protocol/cidr.ts";
 
 export interface ListenAddress {
   readonly host: string;
@@ -49,6 +51,18 @@ export interface Config {
   readonly tls: TlsConfig;
   /** Reloadable settings file (`EDGEPROXY_CONFIG_FILE`) and its watch (`EDGEPROXY_CONFIG_WATCH_*`). */
   readonly configWatch: ConfigWatchConfig;
+  /** PROXY protocol (`EDGEPROXY_PROXY_PROTOCOL*`): sent to backends, accepted from trusted peers. */
+  readonly proxyProtocol: ProxyProtocolConfig;
+}
+
+export interface ProxyProtocolConfig {
+  /** Header sent to every backend before the client's bytes, unless the config file says otherwise
+   *  for a backend ([backends."id"] proxy_protocol). */
+  readonly send: ProxyVersion | "off";
+  /** Peers that must send a PROXY header (on the TCP listener); null = none, no header is read. */
+  readonly trusted: CidrSet | null;
+  /** A trusted peer that has not sent its whole header by then is disconnected. */
+  readonly timeoutMs: number;
 }
 
 export interface TlsConfig {
@@ -322,6 +336,7 @@ export function loadConfig(env: Env): Config {
     postgres: loadPostgresConfig(env),
     tls: tlsConfig(env),
     configWatch: configWatchConfig(env),
+    proxyProtocol: proxyProtocolConfig(env),
   });
   checkApiExposure(config);
   return config;
@@ -348,4 +363,22 @@ function configWatchConfig(env: Env): ConfigWatchConfig {
   const file = read<string | null>(env, "EDGEPROXY_CONFIG_FILE", null, text);
   if (enabled && file === null) throw new ConfigError("EDGEPROXY_CONFIG_FILE", "required when EDGEPROXY_CONFIG_WATCH_ENABLED=true (path of a TOML file)");
   return Object.freeze({ file, enabled, intervalMs: read(env, "EDGEPROXY_CONFIG_WATCH_INTERVAL_SECS", 5, integer(1, DAY_SECS)) * 1000 });
+}
+
+function cidrList(raw: string, name: string): CidrSet | null {
+  let set: CidrSet;
+  try {
+    set = CidrSet.parse(raw);
+  } catch (err) {
+    throw new ConfigError(name, (err as Error).message);
+  }
+  return set.size === 0 ? null : set;
+}
+
+function proxyProtocolConfig(env: Env): ProxyProtocolConfig {
+  return Object.freeze({
+    send: read(env, "EDGEPROXY_PROXY_PROTOCOL", "off", oneOf(["off", "v1", "v2"] as const)),
+    trusted: read<CidrSet | null>(env, "EDGEPROXY_PROXY_PROTOCOL_TRUSTED", null, cidrList),
+    timeoutMs: read(env, "EDGEPROXY_PROXY_PROTOCOL_TIMEOUT_MS", 3000, integer(1, 600_000)),
+  });
 }

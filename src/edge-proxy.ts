@@ -37,6 +37,7 @@ import { createStatusPage } from "./status/status-page.ts";
 import type { CircuitStateCode } from "./status/status-sources.ts";
 import { trafficTotals } from "./proxy/traffic-totals.ts";
 import { VERSION } from "./api/version.ts";
+import { ProxyProtocol } from "./proxy/proxy-protocol.ts";
 
 export interface EdgeProxyServices {
   readonly transport: Transport;
@@ -65,6 +66,8 @@ export interface EdgeProxy {
   readonly health: HealthChecker | null;
   /** Backend connection pool (null when EDGEPROXY_POOL_ENABLED is off): stats, idleCount(id) for metrics. */
   readonly pool: BackendPool | null;
+  /** PROXY protocol sending and accept gate (stats for metrics and tests). */
+  readonly proxyProtocol: ProxyProtocol;
   close(): Promise<void>;
 }
 
@@ -144,6 +147,8 @@ export async function startEdgeProxy(config: Config, services: EdgeProxyServices
       },
     });
   }
+  // PROXY protocol (issue 12): the handler's hooks, the TCP listener's accept gate, metrics source.
+  const proxyProtocol = new ProxyProtocol({ config: config.proxyProtocol, overrides: () => settings.current().backends, hasConfigFile: configFile !== null, log });
   const observability = new Observability({
     metrics: config.metrics, runtime: services.transport.runtime, table, engine, now, log, handler: () => handler,
     sources: {
@@ -152,6 +157,7 @@ export async function startEdgeProxy(config: Config, services: EdgeProxyServices
       circuitState: (slot) => circuits.state(slot) as CircuitState,
       circuitTransitions: (id) => circuits.transitionsOf(id),
       ...(health ? { probeHealthy: (slot: number) => { const b = table.backendAt(slot); return b === null || health.probeHealthy(b.id) !== false; } } : {}),
+      ...(config.proxyProtocol.trusted !== null ? { proxyHeaders: proxyProtocol.stats } : {}),
       ...services.metricsSources,
     },
   });
@@ -164,11 +170,12 @@ export async function startEdgeProxy(config: Config, services: EdgeProxyServices
     now,
     policy: () => config,
     rateGate: createRateGate(engine, rateLimitSettings),
+    proxyProtocol: proxyProtocol.hooks,
   });
 
   let listener;
   try {
-    listener = await services.transport.listen({ host: config.listen.host, port: config.listen.port }, handler);
+    listener = await services.transport.listen({ host: config.listen.host, port: config.listen.port }, proxyProtocol.listenerEntry(handler));
   } catch (err) {
     await routing.close();
     const { host, port } = config.listen;
@@ -221,6 +228,9 @@ export async function startEdgeProxy(config: Config, services: EdgeProxyServices
   pool?.start();
 
   log.info("edgeProxy listening", { runtime: listener.runtime, addr: `${listener.address.host}:${listener.address.port}`, region: config.region, backends: table.size, db: routing.where });
+  if (config.proxyProtocol.send !== "off" || config.proxyProtocol.trusted !== null) {
+    log.info("PROXY protocol", { send: config.proxyProtocol.send, trusted: config.proxyProtocol.trusted?.text.join(",") ?? "none", timeout_ms: config.proxyProtocol.timeoutMs });
+  }
   if (tls) log.info("TLS listening", { addr: `${tls.listener.address.host}:${tls.listener.address.port}`, cert: config.tls.certPath, handshake_timeout_ms: config.tls.handshakeTimeoutMs });
 
   const timers = [
@@ -246,6 +256,7 @@ export async function startEdgeProxy(config: Config, services: EdgeProxyServices
     pool,
     settings,
     tls,
+    proxyProtocol,
     async close() {
       observability.drain.begin(); // /health answers "draining" from here on
       await listener.close();

@@ -2,11 +2,14 @@
 // store's rows when a snapshot is applied. The store stays untouched; removing an override restores
 // the stored value at the next apply.
 import type { RouteSnapshot } from "./types.ts";
+import type { ProxyVersion } from "./proxy-protocol/header.ts";
 
 export interface BackendOverride {
   readonly weight?: number;
   readonly softLimit?: number;
   readonly hardLimit?: number;
+  /** PROXY header sent to this backend (instead of EDGEPROXY_PROXY_PROTOCOL); not part of routing. */
+  readonly proxyProtocol?: ProxyVersion | "off";
 }
 
 export type BackendOverrides = ReadonlyMap<string, BackendOverride>;

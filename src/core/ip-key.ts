@@ -104,3 +104,17 @@ export function encodeIpKey(ip: string, out: Uint8Array, at = 0): void {
   }
   hashInto(ip, out, at);
 }
+
+/** Writes the 16 bytes of an IPv6 address, or of an IPv4 one as ::ffff:a.b.c.d, at out[0..16);
+ *  false when `ip` is neither (no hashing: for CIDR matching and PROXY headers). */
+export function parseIpBytes(ip: string, out: Uint8Array): boolean {
+  const zone = ip.indexOf("%");
+  const end = zone >= 0 ? zone : ip.length;
+  if (ip.indexOf(":") < 0) {
+    out.fill(0, 0, 10);
+    out[10] = 0xff;
+    out[11] = 0xff;
+    return end > 0 && parseIpv4(ip, 0, end, out, 12);
+  }
+  return end > 1 && parseIpv6(ip, end, out, 0);
+}

@@ -1,6 +1,7 @@
 // State owned by other parts of the proxy that the metrics read at scrape time. Every source is
 // optional: a feature that is not running reports its neutral value (nothing rate-limited, every
 // circuit closed, probes agreeing with the routing store).
+import type { ProxyRejection } from "../core/proxy-protocol/header.ts";
 
 /** Circuit breaker state of one backend slot: 0 closed, 1 open, 2 half-open. */
 export type CircuitState = 0 | 1 | 2;
@@ -15,4 +16,10 @@ export interface MetricsSources {
   readonly probeHealthy?: (slot: number) => boolean;
   /** The routing store answered its last read. */
   readonly storeUp?: () => boolean;
+  /** PROXY headers seen by the accept gate (EDGEPROXY_PROXY_PROTOCOL_TRUSTED set); absent: no series. */
+  readonly proxyHeaders?: {
+    readonly accepted: number;
+    readonly local: number;
+    rejected(reason: ProxyRejection): number;
+  };
 }

@@ -4,6 +4,7 @@
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { Backend } from "../core/types.ts";
 import { CIRCUIT_STATE_NAMES } from "../core/circuit.ts";
+import { PROXY_REJECTIONS } from "../core/proxy-protocol/header.ts";
 import type { RuntimeName, Splice } from "../runtime/types.ts";
 import type { ConnectionObserver } from "../proxy/connection-observer.ts";
 import type { ProxyCounters } from "../proxy/handle-client.ts";
@@ -102,6 +103,20 @@ export function createProxyMetrics(deps: ProxyMetricsDeps): ProxyMetrics {
   const decision = new Histogram({
     name: "edgeproxy_decision_duration_seconds", help: "Time to choose a backend (affinity, geo lookup, selection) per attempt.", buckets: DECISION_BUCKETS, registers,
   });
+
+  const proxyHeaders = sources.proxyHeaders;
+  if (proxyHeaders !== undefined) {
+    new Counter({
+      name: "edgeproxy_proxy_protocol_headers_total", help: "PROXY headers accepted from trusted peers, by command (proxy: a real client address; local: the peer's own connection).",
+      labelNames: ["command"], registers,
+      collect() { this.reset(); this.inc({ command: "proxy" }, proxyHeaders.accepted); this.inc({ command: "local" }, proxyHeaders.local); },
+    });
+    new Counter({
+      name: "edgeproxy_proxy_protocol_rejected_total", help: "Connections closed for their PROXY header: malformed, oversized, truncated, timeout, or sent by an untrusted address.",
+      labelNames: ["reason"], registers,
+      collect() { this.reset(); for (const reason of PROXY_REJECTIONS) this.inc({ reason }, proxyHeaders.rejected(reason)); },
+    });
+  }
 
   registerProcessMetrics(registry, deps.runtime);
 

@@ -5,6 +5,9 @@ import type { Router } from "./router.ts";
 import type { ConnectionObserver } from "./connection-observer.ts";
 import type { RateGate } from "./rate-gate.ts";
 import type { UpstreamPool } from "./upstream-pool.ts";
+import type { Backend } from "../core/types.ts";
+import type { ConnectionOrigin, ProxyVersion } from "../core/proxy-protocol/header.ts";
+import { encodeProxyHeader } from "../core/proxy-protocol/encode.ts";
 
 export interface ConnectionPolicy {
   readonly connectTimeoutMs: number;
@@ -35,23 +38,34 @@ export interface ClientHandlerDeps {
   readonly rateGate?: RateGate;
   /** Pre-connected backend sockets (EDGEPROXY_POOL_ENABLED); asked first, connect is the fallback. */
   readonly pool?: UpstreamPool;
+  /** PROXY protocol (EDGEPROXY_PROXY_PROTOCOL*, proxy/proxy-protocol.ts); absent = off, no cost. */
+  readonly proxyProtocol?: ProxyProtocolHooks;
+}
+
+export interface ProxyProtocolHooks {
+  /** The header to send `backend` before the client's first byte, or null (asked per connection). */
+  versionFor(backend: Backend): ProxyVersion | null;
+  /** For a client that did not pass the accept gate: true when its first bytes are a PROXY header
+   *  (it may not send one); it is then closed. Absent: not checked. */
+  untrustedHeader?(client: ClientSocket): Promise<boolean>;
 }
 
 export interface ClientHandler {
-  (client: ClientSocket): void;
+  /** `origin`: the real client as a trusted PROXY header told it (proxy/proxy-header-gate.ts). */
+  (client: ClientSocket, origin?: ConnectionOrigin): void;
   readonly counters: Readonly<ProxyCounters>;
   /** Splices in progress (for shutdown). */
   readonly inFlight: ReadonlySet<Splice>;
 }
 
 export function createClientHandler(deps: ClientHandlerDeps): ClientHandler {
-  const { transport, router, log, now, observer } = deps;
+  const { transport, router, log, now, observer, proxyProtocol } = deps;
   const counters: ProxyCounters = { accepted: 0, active: 0, noBackend: 0, connectFailures: 0, rateLimited: 0, bytesFromClients: 0, bytesToClients: 0 };
   const inFlight = new Set<Splice>();
 
-  async function handle(client: ClientSocket): Promise<void> {
+  async function handle(client: ClientSocket, origin: ConnectionOrigin | undefined): Promise<void> {
     const policy = deps.policy();
-    const attempts = router.begin(client.remoteAddress);
+    const attempts = router.begin(origin?.sourceAddress ?? client.remoteAddress);
     let gone = false;
     void client.closed.then(() => { gone = true; });
     for (let i = 0; i < policy.connectAttempts && !gone; i++) {
@@ -72,15 +86,25 @@ export function createClientHandler(deps: ClientHandlerDeps): ClientHandler {
         log.warn("backend connect failed", { backend: backend.id, addr: `${backend.host}:${backend.port}`, client: attempts.client, error: (err as Error).message });
         continue;
       }
+      let upstreamPrefix: Uint8Array | undefined;
+      if (proxyProtocol !== undefined && !gone) {
+        if (origin === undefined && (await proxyProtocol.untrustedHeader?.(client))) {
+          gone = true; // refused (and counted) by the hook
+        } else {
+          const version = proxyProtocol.versionFor(backend);
+          if (version !== null) upstreamPrefix = encodeProxyHeader(version, origin ?? originOf(client));
+        }
+      }
       if (gone) {
         upstream.close();
         attempts.abandoned(route);
+        client.close();
         return;
       }
       attempts.connected(route, now());
       // A pooled socket was connected earlier, in the background: its hand-over is not a connect time.
       if (observer) observer.connected(backend, pooled === null ? (performance.now() - connectStart) / 1000 : null);
-      const splice = transport.splice(client, upstream, { idleTimeoutMs: policy.idleTimeoutMs });
+      const splice = transport.splice(client, upstream, { idleTimeoutMs: policy.idleTimeoutMs, upstreamPrefix });
       inFlight.add(splice);
       try {
         const result = await splice.done;
@@ -101,15 +125,15 @@ export function createClientHandler(deps: ClientHandlerDeps): ClientHandler {
   }
 
   const { rateGate } = deps;
-  const handler = ((client: ClientSocket) => {
-    if (rateGate !== undefined && !rateGate(client.remoteAddress, now())) {
+  const handler = ((client: ClientSocket, origin?: ConnectionOrigin) => {
+    if (rateGate !== undefined && !rateGate(origin?.sourceAddress ?? client.remoteAddress, now())) {
       counters.rateLimited++;
       client.close();
       return;
     }
     counters.accepted++;
     counters.active++;
-    handle(client)
+    handle(client, origin)
       .catch((err) => {
         log.error("connection handler failed", { error: (err as Error).stack ?? String(err) });
         client.close();
@@ -119,4 +143,9 @@ export function createClientHandler(deps: ClientHandlerDeps): ClientHandler {
   Object.defineProperty(handler, "counters", { value: counters });
   Object.defineProperty(handler, "inFlight", { value: inFlight });
   return handler;
+}
+
+/** The client's own socket endpoints (no PROXY header, or a LOCAL one). */
+export function originOf(client: ClientSocket): ConnectionOrigin {
+  return { sourceAddress: client.remoteAddress, sourcePort: client.remotePort, destinationAddress: client.localAddress, destinationPort: client.localPort };
 }

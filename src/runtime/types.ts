@@ -16,6 +16,16 @@ export interface ClientSocket {
    *  TCP cannot tell a half-close from a close, so a FIN counts too; splice() still forwards the
    *  buffered bytes and the FIN if it is called anyway. Never rejects. */
   readonly closed: Promise<void>;
+  /** The address and port the client connected to (this host's side; read lazily). */
+  readonly localAddress: string;
+  readonly localPort: number;
+  /** Before splice: resolves with every byte the client sent so far (they stay buffered for splice)
+   *  once there are at least `minBytes`, or sooner with fewer when no more can come (the client
+   *  finished sending or left, or the early-bytes bound was reached). Reading a PROXY header.
+   *  Also starts reading where the adapter would wait for splice (peekEarly(0): what is there now). */
+  peekEarly(minBytes: number): Promise<Uint8Array>;
+  /** Before splice: drops the first `n` buffered bytes; they never reach the backend. */
+  skipEarly(n: number): void;
   close(): void;
 }
 
@@ -31,6 +41,8 @@ export interface UpstreamSocket {
 export interface SpliceOptions {
   /** Close both sides when no byte moved in either direction for this long; 0 = never. */
   readonly idleTimeoutMs: number;
+  /** Written to the upstream before any client byte (a PROXY header); not counted as client bytes. */
+  readonly upstreamPrefix?: Uint8Array;
 }
 
 export interface SpliceResult {

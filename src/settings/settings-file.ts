@@ -38,7 +38,12 @@ const healthCheck = z
   })
   .partial();
 const backend = z
-  .strictObject({ weight: count(BACKEND_LIMITS.maxWeight), soft_limit: count(BACKEND_LIMITS.maxLimit), hard_limit: count(BACKEND_LIMITS.maxLimit) })
+  .strictObject({
+    weight: count(BACKEND_LIMITS.maxWeight),
+    soft_limit: count(BACKEND_LIMITS.maxLimit),
+    hard_limit: count(BACKEND_LIMITS.maxLimit),
+    proxy_protocol: z.enum(["off", "v1", "v2"], { error: 'expected "off", "v1" or "v2"' }),
+  })
   .partial()
   .refine((b) => b.soft_limit === undefined || b.hard_limit === undefined || b.hard_limit >= b.soft_limit, {
     error: "expected hard_limit >= soft_limit",
@@ -69,7 +74,7 @@ export function parseSettingsFile(text: string, path: string, base: ReloadableSe
     const at = issue.path.map((p) => (typeof p === "string" && /^[A-Za-z0-9_-]+$/.test(p) ? p : JSON.stringify(p)));
     if (issue.code === "unrecognized_keys") {
       const key = [...at, issue.keys[0]!].join(".");
-      const accepted = at.length === 0 ? SECTIONS : at.length === 1 ? Object.keys(sectionShape(at[0]!)).join(", ") : "weight, soft_limit, hard_limit";
+      const accepted = at.length === 0 ? SECTIONS : at.length === 1 ? Object.keys(sectionShape(at[0]!)).join(", ") : "weight, soft_limit, hard_limit, proxy_protocol";
       throw new SettingsFileError(path, key, `unknown key (accepted: ${accepted})`);
     }
     const key = at.join(".") || "(top level)";
@@ -102,7 +107,7 @@ export function parseSettingsFile(text: string, path: string, base: ReloadableSe
       unhealthyThreshold: f.health_check?.unhealthy_threshold ?? b.healthCheck.unhealthyThreshold,
     }),
     backends: new Map<string, BackendOverride>(
-      Object.entries(f.backends ?? {}).map(([id, o]) => [id, Object.freeze({ weight: o.weight, softLimit: o.soft_limit, hardLimit: o.hard_limit })]),
+      Object.entries(f.backends ?? {}).map(([id, o]) => [id, Object.freeze({ weight: o.weight, softLimit: o.soft_limit, hardLimit: o.hard_limit, proxyProtocol: o.proxy_protocol })]),
     ),
   });
 }

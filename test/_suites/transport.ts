@@ -723,5 +723,105 @@ export function transportSuite(transport: Transport): void {
       });
       await taken.close();
     });
+
+    // ------------------------------------------------ first bytes before splice (PROXY header)
+
+    /** A proxy whose onClient is the test's own: it gets the ClientSocket before any splice. */
+    async function listenRaw(onClient: (client: ClientSocket) => void, host = loopback): Promise<Listener> {
+      const listener = await transport.listen({ host, port: 0 }, onClient);
+      leftovers.add(() => listener.close());
+      return listener;
+    }
+
+    test("peekEarly waits for bytes (kept buffered), skipEarly drops a prefix, the rest and later bytes reach the upstream", async () => {
+      let received: Promise<Buffer> | undefined;
+      const backend = await startBackend((socket) => {
+        received = readAll(socket);
+        received.then(() => socket.end());
+      });
+      let splice: Promise<SpliceResult> | undefined;
+      const peeks: string[] = [];
+      const listener = await listenRaw((client) => {
+        void (async () => {
+          peeks.push(Buffer.from(await client.peekEarly(0)).toString());
+          const first = await client.peekEarly(3);
+          peeks.push(Buffer.from(first).toString());
+          const more = await client.peekEarly(9);
+          peeks.push(Buffer.from(more).toString());
+          client.skipEarly(4); // "HEAD"
+          const upstream = await transport.connect({ host: loopback, port: backend.port }, 2000);
+          splice = transport.splice(client, upstream, { idleTimeoutMs: 0 }).done;
+        })();
+      });
+      const client = await connectClient(listener.address.port);
+      client.write("HEA");
+      while (peeks.length < 2) await sleep(5);
+      client.write("D-rest");
+      while (splice === undefined) await sleep(5);
+      client.end("-late");
+      const reply = readAll(client);
+      assert.equal((await received!).toString(), "-rest-late");
+      await reply;
+      assert.ok(peeks[0] === "" || peeks[0] === "HEA", "peekEarly(0): what is there now, without waiting");
+      assert.deepEqual(peeks.slice(1), ["HEA", "HEAD-rest"]);
+      assert.equal((await splice).bytesFromClient, "-rest-late".length, "the dropped bytes are not counted");
+    });
+
+    test("peekEarly resolves with fewer bytes when the client stops sending (FIN) or leaves", async () => {
+      const results: string[] = [];
+      const listener = await listenRaw((client) => {
+        void client.peekEarly(100).then((bytes) => {
+          results.push(Buffer.from(bytes).toString());
+          client.close();
+        });
+      });
+      const finished = await connectClient(listener.address.port);
+      finished.end("ab");
+      await goneEvent(finished);
+      const left = await connectClient(listener.address.port);
+      left.write("xyz");
+      await sleep(50);
+      left.destroy();
+      while (results.length < 2) await sleep(5);
+      assert.deepEqual(results.sort(), ["ab", "xyz"]);
+    });
+
+    test("upstreamPrefix reaches the upstream before any client byte (early ones too) and is not counted", async () => {
+      let received: Promise<Buffer> | undefined;
+      const backend = await startBackend((socket) => {
+        received = readAll(socket);
+        received.then(() => socket.end());
+      });
+      let splice: Promise<SpliceResult> | undefined;
+      const listener = await listenRaw((client) => {
+        void (async () => {
+          await client.peekEarly(5); // "early" is buffered before the splice
+          const upstream = await transport.connect({ host: loopback, port: backend.port }, 2000);
+          splice = transport.splice(client, upstream, { idleTimeoutMs: 0, upstreamPrefix: Buffer.from("PROXY UNKNOWN\r\n") }).done;
+        })();
+      });
+      const client = await connectClient(listener.address.port);
+      client.write("early");
+      while (splice === undefined) await sleep(5);
+      client.end("+late");
+      await readAll(client);
+      assert.equal((await received!).toString(), "PROXY UNKNOWN\r\nearly+late");
+      assert.equal((await splice).bytesFromClient, 10);
+    });
+
+    test("a client's localAddress and localPort are the address it connected to", async () => {
+      const seen: string[] = [];
+      const v6 = await ipv6Available();
+      const hosts = v6 ? [loopback, "::1"] : [loopback];
+      for (const host of hosts) {
+        const listener = await listenRaw((client) => {
+          seen.push(`${client.localAddress} ${client.localPort} ${client.remoteAddress}`);
+          client.close();
+        }, host);
+        const client = await connectClient(listener.address.port, host);
+        await goneEvent(client);
+        assert.equal(seen.at(-1), `${host} ${listener.address.port} ${host}`);
+      }
+    });
   });
 }

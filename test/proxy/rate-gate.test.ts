@@ -15,7 +15,8 @@ import { silentLogger } from "../../src/lifecycle/log.ts";
 
 function fakeClient(ip: string): ClientSocket & { closedByProxy: boolean } {
   const client = {
-    remoteAddress: ip, remotePort: 40_000, closed: new Promise<void>(() => {}), closedByProxy: false,
+    remoteAddress: ip, remotePort: 40_000, localAddress: "127.0.0.1", localPort: 8080, closed: new Promise<void>(() => {}), closedByProxy: false,
+    peekEarly: () => Promise.resolve(new Uint8Array(0)), skipEarly() {},
     close() { client.closedByProxy = true; },
   };
   return client;

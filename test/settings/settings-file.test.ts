@@ -36,6 +36,7 @@ hard_limit = 300
 
 [backends.eu-1]
 weight = 1
+proxy_protocol = "v2"
 `;
 
 test("every key of a full file maps onto the settings (seconds become ms)", () => {
@@ -43,7 +44,7 @@ test("every key of a full file maps onto the settings (seconds become ms)", () =
   assert.deepEqual(s.rateLimit, { enabled: true, maxRequests: 50, windowMs: 2000, burst: 7 });
   assert.deepEqual(s.circuit, { enabled: true, failureThreshold: 4, successThreshold: 2, timeoutMs: 12_000, halfOpenProbes: 2 });
   assert.deepEqual(s.healthCheck, { enabled: true, intervalMs: 3000, timeoutMs: 1000, type: "http", path: "/healthz", healthyThreshold: 1, unhealthyThreshold: 5 });
-  assert.deepEqual([...s.backends], [["sa-node-1", { weight: 5, softLimit: 200, hardLimit: 300 }], ["eu-1", { weight: 1, softLimit: undefined, hardLimit: undefined }]]);
+  assert.deepEqual([...s.backends], [["sa-node-1", { weight: 5, softLimit: 200, hardLimit: 300, proxyProtocol: undefined }], ["eu-1", { weight: 1, softLimit: undefined, hardLimit: undefined, proxyProtocol: "v2" }]]);
 });
 
 test("keys absent from the file keep the base (env) values; an empty file is the base", () => {
@@ -64,7 +65,8 @@ for (const [text, message] of [
   ["[health_check]\npath = \"health\"", 'health_check.path: expected a path starting with "/" (printable ASCII, no spaces), got "health"'],
   ["[backends.\"a b\"]\nweight = 0", 'backends."a b".weight: expected an integer from 1 to 1000000, got 0'],
   ["[backends.x]\nsoft_limit = 10\nhard_limit = 5", "backends.x.hard_limit: expected hard_limit >= soft_limit, got 5"],
-  ["[backends.x]\nport = 1", "backends.x.port: unknown key (accepted: weight, soft_limit, hard_limit)"],
+  ["[backends.x]\nport = 1", "backends.x.port: unknown key (accepted: weight, soft_limit, hard_limit, proxy_protocol)"],
+  ["[backends.x]\nproxy_protocol = \"v3\"", 'backends.x.proxy_protocol: expected "off", "v1" or "v2", got "v3"'],
   ["backends = 3", 'backends: expected tables like [backends."sa-node-1"], got 3'],
   ["[rate_limit\nburst = 1", "not valid TOML: "],
 ] as const) {

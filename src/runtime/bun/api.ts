@@ -4,6 +4,8 @@ export interface BunSocket<Data> {
   data: Data;
   readonly remoteAddress: string;
   readonly remotePort?: number;
+  readonly localAddress?: string;
+  readonly localPort?: number;
   /** Bytes written now (possibly fewer than given, -1 when closed); Bun keeps no write queue. */
   write(data: Uint8Array): number;
   /** No argument: send FIN, keep receiving (half-close). */

@@ -3,6 +3,7 @@
 import { SplicePair } from "../splice-pair.ts";
 import { limits } from "../limits.ts";
 import type { SpliceTally } from "../splice-tally.ts";
+import { dropFront, EarlyPeek } from "../early-bytes.ts";
 import type { ClientSocket, UpstreamSocket } from "../types.ts";
 import type { BunSocket, BunSocketHandler } from "./api.ts";
 
@@ -30,6 +31,8 @@ export class BunSide implements ClientSocket, UpstreamSocket {
   private paused = false;
   private address: string | undefined;
   private port: number | undefined;
+  /** Only for a client whose first bytes are read before splice (PROXY header). */
+  private peek: EarlyPeek | null = null;
 
   constructor(private readonly isClient: boolean) {
     this.closed = new Promise((resolve) => (this.resolveClosed = resolve));
@@ -49,12 +52,33 @@ export class BunSide implements ClientSocket, UpstreamSocket {
     return (this.port ??= this.socket.remotePort ?? 0);
   }
 
+  get localAddress(): string {
+    return this.socket.localAddress ?? "";
+  }
+
+  get localPort(): number {
+    return this.socket.localPort ?? 0;
+  }
+
+  peekEarly(minBytes: number): Promise<Uint8Array> {
+    return (this.peek ??= new EarlyPeek()).wait(minBytes, this.early, this.earlyBytes, this.earlyDone());
+  }
+
+  skipEarly(n: number): void {
+    this.earlyBytes -= dropFront(this.early, n);
+  }
+
+  private earlyDone(): boolean {
+    return this.eof || this.isGone || this.earlyBytes >= limits.earlyBytes;
+  }
+
   /** Wires two sides together: early bytes first, then live forwarding both ways. */
-  static join(client: BunSide, upstream: BunSide, tally: SpliceTally): SplicePair<BunSide> {
+  static join(client: BunSide, upstream: BunSide, tally: SpliceTally, upstreamPrefix?: Uint8Array): SplicePair<BunSide> {
     const pair = new SplicePair(client, upstream, tally, closeSide);
     client.pair = upstream.pair = pair;
     client.peer = upstream;
     upstream.peer = client;
+    if (upstreamPrefix !== undefined) upstream.send(upstreamPrefix);
     client.flushEarly();
     upstream.flushEarly();
     if (client.isGone) pair.sideGone(client);
@@ -67,6 +91,7 @@ export class BunSide implements ClientSocket, UpstreamSocket {
     if (peer === null) {
       this.early.push(chunk);
       this.earlyBytes += chunk.length;
+      this.peek?.wake(this.early, this.earlyBytes, this.earlyDone());
       if (this.earlyBytes >= limits.earlyBytes) this.pause();
       return;
     }
@@ -109,6 +134,7 @@ export class BunSide implements ClientSocket, UpstreamSocket {
     if (this.eof) return;
     this.eof = true;
     this.resolveClosed();
+    this.peek?.wake(this.early, this.earlyBytes, true);
     this.peer?.shutWrite(); // half-close: keep the other direction flowing
   }
 
@@ -119,6 +145,7 @@ export class BunSide implements ClientSocket, UpstreamSocket {
     // Bun reports a FIN that arrives after our own shutdown() as close, without end().
     if (!this.failed) this.onEof();
     this.resolveClosed();
+    this.peek?.wake(this.early, this.earlyBytes, true);
     this.pair?.sideGone(this);
   }
 

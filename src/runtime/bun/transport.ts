@@ -95,5 +95,5 @@ function connect(target: HostPort, timeoutMs: number): Promise<BunSide> {
 
 function splice(client: ClientSocket, upstream: UpstreamSocket, options: SpliceOptions): Splice {
   const tally = new SpliceTally();
-  return tally.watch(BunSide.join(client as BunSide, upstream as BunSide, tally), options.idleTimeoutMs);
+  return tally.watch(BunSide.join(client as BunSide, upstream as BunSide, tally, options.upstreamPrefix), options.idleTimeoutMs);
 }

@@ -7,6 +7,7 @@ export interface DenoNetAddr {
 
 export interface DenoConn {
   readonly remoteAddr: DenoNetAddr;
+  readonly localAddr: DenoNetAddr;
   /** Bytes read into `buffer`, or null at EOF; rejects after close() or on a reset. */
   read(buffer: Uint8Array): Promise<number | null>;
   /** Bytes written (may be fewer than given). */

@@ -6,6 +6,7 @@ import type { SpliceTally } from "../splice-tally.ts";
 import type { ClientSocket, UpstreamSocket } from "../types.ts";
 import type { DenoConn } from "./api.ts";
 import { giveBuffer, largeBuffers, smallBuffers } from "../buffer-pool.ts";
+import { dropFront, EarlyPeek } from "../early-bytes.ts";
 
 /** Both ends of one splice; closes both and settles once both directions finished. */
 class Pair {
@@ -49,6 +50,8 @@ export class DenoSide implements ClientSocket, UpstreamSocket {
   private earlyBytes = 0;
   private ended = false;
   private failed = false;
+  /** Only for a client whose first bytes are read before splice (PROXY header). */
+  private peek: EarlyPeek | null = null;
 
   constructor(
     readonly conn: DenoConn,
@@ -66,14 +69,34 @@ export class DenoSide implements ClientSocket, UpstreamSocket {
     void this.readEarly();
   }
 
-  static join(client: DenoSide, upstream: DenoSide, tally: SpliceTally): Pair {
+  static join(client: DenoSide, upstream: DenoSide, tally: SpliceTally, upstreamPrefix?: Uint8Array): Pair {
     const pair = new Pair(client, upstream, tally);
     client.pair = upstream.pair = pair;
     client.peer = upstream;
     upstream.peer = client;
-    void client.forwardLoop(upstream);
+    void client.forwardLoop(upstream, upstreamPrefix);
     void upstream.forwardLoop(client);
     return pair;
+  }
+
+  get localAddress(): string {
+    return this.conn.localAddr.hostname;
+  }
+
+  get localPort(): number {
+    return this.conn.localAddr.port;
+  }
+
+  peekEarly(minBytes: number): Promise<Uint8Array> {
+    return (this.peek ??= new EarlyPeek()).wait(minBytes, this.early, this.earlyBytes, this.earlyDone());
+  }
+
+  skipEarly(n: number): void {
+    this.earlyBytes -= dropFront(this.early, n);
+  }
+
+  private earlyDone(): boolean {
+    return this.ended || this.closing || this.earlyBytes >= limits.earlyBytes;
   }
 
   close(): void {
@@ -101,19 +124,22 @@ export class DenoSide implements ClientSocket, UpstreamSocket {
       this.inFlight = null;
       if (n === null) {
         this.ended = true;
+        this.peek?.wake(this.early, this.earlyBytes, true);
         return;
       }
       this.early.push(this.buffer.slice(0, n));
       this.earlyBytes += n;
+      this.peek?.wake(this.early, this.earlyBytes, this.earlyDone());
     }
   }
 
   /** After splice: early bytes first, then the read that was in flight, then read → write until EOF. */
-  private async forwardLoop(peer: DenoSide): Promise<void> {
+  private async forwardLoop(peer: DenoSide, prefix?: Uint8Array): Promise<void> {
     let pending = this.inFlight;
     this.inFlight = null;
     let writeFailed = false;
     try {
+      if (prefix !== undefined) await writeAll(peer.conn, prefix);
       for (const chunk of this.early) await this.forward(peer, chunk);
       this.early = [];
       if (pending !== null) {
@@ -187,7 +213,11 @@ export class DenoSide implements ClientSocket, UpstreamSocket {
   private async forward(peer: DenoSide, chunk: Uint8Array): Promise<void> {
     if (this.isClient) this.pair!.tally.bytesFromClient += chunk.length;
     else this.pair!.tally.bytesToClient += chunk.length;
-    let offset = await peer.conn.write(chunk);
-    while (offset < chunk.length) offset += await peer.conn.write(chunk.subarray(offset));
+    await writeAll(peer.conn, chunk);
   }
+}
+
+async function writeAll(conn: DenoConn, chunk: Uint8Array): Promise<void> {
+  let offset = await conn.write(chunk);
+  while (offset < chunk.length) offset += await conn.write(chunk.subarray(offset));
 }

@@ -13,6 +13,7 @@ const HIGH_WATER = 1024 * 1024;
 
 export class StreamConn implements DenoConn {
   readonly remoteAddr: { hostname: string; port: number };
+  readonly localAddr: { hostname: string; port: number };
   #queue: Uint8Array[] = [];
   #queued = 0;
   #ended = false;
@@ -21,6 +22,7 @@ export class StreamConn implements DenoConn {
 
   constructor(readonly socket: TLSSocket) {
     this.remoteAddr = { hostname: socket.remoteAddress ?? "", port: socket.remotePort ?? 0 };
+    this.localAddr = { hostname: socket.localAddress ?? "", port: socket.localPort ?? 0 };
     socket.on("data", (chunk: Uint8Array) => {
       this.#queue.push(chunk);
       this.#queued += chunk.length;

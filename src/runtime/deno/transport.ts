@@ -82,5 +82,5 @@ async function connect(target: HostPort, timeoutMs: number): Promise<DenoSide> {
 
 function splice(client: ClientSocket, upstream: UpstreamSocket, options: SpliceOptions): Splice {
   const tally = new SpliceTally();
-  return tally.watch(DenoSide.join(client as DenoSide, upstream as DenoSide, tally), options.idleTimeoutMs);
+  return tally.watch(DenoSide.join(client as DenoSide, upstream as DenoSide, tally, options.upstreamPrefix), options.idleTimeoutMs);
 }

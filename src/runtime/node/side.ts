@@ -7,6 +7,7 @@ import type net from "node:net";
 import { limits } from "../limits.ts";
 import { giveBuffer, largeBuffers, smallBuffers } from "../buffer-pool.ts";
 import type { SpliceTally } from "../splice-tally.ts";
+import { dropFront, EarlyPeek } from "../early-bytes.ts";
 import type { ClientSocket, UpstreamSocket } from "../types.ts";
 
 const sideKey = Symbol("edgeproxy.side");
@@ -65,6 +66,8 @@ export class NodeSide implements ClientSocket, UpstreamSocket {
   private lent: Uint8Array[] = [];
   private eof = false;
   private isGone = false;
+  /** Only for a client whose first bytes are read before splice (PROXY header). */
+  private peek: EarlyPeek | null = null;
 
   constructor(
     readonly socket: net.Socket,
@@ -84,11 +87,12 @@ export class NodeSide implements ClientSocket, UpstreamSocket {
   }
 
   /** Wires two sides together: early bytes first, then live forwarding both ways. */
-  static join(client: NodeSide, upstream: NodeSide, tally: SpliceTally): SplicePair<NodeSide> {
+  static join(client: NodeSide, upstream: NodeSide, tally: SpliceTally, upstreamPrefix?: Uint8Array): SplicePair<NodeSide> {
     const pair = new SplicePair(client, upstream, tally, closeSide);
     client.pair = upstream.pair = pair;
     client.peer = upstream;
     upstream.peer = client;
+    if (upstreamPrefix !== undefined) upstream.socket.write(upstreamPrefix);
     client.flushEarly();
     upstream.flushEarly();
     // A side that closed before the splice counts as gone now.
@@ -106,12 +110,36 @@ export class NodeSide implements ClientSocket, UpstreamSocket {
     return this.socket.remotePort ?? 0;
   }
 
+  get localAddress(): string {
+    return this.socket.localAddress ?? "";
+  }
+
+  get localPort(): number {
+    return this.socket.localPort ?? 0;
+  }
+
+  peekEarly(minBytes: number): Promise<Uint8Array> {
+    const peek = (this.peek ??= new EarlyPeek());
+    const bytes = peek.wait(minBytes, this.early, this.earlyBytes, this.earlyDone());
+    if (!this.earlyDone()) this.socket.resume(); // accepted paused (pauseOnConnect): read from now on
+    return bytes;
+  }
+
+  skipEarly(n: number): void {
+    this.earlyBytes -= dropFront(this.early, n);
+  }
+
+  private earlyDone(): boolean {
+    return this.eof || this.isGone || this.earlyBytes >= limits.earlyBytes;
+  }
+
   /** One read into `buffer`; false pauses reading (onread semantics). */
   data(buffer: Uint8Array, n: number): boolean {
     const peer = this.peer;
     if (peer === null) {
       this.early.push(Buffer.from(buffer.subarray(0, n))); // a copy: the buffer is read into again
       this.earlyBytes += n;
+      this.peek?.wake(this.early, this.earlyBytes, this.earlyDone());
       return this.earlyBytes < limits.earlyBytes;
     }
     this.count(n);
@@ -138,6 +166,7 @@ export class NodeSide implements ClientSocket, UpstreamSocket {
     if (peer === null) {
       this.early.push(chunk);
       this.earlyBytes += chunk.length;
+      this.peek?.wake(this.early, this.earlyBytes, this.earlyDone());
       if (this.earlyBytes >= limits.earlyBytes) this.socket.pause();
       return;
     }
@@ -157,6 +186,7 @@ export class NodeSide implements ClientSocket, UpstreamSocket {
   end(): void {
     this.eof = true;
     this.resolveClosed();
+    this.peek?.wake(this.early, this.earlyBytes, true);
     this.peer?.finishWriting();
   }
 
@@ -176,6 +206,7 @@ export class NodeSide implements ClientSocket, UpstreamSocket {
     this.buffer = null;
     this.lent = [];
     this.resolveClosed();
+    this.peek?.wake(this.early, this.earlyBytes, true);
     this.pair?.sideGone(this);
   }
 

@@ -92,5 +92,5 @@ function ignore(): void {}
 
 function splice(client: ClientSocket, upstream: UpstreamSocket, options: SpliceOptions): Splice {
   const tally = new SpliceTally();
-  return tally.watch(NodeSide.join(client as NodeSide, upstream as NodeSide, tally), options.idleTimeoutMs);
+  return tally.watch(NodeSide.join(client as NodeSide, upstream as NodeSide, tally, options.upstreamPrefix), options.idleTimeoutMs);
 }
