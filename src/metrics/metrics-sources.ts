@@ -1,6 +1,7 @@
 // State owned by other parts of the proxy that the metrics read at scrape time. Every source is
 // optional: a feature that is not running reports its neutral value (nothing rate-limited, every
 // circuit closed, probes agreeing with the routing store).
+import type { ReplicationCounts } from "./replication-metrics.ts";
 
 /** Circuit breaker state of one backend slot: 0 closed, 1 open, 2 half-open. */
 export type CircuitState = 0 | 1 | 2;
@@ -15,4 +16,6 @@ export interface MetricsSources {
   readonly probeHealthy?: (slot: number) => boolean;
   /** The routing store answered its last read. */
   readonly storeUp?: () => boolean;
+  /** Replication counts (edgeproxy_replication_*), registered only when this is set. */
+  readonly replication?: () => ReplicationCounts | null;
 }
