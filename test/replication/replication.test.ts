@@ -176,7 +176,8 @@ describe("routing.db replicated over NATS JetStream", { skip }, () => {
       assert.match(String(line.msg), /EDGEPROXY_REPLICATION_NATS_USER/);
       assert.match(String(line.msg), /EDGEPROXY_REPLICATION_NATS_PASSWORD/);
       sqlite(bad, "INSERT INTO backends (id, region, wg_ip, port, healthy, weight, soft_limit, hard_limit) VALUES ('from-bad', 'sa', '127.0.0.1', ?, 1, 1, 10, 20)", backends[5]!.port);
-      await until("the refused POP routes locally", async () => (await who(bad)) === "srv5", 5000);
+      await until("the refused POP routes locally", async () => (await who(bad)) === "srv5", 10_000)
+        .catch((err) => { throw new Error(`${err.message}; its logs:\n${bad.proxy.logs.map((l) => JSON.stringify(l)).join("\n")}`); });
       sqlite(a(), "INSERT INTO backends (id, region, wg_ip, port, healthy, weight, soft_limit, hard_limit) VALUES ('after-bad', 'us', '10.5.0.1', 80, 1, 1, 10, 20)");
       await until("a marker write reached pop-b", () => rowOf(b(), "after-bad") !== undefined, CONVERGE_MS, 50);
       assert.equal(rowOf(a(), "from-bad"), undefined);
