@@ -74,6 +74,8 @@ export class Replicator {
   #applied = 0;
   #conflicts = 0;
   #outbox = 0;
+  /** Recount the outbox at the next tick (not once per applied entry: a catch-up applies thousands). */
+  #outboxStale = false;
   #stopped = false;
   #badKeys = new Set<string>();
 
@@ -123,6 +125,10 @@ export class Replicator {
     } catch (err) {
       this.#deps.log.debug("replication: routing.db busy, retrying next tick", { error: (err as Error).message });
       return;
+    }
+    if (this.#outboxStale) {
+      this.#outboxStale = false;
+      this.#outbox = this.#db.outboxDepth();
     }
     if (this.#kv === null) return;
     if (this.#outbox > 0 && this.#publishing === null && nowMs >= this.#retryAtMs) {
@@ -286,7 +292,7 @@ export class Replicator {
     const nowMs = this.#deps.now();
     this.#lag = Math.max(0, nowMs - e.created.getTime());
     if (result.changed) this.#deps.onChanged();
-    this.#outbox = this.#db.outboxDepth();
+    if (this.#outbox > 0) this.#outboxStale = true; // an applied version may have dropped a losing local change
   }
 
   /** A watcher that stopped delivering while the stream holds newer revisions is replaced. */
