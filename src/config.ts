@@ -51,8 +51,27 @@ export interface Config {
   readonly tls: TlsConfig;
   /** Reloadable settings file (`EDGEPROXY_CONFIG_FILE`) and its watch (`EDGEPROXY_CONFIG_WATCH_*`). */
   readonly configWatch: ConfigWatchConfig;
+  /** routing.db replicated across POPs over NATS JetStream (`EDGEPROXY_REPLICATION_*`, `EDGEPROXY_POP_ID`). */
+  readonly replication: ReplicationConfig;
   /** PROXY protocol (`EDGEPROXY_PROXY_PROTOCOL*`): sent to backends, accepted from trusted peers. */
   readonly proxyProtocol: ProxyProtocolConfig;
+}
+
+export interface ReplicationConfig {
+  readonly enabled: boolean;
+  /** NATS servers as host:port (the client tries them in order). */
+  readonly servers: readonly string[];
+  readonly user: string | null;
+  /** Never logged. */
+  readonly password: string | null;
+  /** This POP's id in the cluster (unique per POP). */
+  readonly popId: string;
+  /** Allows a credential-less link to a non-loopback NATS server. */
+  readonly insecure: boolean;
+  /** JetStream replicas of the buckets (3 on a 3-node cluster; 1 on a single server). */
+  readonly replicas: number;
+  /** KV bucket of the backends; POP presence lives in `<bucket>_pops`. */
+  readonly bucket: string;
 }
 
 export interface ProxyProtocolConfig {
@@ -281,7 +300,7 @@ export function loadPostgresConfig(env: Env): PostgresConfig {
   });
 }
 
-export function loadConfig(env: Env): Config {
+export function loadConfig(env: Env, hostName?: string): Config {
   const secs = (name: string, fallback: number, max = 365 * DAY_SECS) => read(env, name, fallback, integer(1, max)) * 1000;
   const config: Config = Object.freeze({
     listen: read(env, "EDGEPROXY_LISTEN_ADDR", { host: "0.0.0.0", port: 8080 }, listenAddress),
@@ -337,8 +356,76 @@ export function loadConfig(env: Env): Config {
     tls: tlsConfig(env),
     configWatch: configWatchConfig(env),
     proxyProtocol: proxyProtocolConfig(env),
+    replication: loadReplicationConfig(env, hostName),
   });
   checkApiExposure(config);
+  if (config.replication.enabled && config.postgres.enabled) {
+    throw new ConfigError(
+      "EDGEPROXY_REPLICATION_ENABLED",
+      "replication copies the local routing.db between POPs, but EDGEPROXY_POSTGRES_ENABLED=true makes every POP read one shared PostgreSQL store already: enable one or the other",
+    );
+  }
+  return config;
+}
+
+/** nats://host:port, host:port, [ipv6]:port; credentials in the URL are refused (they would be logged). */
+function natsServers(raw: string, name: string): string[] {
+  const out: string[] = [];
+  for (const item of raw.split(",").map((s) => s.trim()).filter(Boolean)) {
+    const m = /^(?:nats:\/\/)?(?:\[([0-9a-fA-F:.]+)\]|([A-Za-z0-9.-]+)):(\d{1,5})$/.exec(item);
+    if (m === null || Number(m[3]) < 1 || Number(m[3]) > 65535) {
+      const hint = item.includes("@") ? " (put the user and password in EDGEPROXY_REPLICATION_NATS_USER / _NATS_PASSWORD, not in the URL; value not shown)" : `, got "${item}"`;
+      throw new ConfigError(name, `expected a comma-separated list of nats://host:port${hint}`);
+    }
+    out.push(m[1] !== undefined ? `[${m[1]}]:${m[3]}` : `${m[2]}:${m[3]}`);
+  }
+  if (out.length === 0) throw new ConfigError(name, "expected a comma-separated list of nats://host:port");
+  return out;
+}
+
+function natsHost(server: string): string {
+  return server.startsWith("[") ? server.slice(1, server.indexOf("]")) : server.slice(0, server.lastIndexOf(":"));
+}
+
+function popId(raw: string, name: string): string {
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(raw)) throw new ConfigError(name, `expected 1-64 letters, digits, '.', '_' or '-' (starting with a letter or digit), got "${raw}"`);
+  return raw;
+}
+
+function bucketName(raw: string, name: string): string {
+  if (!/^[A-Za-z0-9_-]{1,48}$/.test(raw)) throw new ConfigError(name, `expected 1-48 letters, digits, '_' or '-', got "${raw}"`);
+  return raw;
+}
+
+/** The `EDGEPROXY_REPLICATION_*` variables and `EDGEPROXY_POP_ID`; also read by `edgeproxy cluster status`. */
+export function loadReplicationConfig(env: Env, hostName = "edgeproxy"): ReplicationConfig {
+  const enabled = read(env, "EDGEPROXY_REPLICATION_ENABLED", false, flag);
+  const servers = read<string[]>(env, "EDGEPROXY_REPLICATION_NATS_URL", [], natsServers);
+  if (enabled && servers.length === 0) throw new ConfigError("EDGEPROXY_REPLICATION_NATS_URL", "required when EDGEPROXY_REPLICATION_ENABLED=true (nats://host:4222, comma-separated for a cluster)");
+  const user = read<string | null>(env, "EDGEPROXY_REPLICATION_NATS_USER", null, text);
+  // Never echoed: it is a password.
+  const password = read<string | null>(env, "EDGEPROXY_REPLICATION_NATS_PASSWORD", null, text);
+  if (user !== null && password === null) throw new ConfigError("EDGEPROXY_REPLICATION_NATS_PASSWORD", "required when EDGEPROXY_REPLICATION_NATS_USER is set");
+  if (password !== null && user === null) throw new ConfigError("EDGEPROXY_REPLICATION_NATS_USER", "required when EDGEPROXY_REPLICATION_NATS_PASSWORD is set");
+  const insecure = read(env, "EDGEPROXY_REPLICATION_INSECURE", false, flag);
+  const defaultPop = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(hostName) ? hostName : "edgeproxy";
+  const config: ReplicationConfig = Object.freeze({
+    enabled,
+    servers: Object.freeze(servers),
+    user,
+    password,
+    popId: read(env, "EDGEPROXY_POP_ID", defaultPop, popId),
+    insecure,
+    replicas: read(env, "EDGEPROXY_REPLICATION_REPLICAS", 3, integer(1, 5)),
+    bucket: read(env, "EDGEPROXY_REPLICATION_BUCKET", "edgeproxy_routes", bucketName),
+  });
+  const exposed = servers.find((s) => !isLoopbackHost(natsHost(s)));
+  if (enabled && user === null && !insecure && exposed !== undefined) {
+    throw new ConfigError(
+      "EDGEPROXY_REPLICATION_NATS_USER",
+      `the NATS server ${exposed} is not a loopback address and no credentials are set: set EDGEPROXY_REPLICATION_NATS_USER and EDGEPROXY_REPLICATION_NATS_PASSWORD, or EDGEPROXY_REPLICATION_INSECURE=true to connect without them`,
+    );
+  }
   return config;
 }
 

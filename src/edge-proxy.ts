@@ -32,6 +32,7 @@ import { withOverrides } from "./core/backend-overrides.ts";
 import { baseSettings, Settings } from "./settings/settings.ts";
 import { ConfigWatch } from "./settings/config-watch.ts";
 import { SettingsFileError } from "./settings/settings-file.ts";
+import { Replicator, REPLICATION_TICK_MS } from "./replication/replicator.ts";
 import { startTlsTermination, TlsStartError, type TlsTermination } from "./tls/tls-termination.ts";
 import { createStatusPage } from "./status/status-page.ts";
 import type { CircuitStateCode } from "./status/status-sources.ts";
@@ -127,6 +128,18 @@ export async function startEdgeProxy(config: Config, services: EdgeProxyServices
   }
   settings.onChange((next, previous) => { if (next.backends !== previous.backends) routeSync.reapply(); });
 
+  // ── replication component (issue 10): start/stop/tick; belongs in the component list of issue 9 ──
+  let replication: Replicator | null = null;
+  if (config.replication.enabled) {
+    try {
+      replication = Replicator.open({ config: config.replication, dbPath: config.dbPath, region: config.region, heartbeatTtlMs: config.heartbeatTtlMs, log, now, onChanged: () => void routeSync.refresh() });
+    } catch (err) {
+      await routing.close();
+      throw new StartupError("EDGEPROXY_DB_PATH", `replication cannot open ${config.dbPath}: ${(err as Error).message}`);
+    }
+  }
+  // ── end replication component ──
+
   const affinity = new AffinityTable(config.bindingTtlMs, config.bindingMax);
   // Read on every use: a settings reload may swap them.
   const rateLimitSettings = () => settings.current().rateLimit, circuitSettings = () => settings.current().circuit;
@@ -158,6 +171,7 @@ export async function startEdgeProxy(config: Config, services: EdgeProxyServices
       circuitTransitions: (id) => circuits.transitionsOf(id),
       ...(health ? { probeHealthy: (slot: number) => { const b = table.backendAt(slot); return b === null || health.probeHealthy(b.id) !== false; } } : {}),
       ...(config.proxyProtocol.trusted !== null ? { proxyHeaders: proxyProtocol.stats } : {}),
+      ...(replication ? { replication: () => replication.stats } : {}),
       ...services.metricsSources,
     },
   });
@@ -187,7 +201,7 @@ export async function startEdgeProxy(config: Config, services: EdgeProxyServices
 
   let api;
   try {
-    api = await startApi({ config, log, now, status: observability.status, routableBackends: observability.health.routableBackends, refreshRoutes: () => void routeSync.refresh(), fileIdentity: services.fileIdentity, store: routing.kind === "postgres" ? routing.store : undefined });
+    api = await startApi({ config, log, now, status: observability.status, routableBackends: observability.health.routableBackends, refreshRoutes: () => void routeSync.refresh(), fileIdentity: services.fileIdentity, store: routing.kind === "postgres" ? routing.store : undefined, ...(replication ? { cluster: () => replication.cluster() } : {}) });
   } catch (err) {
     await listener.close();
     await tls?.close();
@@ -244,6 +258,11 @@ export async function startEdgeProxy(config: Config, services: EdgeProxyServices
   ];
   if (configFile && config.configWatch.enabled) timers.push(setInterval(() => void configFile.check(), config.configWatch.intervalMs));
   if (tls) timers.push(setInterval(() => void tls.check(), config.configWatch.intervalMs));
+  // replication component: started last (it only connects in the background), stopped first
+  if (replication) {
+    replication.start();
+    timers.push(setInterval(() => replication.tick(now()), REPLICATION_TICK_MS));
+  }
 
   return {
     listener,
@@ -263,6 +282,7 @@ export async function startEdgeProxy(config: Config, services: EdgeProxyServices
       await tls?.close();
       await drainConnections({ active: () => handler.counters.active, inFlight: handler.inFlight }, config.shutdownTimeoutMs, log, now);
       for (const t of timers) clearInterval(t);
+      await replication?.stop();
       health?.stop();
       pool?.close();
       await api?.close();

@@ -3,7 +3,7 @@ import { loadConfig, ConfigError } from "./config.ts";
 import { startEdgeProxy, StartupError } from "./edge-proxy.ts";
 import { createLogger } from "./lifecycle/log.ts";
 import { loadTransport } from "./runtime/index.ts";
-import { readEnv, exit } from "./runtime/env.ts";
+import { readEnv, exit, hostName } from "./runtime/env.ts";
 import { fileIdentitySync, readFileBytes } from "./runtime/fs.ts";
 import { onShutdownSignal } from "./runtime/signals.ts";
 import { ShutdownSignals } from "./lifecycle/shutdown-signals.ts";
@@ -11,7 +11,7 @@ import { ShutdownSignals } from "./lifecycle/shutdown-signals.ts";
 async function main(): Promise<void> {
   let config;
   try {
-    config = loadConfig(readEnv());
+    config = loadConfig(readEnv(), hostName());
   } catch (err) {
     if (err instanceof ConfigError) {
       console.error(`[edgeproxy] invalid configuration: ${err.message}`);

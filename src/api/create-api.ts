@@ -12,6 +12,7 @@ import { backendView } from "./backend-view.ts";
 import { backendId, parseRegisterBody } from "./register-body.ts";
 import { VERSION } from "./version.ts";
 import { healthReport, type HealthStatus } from "../health/health-report.ts";
+import type { ClusterStatus } from "../replication/cluster-view.ts";
 
 export const MAX_BODY_BYTES = 64 * 1024;
 
@@ -30,6 +31,8 @@ export interface ApiDeps {
   /** Called after each change to the routing store, so the proxy can apply it without waiting. */
   readonly onChange?: () => void;
   readonly log?: Logger;
+  /** Replication membership (GET /api/v1/cluster); absent when EDGEPROXY_REPLICATION_ENABLED is off. */
+  readonly cluster?: () => ClusterStatus;
 }
 
 const ROUTES: readonly (readonly [string, readonly string[]])[] = [
@@ -38,6 +41,7 @@ const ROUTES: readonly (readonly [string, readonly string[]])[] = [
   ["/api/v1/heartbeat/:id", ["POST"]],
   ["/api/v1/backends", ["GET", "HEAD"]],
   ["/api/v1/backends/:id", ["GET", "HEAD", "DELETE"]],
+  ["/api/v1/cluster", ["GET", "HEAD"]],
 ];
 
 export function createApi(deps: ApiDeps): Hono {
@@ -105,6 +109,11 @@ export function createApi(deps: ApiDeps): Hono {
     log.info("backend deregistered", { id });
     changed();
     return c.json({ id, deregistered: true });
+  });
+
+  app.get("/api/v1/cluster", (c) => {
+    if (deps.cluster === undefined) return apiError(c, 404, "route", "route: replication is off on this POP (EDGEPROXY_REPLICATION_ENABLED)");
+    return c.json(deps.cluster());
   });
 
   for (const [path, methods] of ROUTES) {

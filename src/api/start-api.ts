@@ -10,6 +10,7 @@ import type { RoutingStore } from "../store/routing-store.ts";
 import { HeartbeatReaper } from "./heartbeat-reaper.ts";
 import { createApi } from "./create-api.ts";
 import type { HealthStatus } from "../health/health-report.ts";
+import type { ClusterStatus } from "../replication/cluster-view.ts";
 
 export interface ApiHost {
   readonly config: Config;
@@ -25,6 +26,8 @@ export interface ApiHost {
   readonly fileIdentity?: (path: string) => string | null;
   /** A store the proxy already holds (PostgreSQL: one pool); the API uses it and leaves closing it to the owner. */
   readonly store?: RoutingStore;
+  /** Replication membership for GET /api/v1/cluster (replication on). */
+  readonly cluster?: () => ClusterStatus;
 }
 
 export interface RunningApi {
@@ -63,6 +66,7 @@ export async function startApi(host: ApiHost): Promise<RunningApi | null> {
     routableBackends: host.routableBackends,
     status: host.status,
     onChange: refresh,
+    ...(host.cluster ? { cluster: host.cluster } : {}),
   });
   let server;
   try {

@@ -5,6 +5,7 @@ import { BackendInputError, StoreError } from "../store/store-errors.ts";
 import { VERSION } from "../api/version.ts";
 import { addNodeCommands } from "./node-commands.ts";
 import { addDbCommands } from "./db-commands.ts";
+import { addClusterCommands } from "./cluster-commands.ts";
 import { EXIT, UsageError } from "./usage-error.ts";
 import { addHealthCommand, UnhealthyError, type HealthReach } from "./health-command.ts";
 
@@ -59,6 +60,7 @@ export function createProgram(io: CliIo): Command {
   addNodeCommands(program, context);
   addDbCommands(program, context);
   addHealthCommand(program, context);
+  addClusterCommands(program, context);
   return program;
 }
 

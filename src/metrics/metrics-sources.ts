@@ -2,6 +2,7 @@
 // optional: a feature that is not running reports its neutral value (nothing rate-limited, every
 // circuit closed, probes agreeing with the routing store).
 import type { ProxyRejection } from "../core/proxy-protocol/header.ts";
+import type { ReplicationCounts } from "./replication-metrics.ts";
 
 /** Circuit breaker state of one backend slot: 0 closed, 1 open, 2 half-open. */
 export type CircuitState = 0 | 1 | 2;
@@ -22,4 +23,6 @@ export interface MetricsSources {
     readonly local: number;
     rejected(reason: ProxyRejection): number;
   };
+  /** Replication counts (edgeproxy_replication_*), registered only when this is set. */
+  readonly replication?: () => ReplicationCounts | null;
 }

@@ -13,6 +13,7 @@ import { BackendTallies, type BackendTally } from "./backend-tallies.ts";
 import { trafficTotals } from "../proxy/traffic-totals.ts";
 import { forEachRouted, type RoutedSlots } from "../routes/route-counts.ts";
 import { registerProcessMetrics } from "./process-metrics.ts";
+import { registerReplicationMetrics } from "./replication-metrics.ts";
 
 export interface ProxyMetricsDeps {
   readonly runtime: RuntimeName;
@@ -67,6 +68,7 @@ export function createProxyMetrics(deps: ProxyMetricsDeps): ProxyMetrics {
   counterOf("edgeproxy_rate_limited_connections_total", "Client connections refused by the per-IP rate limiter.", () => sources.rateLimited?.() ?? 0);
   gaugeOf("edgeproxy_backends_routable", "Healthy backends in the current route snapshot.", deps.routableBackends);
   gaugeOf("edgeproxy_routing_store_up", "1 when the routing store answered its last read.", () => (sources.storeUp?.() ?? true) ? 1 : 0);
+  if (sources.replication) registerReplicationMetrics(registry, sources.replication);
   gaugeOf("edgeproxy_draining", "1 while shutting down: the listener is closed and in-flight connections finish.", () => deps.draining() ? 1 : 0);
 
   new Counter({

@@ -58,6 +58,26 @@ INSERT INTO backend_changes (id, op, version, at_ms) SELECT id, 'upsert', versio
       installChangeTriggers(db);
     },
   },
+  // Replication (src/replication/): every logged change also lands in the outbox, one row per backend
+  // id (a later change of the same id replaces it, so the outbox never holds more rows than ids), and
+  // waits there until JetStream acknowledged it. Filled whether or not replication runs, so writes made
+  // while it is off or the POP is cut off are published when it runs again.
+  {
+    version: 3,
+    name: "replication outbox, replicated key stamps",
+    up(db) {
+      db.exec(`
+CREATE TABLE IF NOT EXISTS replication_outbox (
+  id TEXT PRIMARY KEY, at_ms INTEGER NOT NULL, n INTEGER NOT NULL DEFAULT 1, hlc TEXT);
+CREATE TABLE IF NOT EXISTS replication_keys (
+  id TEXT PRIMARY KEY, hlc TEXT NOT NULL, origin TEXT NOT NULL, owner TEXT, tombstone INTEGER NOT NULL DEFAULT 0, revision INTEGER NOT NULL DEFAULT 0);
+CREATE TRIGGER IF NOT EXISTS backend_changes_outbox AFTER INSERT ON backend_changes BEGIN
+  INSERT INTO replication_outbox (id, at_ms) VALUES (NEW.id, NEW.at_ms)
+    ON CONFLICT (id) DO UPDATE SET at_ms = excluded.at_ms, n = n + 1, hlc = NULL;
+END;
+INSERT OR IGNORE INTO replication_outbox (id, at_ms) SELECT id, COALESCE(updated_at, ${SQL_NOW_MS}) FROM backends;`);
+    },
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

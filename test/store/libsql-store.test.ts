@@ -36,9 +36,9 @@ describe("libsql store", () => {
       assert.deepEqual(columns, ["id", "app", "region", "wg_ip", "port", "healthy", "weight", "soft_limit", "hard_limit", "deleted",
         "country", "created_at", "updated_at", "version", "origin", "hlc", "last_heartbeat_ms", "source"]);
       const tables = raw.all("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").map((r) => r.name);
-      for (const t of ["backend_changes", "backends", "schema_migrations", "store_meta"]) assert.ok(tables.includes(t), t);
+      for (const t of ["backend_changes", "backends", "schema_migrations", "store_meta", "replication_outbox", "replication_keys"]) assert.ok(tables.includes(t), t);
       const triggers = raw.all("SELECT name FROM sqlite_master WHERE type = 'trigger'").length;
-      assert.equal(triggers, 6);
+      assert.equal(triggers, 7); // six change triggers on backends, one feeding the replication outbox
       assert.equal(raw.get("PRAGMA journal_mode")?.journal_mode, "wal");
       assert.equal(raw.get("SELECT MAX(version) AS v FROM schema_migrations")?.v, LATEST_SCHEMA_VERSION);
     } finally {

@@ -1,0 +1,93 @@
+// npm run bench:replication — routing.db replication over NATS JetStream with 3 POPs on this machine.
+//
+//   pop-a ─┐                       ┌─ pop-b    private 3-node nats-server cluster (R3, user+password),
+//          ├── NATS (n1, n2, n3) ──┤           each POP its own routing.db; pop-c reaches NATS through
+//   pop-c ─┘ (through a relay)     └─ …        a relay the benchmark cuts for the partition run
+//
+// 1. Lag: CHANGES commits at pop-a, one transaction each, as fast as sqlite takes them; each row carries
+//    its commit time. The benchmark watches the other POPs' routing.db (PRAGMA data_version every
+//    millisecond) and records when each row appears: lag = seen - committed. p50, p99, max.
+// 2. Catch-up: pop-c cut off; ROWS rows change at pop-a in one transaction; once pop-b holds them all,
+//    the link is healed; time until pop-c holds every one of them.
+// Targets (issue 10): lag p99 < 100 ms on loopback; 10,000-row catch-up < 5 s.
+// Env: CHANGES (default 1000), ROWS (default 10000), RUNTIME (node|bun|deno, default node) for the POPs.
+// A smoke run: CHANGES=50 ROWS=500 npm run bench:replication
+import Database from "libsql";
+import { startNatsCluster } from "../test/fixtures/nats-cluster.ts";
+import { startTcpRelay } from "../test/fixtures/tcp-relay.ts";
+import { tempDir } from "../test/fixtures/routing-db.ts";
+import { startPop, type Pop } from "../test/replication/pops.ts";
+
+const CHANGES = Number(process.env.CHANGES ?? 1000);
+const ROWS = Number(process.env.ROWS ?? 10_000);
+const RUNTIME = (process.env.RUNTIME ?? "node") as "node" | "bun" | "deno";
+setTimeout(() => { console.error("bench:replication: over 5 minutes, stopping"); process.exit(1); }, 300_000).unref();
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const open = (path: string) => { const db = new Database(path); db.exec("PRAGMA busy_timeout = 5000"); return db; };
+const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+
+const dir = tempDir("edgeproxy-bench-repl-");
+const nats = await startNatsCluster(3);
+await nats.ready();
+const relay = await startTcpRelay("127.0.0.1", nats.nodes[2]!.port);
+const pops: Pop[] = await Promise.all([
+  startPop("pop-a", dir.dir, nats.urls, RUNTIME),
+  startPop("pop-b", dir.dir, nats.urls, RUNTIME),
+  startPop("pop-c", dir.dir, `nats://127.0.0.1:${relay.port}`, RUNTIME),
+]);
+await Promise.all(pops.map((p) => p.proxy.waitForLog("replication bucket open", 30_000)));
+const [a, b, c] = pops as [Pop, Pop, Pop];
+
+try {
+  // ---- 1. lag over a burst
+  const watchers = [b, c].map((pop) => {
+    const db = open(pop.dbPath);
+    const seen = new Map<string, number>();
+    let version = -1;
+    const timer = setInterval(() => {
+      const v = Number((db.prepare("PRAGMA data_version").get([]) as { data_version: number }).data_version);
+      if (v === version) return;
+      version = v;
+      const now = Date.now();
+      for (const r of db.prepare("SELECT id, app FROM backends WHERE id LIKE 'lag-%'").all([]) as { id: string; app: string }[]) {
+        if (!seen.has(r.id)) seen.set(r.id, now - Number(r.app));
+      }
+    }, 1);
+    return { pop, seen, stop: () => { clearInterval(timer); db.close(); } };
+  });
+  const writer = open(a.dbPath);
+  const insert = writer.prepare("INSERT INTO backends (id, app, region, wg_ip, port, healthy, weight, soft_limit, hard_limit) VALUES (?, ?, 'sa', '10.9.0.1', 80, 1, 1, 10, 20)");
+  const burstStart = Date.now();
+  for (let i = 0; i < CHANGES; i++) insert.run([`lag-${i}`, String(Date.now())]);
+  const burstMs = Date.now() - burstStart;
+  const deadline = Date.now() + 60_000;
+  while (watchers.some((w) => w.seen.size < CHANGES) && Date.now() < deadline) await sleep(20);
+  for (const w of watchers) w.stop();
+  const lags = watchers.flatMap((w) => [...w.seen.values()]).sort((x, y) => x - y);
+  const missing = watchers.map((w) => CHANGES - w.seen.size).reduce((x, y) => x + y, 0);
+  console.log(`lag over a burst of ${CHANGES} changes at pop-a (committed in ${burstMs} ms), applied at pop-b and pop-c (${RUNTIME}):`);
+  console.log(`  p50 ${pct(lags, 50)} ms   p99 ${pct(lags, 99)} ms   max ${lags[lags.length - 1]} ms${missing ? `   MISSING ${missing}` : ""}   (target p99 < 100 ms)`);
+
+  // ---- 2. catch-up after a partition
+  relay.cut();
+  await c.proxy.waitForLog("replication link lost", 15_000);
+  writer.exec("BEGIN");
+  const bulk = writer.prepare("INSERT INTO backends (id, app, region, wg_ip, port, healthy, weight, soft_limit, hard_limit) VALUES (?, 'bulk', 'eu', '10.9.1.1', 80, 1, 1, 10, 20)");
+  for (let i = 0; i < ROWS; i++) bulk.run([`bulk-${i}`]);
+  writer.exec("COMMIT");
+  writer.close();
+  const count = (pop: Pop) => { const db = open(pop.dbPath); try { return Number((db.prepare("SELECT COUNT(*) AS n FROM backends WHERE app = 'bulk'").get([]) as { n: number }).n); } finally { db.close(); } };
+  const published = Date.now();
+  while (count(b) < ROWS) { if (Date.now() - published > 120_000) throw new Error("pop-b never received the bulk change"); await sleep(50); }
+  console.log(`${ROWS} rows changed at pop-a during the partition reached pop-b in ${Date.now() - published} ms`);
+  const healed = Date.now();
+  relay.heal();
+  while (count(c) < ROWS) { if (Date.now() - healed > 120_000) throw new Error("pop-c never caught up"); await sleep(10); }
+  console.log(`pop-c converged ${Date.now() - healed} ms after the link was healed (target < 5000 ms)`);
+} finally {
+  await Promise.all(pops.map((p) => p.proxy.stop()));
+  await relay.close();
+  await nats.close();
+  dir.remove();
+}

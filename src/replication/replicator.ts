@@ -1,0 +1,396 @@
+// The replication component of one POP (start/stop/tick): local changes of routing.db → outbox →
+// JetStream KV bucket; bucket → last-writer-wins → routing.db → route table at once.
+//
+//   CLI / API / reaper / sqlite3 ──commit──► routing.db ──trigger──► replication_outbox
+//        tick: PRAGMA data_version moved? → stamp (HLC) → publish (compare-and-set on the key's
+//        last revision) → acked → out of the outbox            ─────────────►  KV <bucket>
+//   KV <bucket> ──watch (from the last applied revision)──► LWW apply ──► routing.db ──► refresh routes
+//   KV <bucket>_pops: every POP's presence (id, region, lag, outbox), written every few seconds
+//
+// Nothing here blocks routing: NATS down or refused, the POP keeps its local routing.db and queues.
+import type { NatsConnection } from "@nats-io/nats-core";
+import { jetstream } from "@nats-io/jetstream";
+import { Kvm, type KV, type KvEntry } from "@nats-io/kv";
+import type { ReplicationConfig } from "../config.ts";
+import type { Logger } from "../lifecycle/log.ts";
+import { NatsLink } from "./nats-link.ts";
+import { ReplicaDb, type OutboxItem } from "./replica-db.ts";
+import { BACKEND_KEYS, decodeEntry, encodeEntry, keyOf } from "./replicated-row.ts";
+import { clusterStatus, expiringPop, isFresh, type ClusterStatus, type PresenceValue, type SeenPresence } from "./cluster-view.ts";
+
+export interface ReplicationStats {
+  readonly connected: boolean;
+  /** Seconds between a change entering the bucket and this POP applying it (the latest one; while behind, the wait so far). */
+  readonly lagSeconds: number;
+  readonly outbox: number;
+  readonly published: number;
+  readonly applied: number;
+  readonly conflicts: number;
+}
+
+export interface ReplicatorDeps {
+  readonly config: ReplicationConfig;
+  readonly dbPath: string;
+  readonly region: string;
+  /** EDGEPROXY_HEARTBEAT_TTL_SECS: a registering POP silent this long has its backends expired by another. */
+  readonly heartbeatTtlMs: number;
+  readonly log: Logger;
+  readonly now: () => number;
+  /** routing.db changed (remote rows applied, or a local edit noticed): refresh the route table now. */
+  readonly onChanged: () => void;
+}
+
+/** How often tick() should run: local edits are noticed within this. */
+export const REPLICATION_TICK_MS = 20;
+const BATCH = 256;
+const MAX_BACKOFF_MS = 2000;
+/** Watcher health is checked this often; a watcher making no progress while the stream is ahead for two checks is recreated. */
+const WATCH_CHECK_MS = 1000;
+
+export class Replicator {
+  readonly #deps: ReplicatorDeps;
+  readonly #db: ReplicaDb;
+  readonly #link: NatsLink;
+  readonly #presenceMs: number;
+  #kv: KV | null = null;
+  #pops: KV | null = null;
+  #opening: Promise<void> | null = null;
+  #dataVersion = -1;
+  #publishing: Promise<void> | null = null;
+  #retryAtMs = 0;
+  #backoffMs = 0;
+  #watcher: { stop(): void; closed: boolean; startedAtMs: number } | null = null;
+  #watchCheckAtMs = 0;
+  #watchChecking = false;
+  #stallSince: number | null = null;
+  #presenceAtMs = 0;
+  #presenceBusy = false;
+  #seen = new Map<string, SeenPresence>();
+  #seenAtMs = 0;
+  #upSinceMs: number | null = null;
+  #lag = 0;
+  #behindSinceMs: number | null = null;
+  #published = 0;
+  #applied = 0;
+  #conflicts = 0;
+  #outbox = 0;
+  /** Recount the outbox at the next tick (not once per applied entry: a catch-up applies thousands). */
+  #outboxStale = false;
+  #stopped = false;
+  #badKeys = new Set<string>();
+
+  private constructor(deps: ReplicatorDeps, db: ReplicaDb) {
+    this.#deps = deps;
+    this.#db = db;
+    this.#presenceMs = Math.min(2000, Math.max(250, Math.floor(deps.heartbeatTtlMs / 4)));
+    this.#link = new NatsLink(deps.config, deps.log, {
+      up: (nc) => this.#onUp(nc),
+      down: () => { this.#upSinceMs = null; },
+    });
+  }
+
+  /** Opens routing.db's replication tables; throws when the file cannot be opened. */
+  static open(deps: ReplicatorDeps): Replicator {
+    return new Replicator(deps, ReplicaDb.open(deps.dbPath, deps.config.popId));
+  }
+
+  start(): void {
+    this.#dataVersion = this.#db.dataVersion();
+    this.#db.stampPending();
+    this.#outbox = this.#db.outboxDepth();
+    this.#deps.log.info("replication starting", { pop: this.#deps.config.popId, servers: this.#deps.config.servers.join(","), bucket: this.#deps.config.bucket, outbox: this.#outbox, applied_revision: this.#db.appliedRevision() });
+    this.#link.start();
+  }
+
+  get stats(): ReplicationStats {
+    return { connected: this.#link.up && this.#kv !== null, lagSeconds: this.#lagMs(this.#deps.now()) / 1000, outbox: this.#outbox, published: this.#published, applied: this.#applied, conflicts: this.#conflicts };
+  }
+
+  /** Cluster membership as this POP sees it. */
+  cluster(): ClusterStatus {
+    const nowMs = this.#deps.now();
+    return clusterStatus(this.#deps.config.popId, { value: this.#presence(nowMs), linkUp: this.stats.connected }, this.#seen.values(), nowMs);
+  }
+
+  tick(nowMs: number): void {
+    if (this.#stopped) return;
+    try {
+      const dv = this.#db.dataVersion();
+      if (dv !== this.#dataVersion) {
+        this.#dataVersion = dv;
+        // Another connection committed: a CLI/API/sqlite3 edit (or only the route sync's live counts).
+        if (this.#db.stampPending() > 0) this.#deps.onChanged();
+        this.#outbox = this.#db.outboxDepth();
+      }
+    } catch (err) {
+      this.#deps.log.debug("replication: routing.db busy, retrying next tick", { error: (err as Error).message });
+      return;
+    }
+    if (this.#outboxStale) {
+      this.#outboxStale = false;
+      this.#outbox = this.#db.outboxDepth();
+    }
+    if (this.#kv === null) return;
+    if (this.#outbox > 0 && this.#publishing === null && nowMs >= this.#retryAtMs) {
+      this.#publishing = this.#publish().finally(() => { this.#publishing = null; });
+    }
+    if (this.#watcher === null || this.#watcher.closed) this.#watch();
+    if (nowMs >= this.#watchCheckAtMs && !this.#watchChecking) {
+      this.#watchCheckAtMs = nowMs + WATCH_CHECK_MS;
+      this.#watchChecking = true;
+      void this.#checkWatcher(nowMs).finally(() => { this.#watchChecking = false; });
+    }
+    if (nowMs >= this.#presenceAtMs && !this.#presenceBusy) {
+      this.#presenceAtMs = nowMs + this.#presenceMs;
+      this.#presenceBusy = true;
+      void this.#exchangePresence(nowMs).finally(() => { this.#presenceBusy = false; });
+    }
+  }
+
+  #onUp(nc: NatsConnection): void {
+    this.#upSinceMs = this.#deps.now();
+    this.#opening ??= this.#openBuckets(nc).finally(() => { this.#opening = null; });
+  }
+
+  async #openBuckets(nc: NatsConnection): Promise<void> {
+    if (this.#kv !== null) {
+      // Reconnected: the same buckets; a watcher from before the loss may never resume, start a fresh one.
+      this.#restartWatch();
+      this.#retryAtMs = 0;
+      return;
+    }
+    const { bucket, replicas } = this.#deps.config;
+    const js = jetstream(nc, { timeout: 5000 });
+    const kvm = new Kvm(js);
+    const open = async (name: string) => {
+      try {
+        return await kvm.create(name, { history: 1, replicas });
+      } catch (err) {
+        if (/already in use|exists/i.test((err as Error).message)) return await kvm.open(name);
+        throw err;
+      }
+    };
+    try {
+      const kv = await open(bucket);
+      const pops = await open(`${bucket}_pops`);
+      const identity = (await kv.status()).streamInfo.created;
+      const known = this.#db.streamIdentity();
+      if (known === null) this.#db.setStreamIdentity(identity);
+      else if (known !== identity) {
+        this.#deps.log.warn("replication bucket was recreated: re-reading every key and publishing every local row again", { bucket });
+        this.#db.resetBucket(identity);
+        this.#outbox = this.#db.outboxDepth();
+      }
+      this.#kv = kv;
+      this.#pops = pops;
+      this.#deps.log.info("replication bucket open", { bucket, replicas, applied_revision: this.#db.appliedRevision(), outbox: this.#outbox });
+    } catch (err) {
+      this.#deps.log.warn("replication bucket cannot be opened yet, retrying", { bucket, error: (err as Error).message });
+      setTimeout(() => { if (this.#link.connection !== null && this.#kv === null) this.#onUp(this.#link.connection); }, 1000);
+    }
+  }
+
+  // --- publishing -------------------------------------------------------------------------------
+
+  async #publish(): Promise<void> {
+    const kv = this.#kv!;
+    for (;;) {
+      if (this.#stopped || !this.#link.up) return;
+      this.#db.stampPending();
+      const items = this.#db.pending(BATCH);
+      if (items.length === 0) break;
+      const results = await Promise.allSettled(items.map((item) => this.#publishOne(kv, item)));
+      const failed = results.find((r) => r.status === "rejected");
+      this.#outbox = this.#db.outboxDepth();
+      if (failed !== undefined) {
+        this.#backoffMs = Math.min(MAX_BACKOFF_MS, this.#backoffMs === 0 ? 100 : this.#backoffMs * 2);
+        this.#retryAtMs = this.#deps.now() + this.#backoffMs;
+        this.#deps.log.debug("replication publish failed, retrying", { in_ms: this.#backoffMs, error: String((failed as PromiseRejectedResult).reason?.message ?? failed) });
+        return;
+      }
+      this.#backoffMs = 0;
+    }
+    this.#outbox = this.#db.outboxDepth();
+  }
+
+  async #publishOne(kv: KV, item: OutboxItem): Promise<void> {
+    const key = keyOf(item.id);
+    const value = encodeEntry(item.entry);
+    let revision: number;
+    try {
+      revision = item.revision > 0 ? await kv.update(key, value, item.revision) : await kv.create(key, value);
+    } catch (err) {
+      if (!isWrongRevision(err)) throw err;
+      // Someone wrote the key since this POP last saw it: merge what is there (LWW), then try again
+      // with its revision; a newer version there drops this change from the outbox.
+      const current = await kv.get(key);
+      if (current !== null) this.#applyEntry(current, false);
+      return;
+    }
+    this.#db.published(item, revision);
+    this.#published++;
+  }
+
+  // --- watching ---------------------------------------------------------------------------------
+
+  #watch(): void {
+    const kv = this.#kv;
+    if (kv === null || !this.#link.up) return;
+    const from = this.#db.appliedRevision();
+    const state = { closed: false, startedAtMs: this.#deps.now(), stop: () => {} };
+    this.#watcher = state;
+    void (async () => {
+      try {
+        const iter = await kv.watch({ key: BACKEND_KEYS, ...(from > 0 ? { resumeFromRevision: from + 1 } : {}) });
+        state.stop = () => iter.stop();
+        if (state.closed) iter.stop();
+        for await (const e of iter) {
+          if (state.closed) break;
+          this.#applyEntry(e);
+        }
+      } catch (err) {
+        if (!state.closed) this.#deps.log.debug("replication watcher ended", { error: (err as Error).message });
+      } finally {
+        state.closed = true;
+      }
+    })();
+  }
+
+  #restartWatch(): void {
+    if (this.#watcher !== null) {
+      this.#watcher.closed = true;
+      this.#watcher.stop();
+    }
+    this.#watcher = null;
+    this.#stallSince = null;
+  }
+
+  /** `watched`: delivered by the watcher in revision order (so it also moves the resume position). */
+  #applyEntry(e: KvEntry, watched = true): void {
+    if (e.operation !== "PUT") {
+      if (watched) this.#db.skip(e.revision); // deleted by hand with the nats CLI: no stamp to merge; tombstones are values
+      return;
+    }
+    const entry = decodeEntry(e.key, e.string());
+    if ("problem" in entry) {
+      if (!this.#badKeys.has(e.key)) this.#deps.log.warn("replication: entry ignored", { key: e.key, problem: entry.problem });
+      this.#badKeys.add(e.key);
+      if (watched) this.#db.skip(e.revision);
+      return;
+    }
+    let result;
+    try {
+      result = this.#db.apply(entry, e.revision, watched);
+    } catch (err) {
+      // routing.db locked for longer than the busy timeout: this watcher resumes from the last applied revision.
+      this.#deps.log.warn("replication: cannot apply a change yet, retrying", { id: entry.id, error: (err as Error).message });
+      if (watched) this.#restartWatch();
+      return;
+    }
+    this.#applied++;
+    if (result.conflict) this.#conflicts++;
+    const nowMs = this.#deps.now();
+    this.#lag = Math.max(0, nowMs - e.created.getTime());
+    if (result.changed) this.#deps.onChanged();
+    if (this.#outbox > 0) this.#outboxStale = true; // an applied version may have dropped a losing local change
+  }
+
+  /** A watcher that stopped delivering while the stream holds newer revisions is replaced. */
+  async #checkWatcher(nowMs: number): Promise<void> {
+    const kv = this.#kv;
+    if (kv === null || !this.#link.up) return;
+    let last: number;
+    try {
+      last = (await kv.status()).streamInfo.state.last_seq;
+    } catch {
+      return; // no answer (leader election, partition): nothing to conclude
+    }
+    const applied = this.#db.appliedRevision();
+    if (last <= applied) {
+      this.#stallSince = null;
+      this.#behindSinceMs = null;
+      return;
+    }
+    this.#behindSinceMs ??= nowMs;
+    if (this.#stallSince === null || this.#stallSince !== applied) {
+      this.#stallSince = applied;
+      this.#stallAtMs = nowMs;
+      return;
+    }
+    if (nowMs - this.#stallAtMs >= 2 * WATCH_CHECK_MS && this.#watcher !== null && nowMs - this.#watcher.startedAtMs >= 2 * WATCH_CHECK_MS) {
+      this.#deps.log.warn("replication watcher stalled, recreating it from the last applied revision", { applied_revision: applied, stream_revision: last });
+      this.#restartWatch();
+    }
+  }
+  #stallAtMs = 0;
+
+  #lagMs(nowMs: number): number {
+    return this.#behindSinceMs !== null ? Math.max(this.#lag, nowMs - this.#behindSinceMs) : this.#lag;
+  }
+
+  // --- presence and orphaned registrations --------------------------------------------------------
+
+  #presence(nowMs: number): PresenceValue {
+    return { id: this.#deps.config.popId, region: this.#deps.region, outbox: this.#outbox, lag_ms: this.#lagMs(nowMs), applied_revision: this.#db.appliedRevision(), interval_ms: this.#presenceMs };
+  }
+
+  async #exchangePresence(nowMs: number): Promise<void> {
+    const pops = this.#pops;
+    if (pops === null || !this.#link.up) return;
+    try {
+      await pops.put(keyOf(this.#deps.config.popId), JSON.stringify(this.#presence(nowMs)));
+      const seen = new Map<string, SeenPresence>();
+      for await (const key of await pops.keys()) {
+        const e = await pops.get(key);
+        if (e === null || e.operation !== "PUT") continue;
+        try {
+          const value = JSON.parse(e.string()) as PresenceValue;
+          if (typeof value.id === "string") seen.set(value.id, { value, seenMs: e.created.getTime() });
+        } catch {
+          // not a presence value: ignored
+        }
+      }
+      this.#seen = seen;
+      this.#seenAtMs = this.#deps.now();
+    } catch {
+      return; // the next round tries again
+    }
+    this.#expireOrphans(this.#deps.now());
+  }
+
+  /**
+   * Backends registered through the API of a POP that has been silent for longer than the heartbeat
+   * TTL can no longer be heartbeated (their registering POP would expire them, but it is gone): the
+   * live POP with the lowest id soft-deletes them, and that change replicates like any other.
+   */
+  #expireOrphans(nowMs: number): void {
+    const { popId } = this.#deps.config;
+    if (this.#upSinceMs === null || expiringPop(popId, this.#seen.values(), nowMs) !== popId) return;
+    const ttl = this.#deps.heartbeatTtlMs;
+    const connectedLongEnough = nowMs - this.#upSinceMs >= ttl + this.#presenceMs;
+    const gone = (owner: string) => {
+      const p = this.#seen.get(owner);
+      if (p === undefined) return connectedLongEnough;
+      return !isFresh(p, nowMs) && nowMs - p.seenMs > ttl;
+    };
+    const ids = this.#db.expireOrphans(gone, nowMs);
+    if (ids.length === 0) return;
+    for (const id of ids) this.#deps.log.info("backend deregistered: its registering POP is gone", { id, ttl_secs: ttl / 1000 });
+    this.#db.stampPending();
+    this.#outbox = this.#db.outboxDepth();
+    this.#deps.onChanged();
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    this.#restartWatch();
+    await this.#publishing?.catch(() => {});
+    await this.#link.stop();
+    this.#db.close();
+  }
+}
+
+function isWrongRevision(err: unknown): boolean {
+  const e = err as { code?: unknown; message?: string; api_error?: { err_code?: number } };
+  return e?.api_error?.err_code === 10071 || /wrong last sequence|key exists/i.test(String(e?.message ?? ""));
+}

@@ -1,0 +1,33 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { clusterStatus, clusterTable, expiringPop, isFresh, type SeenPresence } from "../../src/replication/cluster-view.ts";
+
+const presence = (id: string, seenMs: number, outbox = 0): SeenPresence => ({ value: { id, region: "eu", outbox, lag_ms: 12, applied_revision: 5, interval_ms: 1000 }, seenMs });
+
+test("a POP silent for three presence intervals is down", () => {
+  assert.equal(isFresh(presence("a", 10_000), 13_000), true);
+  assert.equal(isFresh(presence("a", 10_000), 13_001), false);
+});
+
+test("cluster status lists every POP sorted, this one from its live state", () => {
+  const s = clusterStatus("pop-b", { value: presence("pop-b", 0, 4).value, linkUp: false }, [presence("pop-c", 9_000), presence("pop-a", 5_000), presence("pop-b", 1)], 10_000);
+  assert.equal(s.pop, "pop-b");
+  assert.equal(s.link, "down");
+  assert.deepEqual(s.pops.map((p) => [p.id, p.link, p.self, p.outbox]), [["pop-a", "down", false, 0], ["pop-b", "down", true, 4], ["pop-c", "up", false, 0]]);
+  assert.equal(s.pops[0]!.last_seen_secs_ago, 5);
+  assert.equal(s.pops[0]!.lag_secs, 0.012);
+  const table = clusterTable(s);
+  assert.match(table, /^POP\s+REGION\s+LAST SEEN\s+LINK\s+LAG\s+OUTBOX$/m);
+  assert.match(table, /pop-b \(this POP\)\s+eu\s+0s ago\s+down\s+0\.012s\s+4/);
+});
+
+test("from outside (the CLI) the POP's own presence decides its link", () => {
+  const s = clusterStatus("pop-a", null, [presence("pop-a", 9_500)], 10_000);
+  assert.equal(s.link, "up");
+  assert.equal(s.pops[0]!.self, true);
+});
+
+test("the lowest live POP id expires orphaned registrations", () => {
+  assert.equal(expiringPop("pop-b", [presence("pop-a", 9_000), presence("pop-c", 9_000)], 10_000), "pop-a");
+  assert.equal(expiringPop("pop-b", [presence("pop-a", 1_000), presence("pop-c", 9_000)], 10_000), "pop-b"); // pop-a is gone
+});
