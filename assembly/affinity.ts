@@ -29,6 +29,8 @@ let seenExpires: f64 = 0;
 let seenVersion: u32 = 0;
 /** find() met an entry being rewritten: it may be the key's. */
 let busy = false;
+/** Window scans a binder makes while another instance is writing there, before it inserts anyway. */
+const PATIENCE: i32 = 1 << 20;
 
 /** A consistent copy of the entry at `at` into seen*, or false while another instance rewrites it. */
 function read(at: usize): bool {
@@ -127,14 +129,22 @@ export function affinityBind(slot: u32, nowMs: f64, ttlMs: f64): i32 {
       publish(at, version);
       return <i32>slot;
     }
-    if (busy && spins < 64) continue; // an entry of the window is being written: it may be this key's
+    // An entry of the window is being written: it may be this key's. Look again rather than insert a
+    // second entry for the key; bounded, so a writer that stopped mid-write (a thread killed) costs
+    // time, never progress.
+    if (busy && spins < PATIENCE) continue;
 
     // A free or expired entry of the window, else the live one closest to expiry.
     let victim: usize = 0, victimVersion: u32 = 0, victimExpires = Infinity;
     const home = <u32>key;
+    let raced = false;
     for (let i: u32 = 0; i < PROBE_WINDOW; i++) {
       const e = entryAt(home, i);
-      if (!read(e)) continue;
+      // Being written, or the key arrived since find(): another instance is binding it; look again.
+      if (!read(e) || seenKey == key) {
+        raced = true;
+        continue;
+      }
       if (seenKey == 0 || !(seenExpires > nowMs)) {
         victim = e;
         victimVersion = seenVersion;
@@ -146,7 +156,7 @@ export function affinityBind(slot: u32, nowMs: f64, ttlMs: f64): i32 {
         victimExpires = seenExpires;
       }
     }
-    if (victim == 0 || !claim(victim, victimVersion)) continue;
+    if ((raced && spins < PATIENCE) || victim == 0 || !claim(victim, victimVersion)) continue;
     const was = atomic.load<u64>(victim);
     if (was == 0) atomic.add<u32>(COUNT, 1);
     else if (reinterpret<f64>(atomic.load<u64>(victim + EXPIRES)) > nowMs) atomic.add<u32>(EVICTIONS, 1);
