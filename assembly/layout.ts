@@ -337,6 +337,8 @@ export function attach(lane: u32): i32 {
   BUCKETS = MAP_BASE + regionOffsetFor(REGION_COUNT, padded, lanes);
   AFFINITY = BUCKETS + <usize>header.bucketCapacity * BUCKET_BYTES;
   PUBLISH = AFFINITY + <usize>header.affinityCapacity * AFFINITY_BYTES;
+  // A lane may be reused (a restarted worker): marks left by its previous instance must not match.
+  memory.fill(TRIED, 0, <usize>padded << 2);
   attachedLane = <i32>lane;
   return INIT_OK;
 }
