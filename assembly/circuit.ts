@@ -1,137 +1,195 @@
-// Per-backend circuit breakers: the policy of src/core/circuit.ts (the reference, circuit-table.ts, is
-// the oracle). One 16-byte record per slot in the CIRCUIT region (drawn in layout.ts). FLAG_CIRCUIT_OPEN
-// means "the circuit keeps this slot out of selection and affinity": set while open, and while half-open
-// with every probe in flight. Thresholds and time arrive as arguments, so a settings reload applies at
-// the next call. Outcome functions return the new state on a transition, NO_TRANSITION otherwise.
+// Per-backend circuit breakers: the policy of src/core/circuit.ts (the reference, circuit-reference.ts,
+// is the oracle). One 64-bit word per slot in the CIRCUIT region (drawn in layout.ts), changed by one
+// CAS per event: when several instances see the same event, exactly one of them makes (and reports) the
+// transition. FLAG_CIRCUIT_OPEN is derived from the word by settle(): "the circuit keeps this slot out of
+// selection and affinity" — open, or half-open with every probe in flight. Thresholds and time arrive as
+// arguments, so a settings reload applies at the next call. Outcome functions return the new state on a
+// transition, NO_TRANSITION otherwise.
 
-import { header, CIRCUIT, CIRCUIT_BYTES, FLAGS, FLAG_PRESENT, FLAG_CIRCUIT_OPEN } from "./layout";
-import { derive } from "./slots";
+import { header, Header, LANE, LANE_SWEEP_MIN, LANE_SWEEP_START, CIRCUIT, FLAGS, FLAG_PRESENT } from "./layout";
+import { settle, CIRCUIT_OPEN_BIT, CIRCUIT_BLOCKED_BIT } from "./slots";
 
 export const CIRCUIT_CLOSED: u8 = 0;
 export const CIRCUIT_OPEN: u8 = 1;
 export const CIRCUIT_HALF_OPEN: u8 = 2;
 export const NO_TRANSITION: i32 = -1;
 
-const STATE: usize = 0;
-const FAILURES: usize = 2;
-const SUCCESSES: usize = 4;
-const PROBES: usize = 6;
-const OPENED_AT: usize = 8;
-const COUNT_MAX: u32 = 0xffff;
+const STATE_MASK: u64 = 3;
+const PROBES_SHIFT: u64 = 8;
+const FAILURES_SHIFT: u64 = 24;
+const SUCCESSES_SHIFT: u64 = 40;
+const COUNT_MAX: u64 = 0xffff;
+const HALF_OPEN_WORD: u64 = <u64>CIRCUIT_HALF_OPEN;
 
 // @ts-ignore: decorator
-@inline function record(slot: u32): usize {
-  return CIRCUIT + <usize>slot * CIRCUIT_BYTES;
+@inline function at(slot: u32): usize {
+  return CIRCUIT + (<usize>slot << 3);
 }
 
-function setBlocked(slot: u32, blocked: bool): void {
-  const s = <usize>slot;
-  const flags = load<u8>(FLAGS + s);
-  store<u8>(FLAGS + s, blocked ? flags | FLAG_CIRCUIT_OPEN : flags & ~FLAG_CIRCUIT_OPEN);
-  derive(s);
+// @ts-ignore: decorator
+@inline function count(word: u64, shift: u64): u64 {
+  return (word >> shift) & COUNT_MAX;
 }
 
-function open(slot: u32, nowMs: f64): i32 {
-  const at = record(slot);
-  memory.fill(at, 0, CIRCUIT_BYTES);
-  store<u8>(at + STATE, CIRCUIT_OPEN);
-  store<f64>(at + OPENED_AT, nowMs);
-  if (nowMs < header.earliestOpenMs) header.earliestOpenMs = nowMs;
-  setBlocked(slot, true);
-  return CIRCUIT_OPEN;
+// @ts-ignore: decorator
+@inline function withCount(word: u64, shift: u64, value: u64): u64 {
+  return (word & ~(COUNT_MAX << shift)) | (min(value, COUNT_MAX) << shift);
 }
 
-function close(slot: u32): i32 {
-  memory.fill(record(slot), 0, CIRCUIT_BYTES);
-  setBlocked(slot, false);
-  return CIRCUIT_CLOSED;
+/** The word of a circuit opened at nowMs (negative times are kept as their magnitude). */
+// @ts-ignore: decorator
+@inline function openWord(nowMs: f64): u64 {
+  return CIRCUIT_OPEN_BIT | (reinterpret<u64>(nowMs) & ~CIRCUIT_OPEN_BIT);
+}
+
+// @ts-ignore: decorator
+@inline function stateOf(word: u64): i32 {
+  return (word & CIRCUIT_OPEN_BIT) != 0 ? CIRCUIT_OPEN : <i32>(word & STATE_MASK);
+}
+
+const EARLIEST: usize = changetype<usize>(header) + offsetof<Header>("earliestOpenMs");
+
+/** earliestOpenMs = min(earliestOpenMs, t): positive f64s order as their bits do. */
+function lowerEarliest(t: f64): void {
+  const bits = reinterpret<u64>(t);
+  let seen = atomic.load<u64>(EARLIEST);
+  while (reinterpret<f64>(seen) > t) {
+    const was = atomic.cmpxchg<u64>(EARLIEST, seen, bits);
+    if (was == seen) return;
+    seen = was;
+  }
 }
 
 export function circuitState(slot: u32): i32 {
-  return load<u8>(record(slot) + STATE);
+  return stateOf(atomic.load<u64>(at(slot)));
 }
 
 /** Whether a connection may be tried now (the slot was chosen and acquired). Closed: yes. Open: no.
  *  Half-open: yes while fewer than probeLimit probes are in flight, and the attempt is a probe. */
 export function circuitAdmit(slot: u32, probeLimit: u32): bool {
-  const at = record(slot);
-  const state = load<u8>(at + STATE);
-  if (state == CIRCUIT_CLOSED) return true;
-  if (state == CIRCUIT_OPEN) return false;
-  const probes = <u32>load<u16>(at + PROBES);
-  if (probes >= probeLimit) {
-    setBlocked(slot, true);
-    return false;
+  const p = at(slot);
+  let word = atomic.load<u64>(p);
+  while (true) {
+    const state = stateOf(word);
+    if (state == CIRCUIT_CLOSED) return true;
+    if (state == CIRCUIT_OPEN) return false;
+    const probes = count(word, PROBES_SHIFT);
+    const admitted = probes < <u64>probeLimit;
+    let next = admitted ? withCount(word, PROBES_SHIFT, probes + 1) : word;
+    next = (admitted ? probes + 1 : probes) >= <u64>probeLimit ? next | CIRCUIT_BLOCKED_BIT : next & ~CIRCUIT_BLOCKED_BIT;
+    if (next == word) return admitted;
+    const seen = atomic.cmpxchg<u64>(p, word, next);
+    if (seen == word) {
+      if ((next ^ word) & CIRCUIT_BLOCKED_BIT) settle(<usize>slot);
+      return admitted;
+    }
+    word = seen;
   }
-  store<u16>(at + PROBES, <u16>(probes + 1));
-  setBlocked(slot, probes + 1 >= probeLimit);
-  return true;
 }
 
 /** A connect succeeded. Closed: the failure run ends. Half-open: a probe's success counts, and
  *  successThreshold of them close the circuit. Open: a late answer to an earlier attempt, ignored. */
 export function circuitSuccess(slot: u32, successThreshold: u32, probe: bool): i32 {
-  const at = record(slot);
-  const state = load<u8>(at + STATE);
-  if (state == CIRCUIT_CLOSED) {
-    store<u16>(at + FAILURES, 0);
-    return NO_TRANSITION;
+  const p = at(slot);
+  let word = atomic.load<u64>(p);
+  while (true) {
+    const state = stateOf(word);
+    let next: u64;
+    let to = NO_TRANSITION;
+    if (state == CIRCUIT_CLOSED) {
+      if (count(word, FAILURES_SHIFT) == 0) return NO_TRANSITION;
+      next = withCount(word, FAILURES_SHIFT, 0);
+    } else if (state == CIRCUIT_OPEN || !probe) {
+      return NO_TRANSITION;
+    } else {
+      const probes = count(word, PROBES_SHIFT);
+      const successes = count(word, SUCCESSES_SHIFT) + 1;
+      if (successes >= <u64>successThreshold) {
+        next = 0;
+        to = CIRCUIT_CLOSED;
+      } else {
+        next = withCount(withCount(word, PROBES_SHIFT, probes > 0 ? probes - 1 : 0), SUCCESSES_SHIFT, successes) & ~CIRCUIT_BLOCKED_BIT;
+      }
+    }
+    const seen = atomic.cmpxchg<u64>(p, word, next);
+    if (seen == word) {
+      if (state != CIRCUIT_CLOSED) settle(<usize>slot);
+      return to;
+    }
+    word = seen;
   }
-  if (state == CIRCUIT_OPEN || !probe) return NO_TRANSITION;
-  const probes = load<u16>(at + PROBES);
-  if (probes > 0) store<u16>(at + PROBES, probes - 1);
-  const successes = <u32>load<u16>(at + SUCCESSES) + 1;
-  if (successes >= successThreshold) return close(slot);
-  store<u16>(at + SUCCESSES, <u16>min(successes, COUNT_MAX));
-  setBlocked(slot, false);
-  return NO_TRANSITION;
 }
 
 /** A connect failed or timed out. Closed: failureThreshold consecutive failures open the circuit.
  *  Half-open: any failure opens it again. Open: ignored (its timeout runs from the opening). Absent
  *  slot (a late answer after the backend left): ignored, so an absent slot's circuit stays closed. */
 export function circuitFailure(slot: u32, nowMs: f64, failureThreshold: u32): i32 {
-  const at = record(slot);
-  const state = load<u8>(at + STATE);
-  if (state == CIRCUIT_OPEN || (load<u8>(FLAGS + <usize>slot) & FLAG_PRESENT) == 0) return NO_TRANSITION;
-  if (state == CIRCUIT_HALF_OPEN) return open(slot, nowMs);
-  const failures = <u32>load<u16>(at + FAILURES) + 1;
-  if (failures >= failureThreshold) return open(slot, nowMs);
-  store<u16>(at + FAILURES, <u16>min(failures, COUNT_MAX));
-  return NO_TRANSITION;
+  const p = at(slot);
+  let word = atomic.load<u64>(p);
+  while (true) {
+    const state = stateOf(word);
+    if (state == CIRCUIT_OPEN || (atomic.load<u8>(FLAGS + <usize>slot) & FLAG_PRESENT) == 0) return NO_TRANSITION;
+    let next: u64;
+    if (state == CIRCUIT_HALF_OPEN) {
+      next = openWord(nowMs);
+    } else {
+      const failures = count(word, FAILURES_SHIFT) + 1;
+      next = failures >= <u64>failureThreshold ? openWord(nowMs) : withCount(word, FAILURES_SHIFT, failures);
+    }
+    const seen = atomic.cmpxchg<u64>(p, word, next);
+    if (seen == word) {
+      if ((next & CIRCUIT_OPEN_BIT) == 0) return NO_TRANSITION;
+      lowerEarliest(reinterpret<f64>(next & ~CIRCUIT_OPEN_BIT));
+      settle(<usize>slot);
+      return CIRCUIT_OPEN;
+    }
+    word = seen;
+  }
 }
 
 /** The first open circuit in [from, top) whose timeout has passed becomes half-open; returns its slot,
  *  or -1 when there is none left. The host calls from 0, then from the returned slot + 1. A sweep that
- *  reaches the end records when the next circuit falls due, so calls before then return at once. */
+ *  reaches the end records when the next circuit falls due (unless a circuit opened meanwhile), so calls
+ *  before then return at once. Each instance sweeps with its own running minimum (its lane). */
 export function advanceCircuit(from: u32, nowMs: f64, timeoutMs: f64): i32 {
   if (from == 0) {
-    if (nowMs < header.earliestOpenMs + timeoutMs) return -1;
-    header.sweepOpenMs = Infinity;
+    const earliest = atomic.load<u64>(EARLIEST);
+    if (nowMs < reinterpret<f64>(earliest) + timeoutMs) return -1;
+    store<u64>(LANE + LANE_SWEEP_START, earliest);
+    store<f64>(LANE + LANE_SWEEP_MIN, Infinity);
   }
-  const top = header.top;
+  const top = atomic.load<u32>(changetype<usize>(header) + offsetof<Header>("top"));
+  let sweep = load<f64>(LANE + LANE_SWEEP_MIN);
   for (let slot = from; slot < top; slot++) {
-    const at = record(slot);
-    if (load<u8>(at + STATE) != CIRCUIT_OPEN) continue;
-    const openedAt = load<f64>(at + OPENED_AT);
+    const p = at(slot);
+    const word = atomic.load<u64>(p);
+    if ((word & CIRCUIT_OPEN_BIT) == 0) continue;
+    const openedAt = reinterpret<f64>(word & ~CIRCUIT_OPEN_BIT);
     if (nowMs >= openedAt + timeoutMs) {
-      memory.fill(at, 0, CIRCUIT_BYTES);
-      store<u8>(at + STATE, CIRCUIT_HALF_OPEN);
-      setBlocked(slot, false);
-      return <i32>slot;
+      if (atomic.cmpxchg<u64>(p, word, HALF_OPEN_WORD) == word) {
+        settle(<usize>slot);
+        store<f64>(LANE + LANE_SWEEP_MIN, sweep);
+        return <i32>slot;
+      }
+      slot--; // changed under us: look at it again
+      continue;
     }
-    if (openedAt < header.sweepOpenMs) header.sweepOpenMs = openedAt;
+    if (openedAt < sweep) sweep = openedAt;
   }
-  header.earliestOpenMs = header.sweepOpenMs;
+  // Raise the bound only if no circuit opened since this sweep began (it would have lowered it).
+  atomic.cmpxchg<u64>(EARLIEST, load<u64>(LANE + LANE_SWEEP_START), reinterpret<u64>(sweep));
   return -1;
 }
 
 /** Every circuit closed (the breaker was switched off). */
 export function resetCircuits(): void {
   const padded = header.padded;
-  memory.fill(CIRCUIT, 0, <usize>padded * CIRCUIT_BYTES);
   for (let slot: u32 = 0; slot < padded; slot++) {
-    if ((load<u8>(FLAGS + <usize>slot) & FLAG_CIRCUIT_OPEN) != 0) setBlocked(slot, false);
+    const p = at(slot);
+    if (atomic.load<u64>(p) != 0) {
+      atomic.store<u64>(p, 0);
+      settle(<usize>slot);
+    }
   }
-  header.earliestOpenMs = Infinity;
+  atomic.store<u64>(EARLIEST, reinterpret<u64>(Infinity));
 }

@@ -17,8 +17,11 @@ const ASSEMBLY = join(ROOT, "assembly");
 export const GENERATED = join(ROOT, "src", "engine", "core-wasm.generated.ts");
 
 /** asc flags; part of the hash, so changing them makes the generated file stale too. */
+// The memory is shared (threads) and created by the host (--importMemory): its declared limits only
+// bound what the host may pass in (page 0 for static data, at most 4 GiB).
 export const ASC_FLAGS = [
-  "-O3", "--runtime", "stub", "--noAssert", "--uncheckedBehavior", "always", "--enable", "simd",
+  "-O3", "--runtime", "stub", "--noAssert", "--uncheckedBehavior", "always", "--enable", "simd", "--enable", "threads",
+  "--importMemory", "--sharedMemory", "--initialMemory", "1", "--maximumMemory", "65536", "--zeroFilledMemory",
   "--use", "abort=",
 ];
 

@@ -3,11 +3,10 @@ import type { Config } from "./config.ts";
 import type { Listener, Transport } from "./runtime/types.ts";
 import type { Logger } from "./lifecycle/log.ts";
 import type { GeoLocator } from "./proxy/router.ts";
-import { AffinityTable } from "./core/affinity.ts";
 import { RouteTable } from "./core/route-table.ts";
 import { regionTable } from "./core/regions.ts";
-import { createWasmEngine } from "./engine/wasm-engine.ts";
-import { bucketCapacityFor } from "./engine/layout.ts";
+import { createSharedEngine } from "./engine/wasm-engine.ts";
+import { affinityCapacityFor, bucketCapacityFor } from "./engine/layout.ts";
 import { CircuitGuard } from "./proxy/circuit-guard.ts";
 import type { CircuitState } from "./metrics/metrics-sources.ts";
 import { createRateGate } from "./proxy/rate-gate.ts";
@@ -114,7 +113,13 @@ export async function startEdgeProxy(config: Config, services: EdgeProxyServices
   const configFile = config.configWatch.file === null ? null : await ConfigWatch.open(config.configWatch.file, baseSettings(config), services.readFile, log).catch(asStartupError);
   const settings = configFile?.settings ?? new Settings(baseSettings(config));
 
-  const engine = createWasmEngine(config.maxBackends, bucketCapacityFor(config.rateLimit.maxClients));
+  // Backend table, live counts, circuits, token buckets and affinity in one shared memory (issue 11:
+  // worker threads attach to engine.memory on lanes 1..; one lane while the proxy runs one thread).
+  const engine = createSharedEngine({
+    capacity: config.maxBackends,
+    bucketCapacity: bucketCapacityFor(config.rateLimit.maxClients),
+    affinityCapacity: affinityCapacityFor(config.bindingMax),
+  });
   engine.seedBuckets((Math.random() * 0x1_0000_0000) >>> 0);
   const table = new RouteTable(engine, config.region);
   let routing;
@@ -140,7 +145,7 @@ export async function startEdgeProxy(config: Config, services: EdgeProxyServices
   }
   // ── end replication component ──
 
-  const affinity = new AffinityTable(config.bindingTtlMs, config.bindingMax);
+  const affinity = engine.bindings(config.bindingTtlMs);
   // Read on every use: a settings reload may swap them.
   const rateLimitSettings = () => settings.current().rateLimit, circuitSettings = () => settings.current().circuit;
   const circuits = new CircuitGuard(engine, (slot) => table.backendAt(slot), circuitSettings, log);

@@ -1,64 +1,103 @@
-// Client → backend bindings with a sliding TTL. Pure: every call takes the time.
-// An expired binding is never returned, even before gc() has removed it.
+// Client → backend bindings with a sliding TTL (DESIGN.md "Affinity"). Pure: every call takes the time.
+// Two implementations: the shared table in the WASM core (assembly/affinity.ts, production: every worker
+// sees every binding) and AffinityReference below (the oracle of the differential tests).
+//
+// Policy, both alike:
+//   - a client is its 16-byte address (ip-key.ts): "::ffff:1.2.3.4" and "1.2.3.4" are one client;
+//   - a binding names a slot and that slot's incarnation: once the backend leaves, the binding is dead;
+//   - an expired binding is never returned, even before gc() has removed it; the TTL slides on use
+//     (to max(expiry, now + ttl));
+//   - bind() keeps a live binding whose backend is the same slot or still a candidate — the first worker
+//     to bind a client wins — and replaces any other; it returns the slot the client is bound to.
+import { encodeIpKey } from "./ip-key.ts";
 
-export interface Binding {
-  readonly backendId: string;
-  readonly slot: number;
+export interface AffinityBindings {
+  /** The slot a client is bound to (TTL slid forward), or -1: none, expired, or its backend left. */
+  lookup(client: string, nowMs: number): number;
+  /** Bind the client to `slot` unless a live binding to a candidate stands; the slot bound afterwards. */
+  bind(client: string, slot: number, nowMs: number): number;
+  /** Drop the client's binding if it names `slot`; true when one was dropped. */
+  unbind(client: string, slot: number): boolean;
+  /** Remove expired bindings; returns how many. */
+  gc(nowMs: number): number;
+  /** Bindings held (live, or expired and not yet collected). */
+  readonly size: number;
+}
+
+/** What a binding is checked against: the slot's current incarnation and whether it is a candidate. */
+export interface SlotIdentity {
+  incarnation(slot: number): number;
+  isCandidate(slot: number): boolean;
 }
 
 interface Entry {
-  backendId: string;
   slot: number;
+  incarnation: number;
   expiresAt: number;
 }
 
-export class AffinityTable {
+export class AffinityReference implements AffinityBindings {
   // Map keeps insertion order: when full, the first entries are the least recently bound.
   readonly #entries = new Map<string, Entry>();
+  readonly #key = new Uint8Array(16);
 
-  constructor(readonly ttlMs: number, readonly maxEntries: number) {}
+  constructor(readonly slots: SlotIdentity, readonly ttlMs: number, readonly maxEntries: number) {}
 
   get size(): number {
     return this.#entries.size;
   }
 
-  /** The live binding for a client, its TTL slid forward; undefined when none or expired. */
-  lookup(client: string, nowMs: number): Binding | undefined {
-    const e = this.#entries.get(client);
-    if (e === undefined) return undefined;
-    if (e.expiresAt <= nowMs) {
-      this.#entries.delete(client);
-      return undefined;
-    }
-    e.expiresAt = nowMs + this.ttlMs;
-    return e;
+  #id(client: string): string {
+    encodeIpKey(client, this.#key);
+    return Array.from(this.#key, (b) => b.toString(16).padStart(2, "0")).join("");
   }
 
-  bind(client: string, backendId: string, slot: number, nowMs: number): void {
-    const e = this.#entries.get(client);
+  #live(e: Entry, nowMs: number): boolean {
+    return e.expiresAt > nowMs && this.slots.incarnation(e.slot) === e.incarnation;
+  }
+
+  lookup(client: string, nowMs: number): number {
+    const e = this.#entries.get(this.#id(client));
+    if (e === undefined || !this.#live(e, nowMs)) return -1;
+    e.expiresAt = Math.max(e.expiresAt, nowMs + this.ttlMs);
+    return e.slot;
+  }
+
+  bind(client: string, slot: number, nowMs: number): number {
+    const id = this.#id(client);
+    const e = this.#entries.get(id);
+    const expiresAt = nowMs + this.ttlMs;
     if (e !== undefined) {
-      e.backendId = backendId;
+      if (this.#live(e, nowMs) && (e.slot === slot || this.slots.isCandidate(e.slot))) {
+        e.expiresAt = Math.max(e.expiresAt, expiresAt);
+        return e.slot;
+      }
       e.slot = slot;
-      e.expiresAt = nowMs + this.ttlMs;
-      return;
+      e.incarnation = this.slots.incarnation(slot);
+      e.expiresAt = expiresAt;
+      return slot;
     }
     if (this.#entries.size >= this.maxEntries) {
       const oldest = this.#entries.keys().next();
       if (!oldest.done) this.#entries.delete(oldest.value);
     }
-    this.#entries.set(client, { backendId, slot, expiresAt: nowMs + this.ttlMs });
+    this.#entries.set(id, { slot, incarnation: this.slots.incarnation(slot), expiresAt });
+    return slot;
   }
 
-  unbind(client: string): void {
-    this.#entries.delete(client);
+  unbind(client: string, slot: number): boolean {
+    const id = this.#id(client);
+    const e = this.#entries.get(id);
+    if (e === undefined || e.slot !== slot) return false;
+    this.#entries.delete(id);
+    return true;
   }
 
-  /** Removes expired bindings; returns how many. */
   gc(nowMs: number): number {
     let removed = 0;
-    for (const [client, e] of this.#entries) {
+    for (const [id, e] of this.#entries) {
       if (e.expiresAt <= nowMs) {
-        this.#entries.delete(client);
+        this.#entries.delete(id);
         removed++;
       }
     }

@@ -66,6 +66,7 @@ export class ReferenceEngine implements SelectionEngine {
   readonly #hardLimit: Uint32Array;
   readonly #active: Uint32Array;
   readonly #triedBy: Uint32Array;
+  readonly #incarnation: Uint32Array;
   readonly #circuits: CircuitReference;
   /** One past the highest present slot: the scan stops there. */
   #top = 0;
@@ -86,6 +87,7 @@ export class ReferenceEngine implements SelectionEngine {
     this.#hardLimit = new Uint32Array(capacity);
     this.#active = new Uint32Array(capacity);
     this.#triedBy = new Uint32Array(capacity);
+    this.#incarnation = new Uint32Array(capacity);
     this.#circuits = new CircuitReference(capacity);
   }
 
@@ -108,6 +110,7 @@ export class ReferenceEngine implements SelectionEngine {
     this.#present[slot] = 0;
     this.#circuits.reset(slot);
     this.#probeDown[slot] = 0;
+    this.#incarnation[slot]++;
     while (this.#top > 0 && this.#present[this.#top - 1] === 0) this.#top--;
   }
 
@@ -176,6 +179,11 @@ export class ReferenceEngine implements SelectionEngine {
   active(slot: number): number {
     assertSlot(slot, this.capacity);
     return this.#active[slot]!;
+  }
+
+  incarnation(slot: number): number {
+    assertSlot(slot, this.capacity);
+    return this.#incarnation[slot]!;
   }
 
   markTried(slot: number, attempt: number): void {

@@ -1,6 +1,11 @@
 // Maps route snapshots onto the selection engine's slots. A backend keeps its slot (and so its
 // live counters) for as long as it stays in the snapshots; a slot that left is reused only once
-// its last connection is released.
+// its last connection is released, and never in the snapshot that cleared it.
+//
+// With worker threads, this table lives in the control plane and each worker reads a RouteLookup
+// published to it (engine/route-bus.ts). apply() orders its writes so a worker never routes to a
+// backend through a stale view: clear the slots that left, publish the new view, then write the
+// slots; a worker that selects a slot its view does not know yet skips it (router.ts).
 import type { Backend, RouteSnapshot } from "./types.ts";
 import type { SelectionEngine } from "./selection.ts";
 import { countryCode } from "./regions.ts";
@@ -13,7 +18,22 @@ export interface ApplyReport {
   readonly overflow: readonly string[];
 }
 
-export class RouteTable {
+/** What the data path reads: the backend in a slot, and region ids. */
+export interface RouteLookup {
+  backendAt(slot: number): Backend | null;
+  /** Region id if some backend or this POP uses the region, else 0 (no region tier possible). */
+  knownRegionId(region: string | null): number;
+}
+
+/** The slot assignment as published to the data-plane workers. */
+export interface RoutePublication {
+  readonly generation: string;
+  readonly regions: readonly (readonly [region: string, id: number])[];
+  /** Every assigned slot, with the incarnation it was assigned in. */
+  readonly slots: readonly (readonly [slot: number, incarnation: number, backend: Backend])[];
+}
+
+export class RouteTable implements RouteLookup {
   readonly #engine: SelectionEngine;
   readonly #localRegion: number;
   readonly #regionIds = new Map<string, number>();
@@ -25,8 +45,13 @@ export class RouteTable {
   readonly #free: number[] = [];
   #generation = "";
 
-  constructor(engine: SelectionEngine, localRegion: string) {
+  readonly #publish: ((publication: RoutePublication) => void) | undefined;
+
+  /** `publish`: called by apply() with the new assignment, after slots that left are cleared and before
+   *  the others are written (see above). */
+  constructor(engine: SelectionEngine, localRegion: string, publish?: (publication: RoutePublication) => void) {
     this.#engine = engine;
+    this.#publish = publish;
     this.#backendAt = new Array(engine.capacity).fill(null);
     for (let s = engine.capacity - 1; s >= 0; s--) this.#free.push(s);
     this.#localRegion = this.regionId(localRegion);
@@ -67,6 +92,7 @@ export class RouteTable {
     const engine = this.#engine;
     this.#reclaimRetired();
     const seen = new Set<string>();
+    const placed: (readonly [number, Backend])[] = [];
     let added = 0, updated = 0, removed = 0;
     const overflow: string[] = [];
     for (const b of snapshot.backends) {
@@ -83,7 +109,21 @@ export class RouteTable {
       } else if (this.#backendAt[slot]?.version !== b.version) {
         updated++;
       }
-      this.#backendAt[slot] = b;
+      this.regionId(b.region);
+      placed.push([slot, b]);
+    }
+    for (const [id, slot] of this.#slotOf) {
+      if (seen.has(id)) continue;
+      engine.clearSlot(slot);
+      this.#slotOf.delete(id);
+      this.#backendAt[slot] = null;
+      this.#retired.add(slot);
+      removed++;
+    }
+    for (const [slot, b] of placed) this.#backendAt[slot] = b;
+    this.#generation = snapshot.generation;
+    this.#publish?.(this.publication());
+    for (const [slot, b] of placed) {
       const region = this.regionId(b.region);
       engine.setSlot(slot, {
         country: countryCode(b.country),
@@ -95,17 +135,15 @@ export class RouteTable {
         hardLimit: b.hardLimit,
       });
     }
-    for (const [id, slot] of this.#slotOf) {
-      if (seen.has(id)) continue;
-      engine.clearSlot(slot);
-      this.#slotOf.delete(id);
-      this.#backendAt[slot] = null;
-      this.#retired.add(slot);
-      removed++;
-    }
     this.#reclaimRetired();
-    this.#generation = snapshot.generation;
     return { added, updated, removed, overflow };
+  }
+
+  /** The current assignment, as apply() publishes it. */
+  publication(): RoutePublication {
+    const slots: (readonly [number, number, Backend])[] = [];
+    for (const slot of this.#slotOf.values()) slots.push([slot, this.#engine.incarnation(slot), this.#backendAt[slot]!]);
+    return { generation: this.#generation, regions: [...this.#regionIds], slots };
   }
 
   #reclaimRetired(): void {

@@ -57,4 +57,6 @@ export interface SelectionEngine extends CircuitTable {
   release(slot: number): void;
   active(slot: number): number;
   markTried(slot: number, attempt: number): void;
+  /** Bumped each time the slot's backend leaves (clearSlot): a binding to slot + incarnation dies with it. */
+  incarnation(slot: number): number;
 }

@@ -1,11 +1,14 @@
 // Per-client rate limit (DESIGN.md "Infrastructure"): a token bucket per client IP that starts with
-// `burst` tokens, refills maxRequests per windowMs, and gives one token per new connection. The bucket
-// keeps its deficit (burst - tokens), and on every take, in this order (the WASM core,
-// assembly/token-bucket.ts, computes the same f64 operations, so both agree bit for bit):
-//     deficit = max(0, deficit - elapsed * maxRequests / windowMs)    elapsed = max(0, now - last)
-//     allowed = deficit + 1 <= burst; if allowed: deficit += 1;       last = max(last, now)
-// A refilled bucket (deficit 0) is the same as a new one. TokenBucketReference keeps every client
-// (unbounded): the oracle; the WASM table is fixed in size and reclaims refilled buckets.
+// `burst` tokens, refills maxRequests per windowMs, and gives one token per new connection. A bucket is
+// one number, tat: the time at which it is full again (GCRA), so one take is one compare-and-swap in the
+// shared WASM table (assembly/token-bucket.ts computes the same f64 operations, so both agree bit for
+// bit). Per take, with T = windowMs / maxRequests:
+//     base = max(tat, now); next = base + T
+//     allowed = next - now <= T * (burst + TOKEN_SLACK); if allowed: tat = next
+// tat <= now is a full bucket, the same as a new one. A clock step back refills nothing (base stays
+// tat). TOKEN_SLACK, a thousandth of a token, absorbs the rounding of adding T to times near 1.7e12 ms.
+// TokenBucketReference keeps every client (unbounded): the oracle; the WASM table is fixed in size and
+// reclaims refilled buckets.
 import { encodeIpKey } from "./ip-key.ts";
 
 export interface RateLimitSettings {
@@ -21,8 +24,12 @@ export interface ClientBuckets {
   takeToken(ip: string, nowMs: number, settings: RateLimitSettings): boolean;
 }
 
+/** A thousandth of a token (assembly/token-bucket.ts has the same). */
+export const TOKEN_SLACK = 1 / 1024;
+
 export class TokenBucketReference implements ClientBuckets {
-  readonly #buckets = new Map<string, { deficit: number; lastMs: number }>();
+  /** Client key → tat. */
+  readonly #buckets = new Map<string, number>();
   readonly #key = new Uint8Array(16);
 
   get size(): number {
@@ -32,16 +39,12 @@ export class TokenBucketReference implements ClientBuckets {
   takeToken(ip: string, nowMs: number, settings: RateLimitSettings): boolean {
     encodeIpKey(ip, this.#key);
     const id = Array.from(this.#key, (b) => b.toString(16).padStart(2, "0")).join("");
-    let bucket = this.#buckets.get(id);
-    if (bucket === undefined) {
-      bucket = { deficit: 0, lastMs: nowMs };
-      this.#buckets.set(id, bucket);
-    }
-    const elapsed = nowMs > bucket.lastMs ? nowMs - bucket.lastMs : 0;
-    const deficit = Math.max(0, bucket.deficit - elapsed * settings.maxRequests / settings.windowMs);
-    if (nowMs > bucket.lastMs) bucket.lastMs = nowMs;
-    const allowed = deficit + 1 <= settings.burst;
-    bucket.deficit = allowed ? deficit + 1 : deficit;
+    const tat = this.#buckets.get(id) ?? 0;
+    const t = settings.windowMs / settings.maxRequests;
+    const next = (tat > nowMs ? tat : nowMs) + t;
+    const allowed = next - nowMs <= t * (settings.burst + TOKEN_SLACK);
+    if (allowed) this.#buckets.set(id, next);
+    else if (!this.#buckets.has(id)) this.#buckets.set(id, tat);
     return allowed;
   }
 }

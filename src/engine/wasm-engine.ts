@@ -1,56 +1,78 @@
-// The production SelectionEngine: the WASM core over shared linear memory. Scans, every derived-field
-// update, circuit transitions and token takes run in WASM; plain reads (active, candidate flag, circuit
-// state), the tried mark and the client key go through typed views.
+// The production SelectionEngine: the WASM core over one shared linear memory. Every instance attached to
+// the same memory (one per worker thread) sees and changes the same backend table, live counts, circuits,
+// token buckets and affinity bindings, by atomics in the core. Scans, every derived-field update, circuit
+// transitions, token takes and bindings run in WASM; plain reads (active, candidate flag, incarnation),
+// the tried mark and the client key go through typed views.
 
 import type { SelectionEngine, SlotSpec } from "../core/selection.ts";
 import type { ClientBuckets, RateLimitSettings } from "../core/token-bucket.ts";
+import type { AffinityBindings } from "../core/affinity.ts";
 import { assertSlot, assertSlotSpec } from "../core/reference-engine.ts";
 import { assertCount } from "../core/circuit.ts";
 import { encodeIpKey } from "../core/ip-key.ts";
-import { instantiateCore, type CoreExports } from "./core-module.ts";
-import { CIRCUIT_BYTES, Flag, HEADER_EVICTIONS, MAP_BASE, MAX_CAPACITY, bucketAddresses, regionAddresses } from "./layout.ts";
+import { attachCore, createCoreMemory, type CoreExports } from "./core-module.ts";
+import { Flag, LANE_BYTES, LANE_KEY, MAP_BASE, MAX_CAPACITY, MAX_LANES, headerOffset, layoutFor, paddedCapacity, type EngineShape } from "./layout.ts";
+
+/** How to lay out a new shared engine memory (see EngineShape); only capacity is required. */
+export interface EngineOptions {
+  readonly capacity: number;
+  readonly bucketCapacity?: number;
+  readonly lanes?: number;
+  readonly affinityCapacity?: number;
+  readonly publishBytes?: number;
+}
+
+const PUBLISH_WORD = headerOffset("publishWord") / 4;
+const PUBLISH_LENGTH = [headerOffset("publishLength0") / 4, headerOffset("publishLength1") / 4] as const;
 
 export class WasmEngine implements SelectionEngine, ClientBuckets {
   readonly capacity: number;
   /** Token buckets in the table (0: no rate limiting possible). */
   readonly bucketCapacity: number;
+  /** The shared memory: post it to a worker thread and attachEngine() it there. */
+  readonly memory: WebAssembly.Memory;
+  readonly shape: EngineShape;
+  /** This instance's lane: its own scan scratch, client key and tried marks. */
+  readonly lane: number;
   readonly #core: CoreExports;
   readonly #select: CoreExports["select"];
-  readonly #addresses: ReturnType<typeof regionAddresses>["addresses"];
+  readonly #map: ReturnType<typeof layoutFor>;
   #buffer: ArrayBufferLike | undefined;
   #flags!: Uint8Array;
   #active!: Uint32Array;
+  #incarnation!: Uint32Array;
   #tried!: Uint32Array;
-  #circuit!: Uint8Array;
   #key!: Uint8Array;
-  #header!: Uint32Array;
-  readonly #keyAddress: number;
+  #header!: Int32Array;
+  #bytes!: Uint8Array;
 
-  constructor(capacity: number, bucketCapacity = 0) {
-    if (!(Number.isInteger(capacity) && capacity >= 1 && capacity <= MAX_CAPACITY)) {
-      throw new RangeError(`[edgeproxy] WASM engine capacity must be an integer in 1..${MAX_CAPACITY}, got ${String(capacity)}`);
-    }
-    this.#core = instantiateCore(capacity, bucketCapacity);
-    this.capacity = capacity;
-    this.bucketCapacity = bucketCapacity;
-    this.#select = this.#core.select;
-    const regions = regionAddresses(capacity);
-    this.#addresses = regions.addresses;
-    this.#keyAddress = bucketAddresses(regions.end, bucketCapacity).key;
+  constructor(memory: WebAssembly.Memory, lane: number) {
+    const { core, shape } = attachCore(memory, lane);
+    this.#core = core;
+    this.memory = memory;
+    this.shape = shape;
+    this.lane = lane;
+    this.capacity = shape.capacity;
+    this.bucketCapacity = shape.bucketCapacity;
+    this.#select = core.select;
+    this.#map = layoutFor(shape);
     this.#views();
   }
 
-  /** Typed views over linear memory, re-derived only when memory.buffer was replaced (grown). */
+  /** Typed views over the shared memory, re-derived only when memory.buffer was replaced (grown). */
   #views(): void {
-    const buffer = this.#core.memory.buffer;
+    const buffer = this.memory.buffer;
     if (buffer === this.#buffer) return;
     this.#buffer = buffer;
-    this.#flags = new Uint8Array(buffer, this.#addresses.FLAGS, this.capacity);
-    this.#active = new Uint32Array(buffer, this.#addresses.ACTIVE, this.capacity);
-    this.#tried = new Uint32Array(buffer, this.#addresses.TRIED, this.capacity);
-    this.#circuit = new Uint8Array(buffer, this.#addresses.CIRCUIT, this.capacity * CIRCUIT_BYTES);
-    this.#key = new Uint8Array(buffer, this.#keyAddress, 16);
-    this.#header = new Uint32Array(buffer, MAP_BASE, 16);
+    const { addresses } = this.#map;
+    const padded = paddedCapacity(this.capacity);
+    this.#flags = new Uint8Array(buffer, addresses.FLAGS, this.capacity);
+    this.#active = new Uint32Array(buffer, addresses.ACTIVE, this.capacity);
+    this.#incarnation = new Uint32Array(buffer, addresses.INCARNATION, this.capacity);
+    this.#tried = new Uint32Array(buffer, addresses.TRIED + this.lane * padded * 4, this.capacity);
+    this.#key = new Uint8Array(buffer, this.#map.lanes + this.lane * LANE_BYTES + LANE_KEY, 16);
+    this.#header = new Int32Array(buffer, MAP_BASE, 32);
+    this.#bytes = new Uint8Array(buffer);
   }
 
   setSlot(slot: number, spec: SlotSpec): void {
@@ -82,7 +104,7 @@ export class WasmEngine implements SelectionEngine, ClientBuckets {
   isCandidate(slot: number): boolean {
     assertSlot(slot, this.capacity);
     this.#views();
-    return (this.#flags[slot]! & Flag.CANDIDATE) !== 0;
+    return (Atomics.load(this.#flags, slot) & Flag.CANDIDATE) !== 0;
   }
 
   acquire(slot: number): boolean {
@@ -95,10 +117,17 @@ export class WasmEngine implements SelectionEngine, ClientBuckets {
     this.#core.release(slot);
   }
 
+  /** Live connections of the slot, counted by every instance on this memory. */
   active(slot: number): number {
     assertSlot(slot, this.capacity);
     this.#views();
-    return this.#active[slot]!;
+    return Atomics.load(this.#active, slot);
+  }
+
+  incarnation(slot: number): number {
+    assertSlot(slot, this.capacity);
+    this.#views();
+    return Atomics.load(this.#incarnation, slot);
   }
 
   markTried(slot: number, attempt: number): void {
@@ -109,8 +138,7 @@ export class WasmEngine implements SelectionEngine, ClientBuckets {
 
   circuitState(slot: number): number {
     assertSlot(slot, this.capacity);
-    this.#views();
-    return this.#circuit[slot * CIRCUIT_BYTES]!;
+    return this.#core.circuitState(slot);
   }
 
   circuitAdmit(slot: number, probeLimit: number): boolean {
@@ -145,25 +173,127 @@ export class WasmEngine implements SelectionEngine, ClientBuckets {
     return this.#core.takeToken(nowMs, settings.burst, settings.maxRequests, settings.windowMs) !== 0;
   }
 
-  /** Size of the core's linear memory (fixed after construction: nothing in it grows). */
+  /** The shared affinity table with this TTL (the same bindings from every instance on this memory). */
+  bindings(ttlMs: number): AffinityBindings {
+    if (!(ttlMs > 0)) throw new RangeError(`[edgeproxy] affinity TTL must be a positive number of ms, got ${String(ttlMs)}`);
+    const engine = this, core = this.#core, capacity = this.shape.affinityCapacity;
+    const key = (client: string): void => {
+      engine.#views();
+      encodeIpKey(client, engine.#key);
+    };
+    return {
+      lookup(client, nowMs) {
+        key(client);
+        return core.affinityLookup(nowMs, ttlMs);
+      },
+      bind(client, slot, nowMs) {
+        assertSlot(slot, engine.capacity);
+        key(client);
+        return core.affinityBind(slot, nowMs, ttlMs);
+      },
+      unbind(client, slot) {
+        key(client);
+        return core.affinityUnbind(slot >>> 0) !== 0;
+      },
+      gc(nowMs) {
+        return core.affinityGc(nowMs, 0, capacity);
+      },
+      get size() {
+        return engine.#field("affinityCount");
+      },
+    };
+  }
+
+  #field(name: Parameters<typeof headerOffset>[0]): number {
+    this.#views();
+    return Atomics.load(this.#header, headerOffset(name) / 4) >>> 0;
+  }
+
+  /** Size of the shared memory (fixed at creation: nothing in it grows). */
   get memoryBytes(): number {
-    return this.#core.memory.buffer.byteLength;
+    return this.memory.buffer.byteLength;
   }
 
   /** Buckets taken over before they had refilled (the table was full around their key). */
   get bucketEvictions(): number {
-    this.#views();
-    return this.#header[HEADER_EVICTIONS / 4]!;
+    return this.#field("evictions");
   }
 
-  /** Mix a random value into the bucket hash, so clients cannot aim many addresses at one probe window. */
+  /** Live bindings dropped to make room (the affinity table was full around their key). */
+  get affinityEvictions(): number {
+    return this.#field("affinityEvictions");
+  }
+
+  /** Mix a random value into the bucket and affinity hashes, so clients cannot aim many addresses at one
+   *  probe window. Once, before the first take or binding (the control plane, before workers start). */
   seedBuckets(seed: number): void {
     this.#core.seedBuckets(seed | 0);
   }
+
+  /** Publish `bytes` (a route publication) to every instance on this memory; returns its epoch (>= 1).
+   *  One publisher per memory (the control plane): it writes the buffer readers are not using. */
+  publish(bytes: Uint8Array): number {
+    const room = this.shape.publishBytes;
+    if (bytes.length > room) throw new RangeError(`[edgeproxy] route publication of ${bytes.length} bytes does not fit the ${room}-byte buffer`);
+    this.#views();
+    const word = Atomics.load(this.#header, PUBLISH_WORD);
+    const epoch = (word >>> 1) + 1, buffer = (word & 1) ^ 1;
+    this.#bytes.set(bytes, this.#map.publish + buffer * room);
+    Atomics.store(this.#header, PUBLISH_LENGTH[buffer], bytes.length);
+    Atomics.store(this.#header, PUBLISH_WORD, (epoch << 1) | buffer);
+    return epoch;
+  }
+
+  /** Epoch of the latest publication (0: none yet): one atomic load, cheap enough for every decision. */
+  currentEpoch(): number {
+    this.#views();
+    return Atomics.load(this.#header, PUBLISH_WORD) >>> 1;
+  }
+
+  /** A private copy of the latest publication, or null before the first. Never torn: a copy that a newer
+   *  publication overwrote while it was taken is taken again. */
+  readPublication(): { readonly epoch: number; readonly bytes: Uint8Array } | null {
+    this.#views();
+    for (;;) {
+      const word = Atomics.load(this.#header, PUBLISH_WORD);
+      if (word === 0) return null;
+      const buffer = word & 1;
+      const start = this.#map.publish + buffer * this.shape.publishBytes;
+      const bytes = this.#bytes.slice(start, start + Atomics.load(this.#header, PUBLISH_LENGTH[buffer]));
+      if (Atomics.load(this.#header, PUBLISH_WORD) === word) return { epoch: word >>> 1, bytes };
+    }
+  }
 }
 
-/** A WASM selection engine with `capacity` slots (1..1,048,576), all absent, and `bucketCapacity` token
- *  buckets (0, or a power of two in 16..2^24: see bucketCapacityFor). */
-export function createWasmEngine(capacity: number, bucketCapacity = 0): WasmEngine {
-  return new WasmEngine(capacity, bucketCapacity);
+function checkShape(options: EngineOptions): EngineShape {
+  const { capacity, bucketCapacity = 0, lanes = 1, affinityCapacity = 0, publishBytes = 0 } = options;
+  if (!(Number.isInteger(capacity) && capacity >= 1 && capacity <= MAX_CAPACITY)) {
+    throw new RangeError(`[edgeproxy] WASM engine capacity must be an integer in 1..${MAX_CAPACITY}, got ${String(capacity)}`);
+  }
+  if (!(Number.isInteger(lanes) && lanes >= 1 && lanes <= MAX_LANES)) {
+    throw new RangeError(`[edgeproxy] WASM engine lanes must be an integer in 1..${MAX_LANES}, got ${String(lanes)}`);
+  }
+  for (const [name, value] of [["bucket capacity", bucketCapacity], ["affinity capacity", affinityCapacity], ["publication size", publishBytes]] as const) {
+    if (!(Number.isInteger(value) && value >= 0)) throw new RangeError(`[edgeproxy] WASM engine ${name} must be a non-negative integer, got ${String(value)}`);
+  }
+  return { capacity, bucketCapacity, lanes, affinityCapacity, publishBytes: Math.ceil(publishBytes / 16) * 16 };
+}
+
+/** A new shared engine memory laid out for `options`, and the engine on its lane 0 (the control plane's). */
+export function createSharedEngine(options: EngineOptions): WasmEngine {
+  return new WasmEngine(createCoreMemory(checkShape(options)), 0);
+}
+
+/** An engine on a memory made by createSharedEngine (in this thread or posted from another), on `lane`
+ *  (1..lanes-1 for workers; two live instances must never share a lane). */
+export function attachEngine(memory: WebAssembly.Memory, lane: number): WasmEngine {
+  if (!(Number.isInteger(lane) && lane >= 0)) throw new RangeError(`[edgeproxy] engine lane must be a non-negative integer, got ${String(lane)}`);
+  return new WasmEngine(memory, lane);
+}
+
+/** A single-instance WASM selection engine with `capacity` slots (1..1,048,576), all absent,
+ *  `bucketCapacity` token buckets (0, or a power of two in 16..2^24: see bucketCapacityFor) and
+ *  `affinityCapacity` binding entries (0, or a power of two: see affinityCapacityFor). */
+export function createWasmEngine(capacity: number, bucketCapacity = 0, affinityCapacity = 0): WasmEngine {
+  return createSharedEngine({ capacity, bucketCapacity, affinityCapacity });
 }

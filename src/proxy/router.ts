@@ -2,8 +2,8 @@
 // Owns the reservation: every slot it returns has been acquire()d and must be release()d.
 import type { Backend, ClientLocation } from "../core/types.ts";
 import type { SelectionEngine } from "../core/selection.ts";
-import { AffinityTable } from "../core/affinity.ts";
-import { RouteTable } from "../core/route-table.ts";
+import type { AffinityBindings } from "../core/affinity.ts";
+import type { RouteLookup } from "../core/route-table.ts";
 import { countryCode } from "../core/regions.ts";
 import { normalizeClientIp } from "../core/client-ip.ts";
 import { Admission, noCircuits, type CircuitGate } from "./circuit-guard.ts";
@@ -39,8 +39,8 @@ export class Router {
 
   constructor(
     readonly engine: SelectionEngine,
-    readonly table: RouteTable,
-    readonly affinity: AffinityTable,
+    readonly table: RouteLookup,
+    readonly affinity: AffinityBindings,
     readonly geo: GeoLocator,
     readonly circuits: CircuitGate = noCircuits,
   ) {}
@@ -75,7 +75,7 @@ export class Router {
         router.circuits.failed(route.slot, nowMs);
         router.engine.release(route.slot);
         router.engine.markTried(route.slot, attempt);
-        if (route.sticky) router.affinity.unbind(client);
+        if (route.sticky) router.affinity.unbind(client, route.slot);
       },
       abandoned(route) {
         router.circuits.succeeded(route.slot, route.probe);
@@ -83,39 +83,43 @@ export class Router {
       },
       connected(route, nowMs) {
         router.circuits.succeeded(route.slot, route.probe);
-        if (!route.sticky) router.affinity.bind(client, route.backend.id, route.slot, nowMs);
+        if (!route.sticky) router.affinity.bind(client, route.slot, nowMs);
       },
     };
   }
 
   #fromAffinity(client: string, nowMs: number): Route | null {
-    const bound = this.affinity.lookup(client, nowMs);
-    if (bound === undefined) return null;
-    const backend = this.table.backendAt(bound.slot);
-    // Reuse only while the bound backend is still this slot's backend and still a candidate.
-    if (backend === null || backend.id !== bound.backendId || !this.engine.isCandidate(bound.slot) || !this.engine.acquire(bound.slot)) {
-      this.affinity.unbind(client);
+    const slot = this.affinity.lookup(client, nowMs);
+    if (slot < 0) return null;
+    // lookup() checked that the bound backend is still this slot's (incarnation); reuse it only while
+    // it is still a candidate.
+    const backend = this.table.backendAt(slot);
+    if (backend === null || !this.engine.isCandidate(slot) || !this.engine.acquire(slot)) {
+      this.affinity.unbind(client, slot);
       return null;
     }
-    const admission = this.circuits.admit(bound.slot);
+    const admission = this.circuits.admit(slot);
     if (admission === Admission.REFUSED) {
-      this.engine.release(bound.slot);
-      this.affinity.unbind(client);
+      this.engine.release(slot);
+      this.affinity.unbind(client, slot);
       return null;
     }
-    return { slot: bound.slot, backend, sticky: true, probe: admission === Admission.PROBE };
+    return { slot, backend, sticky: true, probe: admission === Admission.PROBE };
   }
 
   #select(country: number, region: number, attempt: number): Route | null {
-    // A refusal (half-open, its probes all taken) marks the slot, so each retry chooses another.
+    // A refusal (half-open, its probes all taken), a slot another worker filled up between scan and
+    // reservation, or one this worker's route view does not know yet marks the slot, so each retry
+    // chooses another.
     for (let i = 0; i < 4; i++) {
       const slot = this.engine.select(country, region, attempt, this.#nextSeed());
       if (slot < 0) return null;
       const backend = this.table.backendAt(slot);
-      if (backend === null || !this.engine.acquire(slot)) return null;
-      const admission = this.circuits.admit(slot);
-      if (admission !== Admission.REFUSED) return { slot, backend, sticky: false, probe: admission === Admission.PROBE };
-      this.engine.release(slot);
+      if (backend !== null && this.engine.acquire(slot)) {
+        const admission = this.circuits.admit(slot);
+        if (admission !== Admission.REFUSED) return { slot, backend, sticky: false, probe: admission === Admission.PROBE };
+        this.engine.release(slot);
+      }
       this.engine.markTried(slot, attempt);
     }
     return null;

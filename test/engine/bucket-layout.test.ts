@@ -1,17 +1,19 @@
-// Layout version 2: the token-bucket area after the per-slot regions, checked against the host mirror.
+// The token-bucket area after the per-slot regions, checked against the host mirror.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { checkLayout, instantiateCore } from "../../src/engine/core-module.ts";
-import { bucketAddresses, bucketCapacityFor, regionAddresses } from "../../src/engine/layout.ts";
+import { attachCore, checkLayout, createCoreMemory } from "../../src/engine/core-module.ts";
+import { bucketCapacityFor, layoutFor, type EngineShape } from "../../src/engine/layout.ts";
+
+const shape = (capacity: number, bucketCapacity: number): EngineShape => ({ capacity, bucketCapacity, lanes: 1, affinityCapacity: 0, publishBytes: 0 });
+const instantiateCore = (capacity: number, buckets: number) => attachCore(createCoreMemory(shape(capacity, buckets)), 0).core;
 
 test("the bucket area sits after the per-slot regions and the mirror matches for several sizes", () => {
   for (const [capacity, buckets] of [[1, 0], [1, 16], [31, 64], [1_000, 4_096], [65_536, 65_536]] as const) {
     const core = instantiateCore(capacity, buckets); // checks the mirror itself
-    const { end } = regionAddresses(capacity);
-    const area = bucketAddresses(end, buckets);
-    assert.equal(core.bucketsOffset(), end);
-    assert.equal(area.key % 16, 0);
-    assert.ok(core.memory.buffer.byteLength >= area.end, `${capacity}/${buckets}: memory holds the table`);
+    const map = layoutFor(shape(capacity, buckets));
+    assert.equal(core.areaOffset(1), map.buckets);
+    assert.equal(map.buckets % 16, 0);
+    assert.ok(core.memory.buffer.byteLength >= map.affinity, `${capacity}/${buckets}: memory holds the table`);
   }
 });
 
@@ -23,7 +25,7 @@ test("bucket capacities other than 0 or a power of two in 16..2^24 are refused",
 
 test("a drifted bucket mirror fails at load", () => {
   const core = instantiateCore(8, 32);
-  assert.throws(() => checkLayout(core as unknown as WebAssembly.Exports, 8, 64), /map end: host mirror/);
+  assert.throws(() => checkLayout(core as unknown as WebAssembly.Exports, shape(8, 64)), /END address: host mirror/);
 });
 
 test("bucketCapacityFor rounds a client count up to a power of two, at least 16", () => {

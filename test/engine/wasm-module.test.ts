@@ -1,12 +1,15 @@
-// The embedded module: current with assembly/, loadable with no imports, laid out as the host mirror says.
+// The embedded module: current with assembly/, importing one shared memory, laid out as the host mirror says.
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { sourceHash, readGeneratedHash } from "../../build/build-wasm.mjs";
 import { CORE_WASM_BASE64, CORE_WASM_SOURCE_HASH } from "../../src/engine/core-wasm.generated.ts";
-import { checkLayout, instantiateCore } from "../../src/engine/core-module.ts";
-import { REGIONS, MAP_BASE, regionAddresses } from "../../src/engine/layout.ts";
-import { createWasmEngine } from "../../src/engine/wasm-engine.ts";
+import { attachCore, checkLayout, createCoreMemory } from "../../src/engine/core-module.ts";
+import { REGIONS, MAP_BASE, HEADER_BYTES, LANE_BYTES, layoutFor, type EngineShape } from "../../src/engine/layout.ts";
+import { attachEngine, createSharedEngine, createWasmEngine } from "../../src/engine/wasm-engine.ts";
+
+const shape = (capacity: number, over: Partial<EngineShape> = {}): EngineShape => ({ capacity, bucketCapacity: 0, lanes: 1, affinityCapacity: 0, publishBytes: 0, ...over });
+const instantiateCore = (capacity: number, over: Partial<EngineShape> = {}) => attachCore(createCoreMemory(shape(capacity, over)), 0).core;
 
 function moduleBytes() {
   const binary = atob(CORE_WASM_BASE64);
@@ -20,28 +23,28 @@ test("src/engine/core-wasm.generated.ts is built from the current assembly/ sour
   assert.equal(CORE_WASM_SOURCE_HASH, sourceHash(), "stale: run `npm run build:wasm` (build/build-wasm.mjs --check fails too)");
 });
 
-test("the module needs no imports and exports its memory", () => {
+test("the module imports one memory (the shared one the host creates) and nothing else", () => {
   const module = new WebAssembly.Module(moduleBytes());
-  assert.deepEqual(WebAssembly.Module.imports(module), []);
-  assert.ok(WebAssembly.Module.exports(module).some((e) => e.name === "memory" && e.kind === "memory"));
+  assert.deepEqual(WebAssembly.Module.imports(module), [{ module: "env", name: "memory", kind: "memory" }]);
+  const memory = createSharedEngine({ capacity: 8 }).memory;
+  assert.ok(memory.buffer instanceof SharedArrayBuffer, "the memory is shared");
 });
 
 test("the host layout mirror matches the module for small, odd and large capacities", () => {
-  for (const capacity of [1, 31, 33, 1_000, 65_536]) {
-    const core = instantiateCore(capacity); // checks the mirror itself
-    const { addresses, end } = regionAddresses(capacity);
-    assert.equal(core.regionOffset(0), MAP_BASE + 128);
-    assert.equal(core.regionOffset(REGIONS.length), end);
-    assert.ok(core.memory.buffer.byteLength >= end);
-    assert.equal(addresses.COUNTRY % 16, 0);
-    assert.equal(addresses.SW % 16, 0);
+  for (const [capacity, lanes] of [[1, 1], [31, 2], [33, 3], [1_000, 5], [65_536, 1]] as const) {
+    const core = instantiateCore(capacity, { lanes, bucketCapacity: 64, affinityCapacity: 32, publishBytes: 1024 }); // checks the mirror itself
+    const map = layoutFor(shape(capacity, { lanes, bucketCapacity: 64, affinityCapacity: 32, publishBytes: 1024 }));
+    assert.equal(core.regionOffset(0), MAP_BASE + HEADER_BYTES + LANE_BYTES * lanes);
+    assert.equal(core.areaOffset(4), map.end);
+    assert.ok(core.memory.buffer.byteLength >= map.end);
+    for (const region of REGIONS) assert.equal(map.addresses[region.name] % 16, 0, region.name);
   }
 });
 
 test("a drifted mirror fails at load with the regions named", () => {
   const core = instantiateCore(64);
   assert.throws(
-    () => checkLayout(core as unknown as WebAssembly.Exports, 96),
+    () => checkLayout(core as unknown as WebAssembly.Exports, shape(96)),
     (error: Error) => /layout\.ts does not match assembly\/layout\.ts/.test(error.message) && /REGION address: host mirror/.test(error.message),
   );
 });
@@ -57,6 +60,19 @@ test("capacity is checked; the 65,536-slot table works end to end", () => {
   assert.equal(e.select(0, 0, 0, 1), -1);
   e.clearSlot(65_535);
   assert.equal(e.active(65_535), 1);
+});
+
+test("instances on one memory share every table; lanes are checked", () => {
+  const a = createSharedEngine({ capacity: 8, lanes: 2 });
+  const b = attachEngine(a.memory, 1);
+  a.setSlot(0, { country: 0, region: 1, local: true, healthy: true, weight: 1, softLimit: 1, hardLimit: 2 });
+  assert.equal(b.select(0, 0, 0, 1), 0);
+  assert.equal(b.acquire(0), true);
+  assert.equal(a.active(0), 1);
+  assert.equal(a.acquire(0), true);
+  assert.equal(b.acquire(0), false, "the hard limit counts both instances' reservations");
+  assert.equal(a.select(0, 0, 0, 1), -1);
+  assert.throws(() => attachEngine(a.memory, 2), /lane out of range/);
 });
 
 test("engines are independent instances", () => {

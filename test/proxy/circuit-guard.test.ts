@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import type { Backend, RouteSnapshot } from "../../src/core/types.ts";
 import { CircuitState, type CircuitSettings } from "../../src/core/circuit.ts";
 import { RouteTable } from "../../src/core/route-table.ts";
-import { AffinityTable } from "../../src/core/affinity.ts";
+import { AffinityReference } from "../../src/core/affinity.ts";
 import { Router, type Route } from "../../src/proxy/router.ts";
 import { CircuitGuard } from "../../src/proxy/circuit-guard.ts";
 import type { Logger } from "../../src/lifecycle/log.ts";
@@ -28,7 +28,7 @@ function setup(create: (capacity: number) => import("../../src/core/selection.ts
   const log = Object.fromEntries(["debug", "info", "warn", "error"].map((level) => [level, (msg: string, fields: Record<string, unknown> = {}) => lines.push({ level, msg, fields })])) as unknown as Logger;
   let settings: CircuitSettings = { enabled: true, failureThreshold: 3, successThreshold: 2, timeoutMs: 1000, halfOpenProbes: 2, ...over };
   const guard = new CircuitGuard(engine, (slot) => table.backendAt(slot), () => settings, log);
-  const router = new Router(engine, table, new AffinityTable(60_000, 100), geo, guard);
+  const router = new Router(engine, table, new AffinityReference(engine, 60_000, 100), geo, guard);
   const near = table.slotOf("near")!;
   /** One client connection: tries routes until one "connects"; `down` backends fail. */
   const connect = (client: string, nowMs: number, down: Set<string>): { tried: string[]; route: Route | null } => {

@@ -7,7 +7,7 @@ import type { RateLimitSettings } from "../../src/core/token-bucket.ts";
 import { ReferenceEngine } from "../../src/core/reference-engine.ts";
 import { TokenBucketReference } from "../../src/core/token-bucket.ts";
 import { RouteTable } from "../../src/core/route-table.ts";
-import { AffinityTable } from "../../src/core/affinity.ts";
+import { AffinityReference } from "../../src/core/affinity.ts";
 import { Router } from "../../src/proxy/router.ts";
 import { createClientHandler } from "../../src/proxy/handle-client.ts";
 import { createRateGate } from "../../src/proxy/rate-gate.ts";
@@ -28,7 +28,7 @@ test("refused clients are closed at once and counted; allowed ones are routed", 
   const engine = new ReferenceEngine(4);
   const table = new RouteTable(engine, "sa");
   table.apply({ generation: "1", backends: [{ id: "a", app: "t", region: "sa", country: null, host: "127.0.0.1", port: 9, healthy: true, weight: 1, softLimit: 10, hardLimit: 20, version: 1 }] });
-  const router = new Router(engine, table, new AffinityTable(1000, 10), { locate: () => ({ country: null, region: null }) });
+  const router = new Router(engine, table, new AffinityReference(engine, 1000, 10), { locate: () => ({ country: null, region: null }) });
   let settings: RateLimitSettings = { enabled: true, burst: 2, maxRequests: 1, windowMs: 60_000 };
   const handler = createClientHandler({
     transport, router, log: silentLogger, now: () => 1_000,

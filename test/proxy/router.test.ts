@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import type { Backend, RouteSnapshot } from "../../src/core/types.ts";
 import { ReferenceEngine } from "../../src/core/reference-engine.ts";
 import { RouteTable } from "../../src/core/route-table.ts";
-import { AffinityTable } from "../../src/core/affinity.ts";
+import { AffinityReference } from "../../src/core/affinity.ts";
 import { Router } from "../../src/proxy/router.ts";
 
 const backend = (id: string, over: Partial<Backend> = {}): Backend => ({
@@ -18,7 +18,7 @@ const geo = { locate: (ip: string) => (ip.startsWith("127.0.1.") ? { country: "B
 function setup(ttlMs = 1000) {
   const engine = new ReferenceEngine(16);
   const table = new RouteTable(engine, "sa");
-  const router = new Router(engine, table, new AffinityTable(ttlMs, 100), geo);
+  const router = new Router(engine, table, new AffinityReference(engine, ttlMs, 100), geo);
   return { engine, table, router };
 }
 
