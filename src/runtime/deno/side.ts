@@ -1,11 +1,15 @@
 // One end of a proxied connection on Deno: one read loop per direction into a pooled buffer, writing
 // straight to the peer (no web streams: pipeTo costs ~2x CPU). Before splice() the reads fill a
 // bounded early-bytes list, so a client that leaves is noticed and its first bytes are kept.
+// Deno keeps a read's buffer until bytes arrive and cannot tell when a socket is readable, so an
+// idle socket must hold the buffer of its pending read: after a read that drained the socket (short)
+// that is the side's small probe (limits.idleReadBuffer), not a pooled 8 or 64 KiB buffer; a read
+// that fills the probe moves the side back to a pooled buffer.
 import { limits } from "../limits.ts";
 import type { SpliceTally } from "../splice-tally.ts";
 import type { ClientSocket, UpstreamSocket } from "../types.ts";
 import type { DenoConn } from "./api.ts";
-import { giveBuffer, largeBuffers, smallBuffers } from "../buffer-pool.ts";
+import { giveBuffer, largeBuffers, probeBuffers } from "../buffer-pool.ts";
 
 /** Both ends of one splice; closes both and settles once both directions finished. */
 class Pair {
@@ -42,9 +46,14 @@ export class DenoSide implements ClientSocket, UpstreamSocket {
   closing = false;
   private pair: Pair | null = null;
   private resolveClosed!: () => void;
-  private buffer: Uint8Array = smallBuffers.take();
+  /** Pooled buffer while bytes flow; null: reads go into `probe`. */
+  private buffer: Uint8Array | null = null;
+  /** What an idle socket's pending read holds (small; the side's own until it is done). */
+  private readonly probe: Uint8Array = probeBuffers.take();
   /** The read in progress, if any: splice() takes it over from the early-bytes loop. */
   private inFlight: Promise<number | null> | null = null;
+  /** The buffer `inFlight` reads into. */
+  private reading: Uint8Array = this.probe;
   private early: Uint8Array[] = [];
   private earlyBytes = 0;
   private ended = false;
@@ -103,9 +112,25 @@ export class DenoSide implements ClientSocket, UpstreamSocket {
         this.ended = true;
         return;
       }
-      this.early.push(this.buffer.slice(0, n));
+      this.early.push(this.reading.slice(0, n));
       this.earlyBytes += n;
+      this.nextBuffer(this.reading, n);
     }
+  }
+
+  /** After a read of `n` into `buffer`: a full one means more is waiting (a large pooled buffer next),
+   *  a short one drained the socket (the probe next, the pooled buffer back). */
+  private nextBuffer(buffer: Uint8Array, n: number): Uint8Array {
+    if (n === buffer.length) {
+      if (buffer.length !== largeBuffers.size) {
+        if (buffer !== this.probe) giveBuffer(buffer);
+        this.buffer = largeBuffers.take();
+      }
+    } else if (buffer !== this.probe) {
+      giveBuffer(buffer);
+      this.buffer = null;
+    }
+    return this.buffer ?? this.probe;
   }
 
   /** After splice: early bytes first, then the read that was in flight, then read → write until EOF. */
@@ -119,7 +144,10 @@ export class DenoSide implements ClientSocket, UpstreamSocket {
       if (pending !== null) {
         const n = await pending;
         pending = null;
-        if (n !== null) await this.forward(peer, this.buffer.subarray(0, n));
+        if (n !== null) {
+          await this.forward(peer, this.reading.subarray(0, n));
+          this.nextBuffer(this.reading, n);
+        }
       }
       if (!this.ended) await this.pump(peer);
     } catch {
@@ -127,7 +155,9 @@ export class DenoSide implements ClientSocket, UpstreamSocket {
     }
     if (writeFailed) this.pair!.closeBoth(); // ends a read still in flight before the buffer goes back
     if (pending !== null) await pending;
-    giveBuffer(this.buffer);
+    if (this.buffer !== null) giveBuffer(this.buffer);
+    this.buffer = null;
+    probeBuffers.give(this.probe); // no read is pending any more
     this.pair!.directionDone(this, this.failed || writeFailed);
   }
 
@@ -136,7 +166,7 @@ export class DenoSide implements ClientSocket, UpstreamSocket {
     const { conn, pair } = this;
     const tally = pair!.tally;
     const out = peer.conn;
-    let buffer = this.buffer;
+    let buffer = this.buffer ?? this.probe;
     for (;;) {
       let n: number | null;
       try {
@@ -153,18 +183,15 @@ export class DenoSide implements ClientSocket, UpstreamSocket {
       else tally.bytesToClient += n;
       let offset = await out.write(n === buffer.length ? buffer : buffer.subarray(0, n));
       while (offset < n) offset += await out.write(buffer.subarray(offset, n));
-      if (n === buffer.length && buffer.length < largeBuffers.size) {
-        // A full read means bulk data: switch to the large buffer (no read is using the small one).
-        giveBuffer(buffer);
-        buffer = this.buffer = largeBuffers.take();
-      }
+      // Cheap test first: only a change of state (drained ↔ bulk) picks another buffer.
+      if (n === buffer.length ? buffer.length !== largeBuffers.size : buffer !== this.probe) buffer = this.nextBuffer(buffer, n);
     }
   }
 
   /** One read; null at EOF or on error (an error we did not cause marks the side failed). */
   private async read(): Promise<number | null> {
     try {
-      const n = await this.conn.read(this.buffer);
+      const n = await this.conn.read((this.reading = this.buffer ?? this.probe));
       if (n === null) this.readEnded();
       return n;
     } catch {
