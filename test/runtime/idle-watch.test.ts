@@ -24,7 +24,7 @@ function fakeClock() {
   return { schedule, advance, pending: () => timers.length, now: () => now };
 }
 
-function splice(clock: { now(): number }): IdleWatched & { endedAt: number | null } {
+function splice(clock: { now(): number }): IdleWatched & { bytesFromClient: number; endedAt: number | null } {
   return {
     bytesFromClient: 0, bytesToClient: 0, idleLast: 0, idleQuiet: 0, endedAt: null,
     end(reason) {

@@ -16,6 +16,9 @@ import { giveBuffer, largeBuffers, smallBuffers } from "../buffer-pool.ts";
  * socket to wake would read over them. Never lent, never pooled.
  */
 const landing = new Uint8Array(limits.readBuffer);
+
+/** Shared empty list: `lent` and (after splice) `early` get an array of their own only when used. */
+const NONE = Object.freeze([]) as never[]; // frozen: a push by mistake throws instead of sharing bytes
 import type { SpliceTally } from "../splice-tally.ts";
 import type { ClientSocket, UpstreamSocket } from "../types.ts";
 
@@ -72,7 +75,7 @@ export class NodeSide implements ClientSocket, UpstreamSocket {
   /** The pooled buffer the next read goes into; null: the shared landing buffer (idle, or not reading yet). */
   private buffer: Uint8Array | null;
   /** Buffers holding chunks queued for writing to this socket: back to the pool once it drains. */
-  private lent: Uint8Array[] = [];
+  private lent: Uint8Array[] = NONE;
   private eof = false;
   private isGone = false;
 
@@ -136,7 +139,10 @@ export class NodeSide implements ClientSocket, UpstreamSocket {
     const writable = out.write(n === chunk.length ? chunk : chunk.subarray(0, n));
     const queued = out.writableLength !== 0;
     // A queued write still points into `chunk`: lend it to the peer until it drains.
-    if (queued) peer.lent.push(chunk);
+    if (queued) {
+      if (peer.lent === NONE) peer.lent = [chunk];
+      else peer.lent.push(chunk);
+    }
     else if (chunk !== buffer) giveBuffer(chunk);
     if (full || queued) {
       // More is waiting (a full read means bulk data), or the peer is slow: read into a large buffer of our own.
@@ -175,8 +181,9 @@ export class NodeSide implements ClientSocket, UpstreamSocket {
   }
 
   returnLent(): void {
+    if (this.lent === NONE) return;
     for (const buffer of this.lent) giveBuffer(buffer);
-    this.lent = [];
+    this.lent = NONE;
   }
 
   end(): void {
@@ -198,7 +205,7 @@ export class NodeSide implements ClientSocket, UpstreamSocket {
     // The handle is closed: no read goes into our buffer any more. Lent buffers may still be
     // referenced by writes that were dropped with the socket; the GC takes those.
     this.dropBuffer();
-    this.lent = [];
+    this.lent = NONE;
     this.resolveClosed();
     this.pair?.sideGone(this);
   }
@@ -219,7 +226,7 @@ export class NodeSide implements ClientSocket, UpstreamSocket {
       this.count(chunk.length);
       writable = peer.socket.write(chunk);
     }
-    this.early = [];
+    this.early = NONE; // never pushed to again: reads go to the peer now
     this.earlyBytes = 0;
     if (this.eof) peer.finishWriting();
     if (writable) this.socket.resume();
