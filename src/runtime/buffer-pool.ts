@@ -5,17 +5,21 @@ import { limits } from "./limits.ts";
 
 class Pool {
   private readonly free: Uint8Array[] = [];
+  /** Taken and not given back (a buffer dropped with its socket stays counted: tests only). */
+  inUse = 0;
   constructor(
     readonly size: number,
     private readonly maxPooled: number,
   ) {}
 
   take(): Uint8Array {
+    this.inUse++;
     return this.free.pop() ?? new Uint8Array(this.size);
   }
 
   /** Only once no read can write into it any more. */
   give(buffer: Uint8Array): void {
+    this.inUse--;
     if (this.free.length < this.maxPooled) this.free.push(buffer);
   }
 }
