@@ -8,6 +8,8 @@ import { SplicePair } from "../splice-pair.ts";
 import type net from "node:net";
 import { limits } from "../limits.ts";
 import { giveBuffer, largeBuffers, smallBuffers } from "../buffer-pool.ts";
+import type { SpliceTally } from "../splice-tally.ts";
+import type { ClientSocket, UpstreamSocket } from "../types.ts";
 
 /**
  * Where an idle socket's next read goes. libuv reads a socket and runs its callback (data()) in one
@@ -19,8 +21,6 @@ const landing = new Uint8Array(limits.readBuffer);
 
 /** Shared empty list: `lent` and (after splice) `early` get an array of their own only when used. */
 const NONE = Object.freeze([]) as never[]; // frozen: a push by mistake throws instead of sharing bytes
-import type { SpliceTally } from "../splice-tally.ts";
-import type { ClientSocket, UpstreamSocket } from "../types.ts";
 
 const sideKey = Symbol("edgeproxy.side");
 type Tagged = net.Socket & { [sideKey]?: NodeSide };
@@ -142,8 +142,7 @@ export class NodeSide implements ClientSocket, UpstreamSocket {
     if (queued) {
       if (peer.lent === NONE) peer.lent = [chunk];
       else peer.lent.push(chunk);
-    }
-    else if (chunk !== buffer) giveBuffer(chunk);
+    } else if (chunk !== buffer) giveBuffer(chunk);
     if (full || queued) {
       // More is waiting (a full read means bulk data), or the peer is slow: read into a large buffer of our own.
       if (buffer === landing || queued || buffer.length !== largeBuffers.size) {
