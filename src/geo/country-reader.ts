@@ -23,7 +23,7 @@ export class CountryReader {
   readonly #nodeCount: number;
   readonly #recordSize: 24 | 28 | 32;
   readonly #dataBase: number; // file offset of the data section (pointers count from here)
-  readonly #ipv4Start: number; // node reached by the 96 zero bits of ::a.b.c.d; -1: no IPv4 subtree
+  readonly #ipv4Start: number; // record reached by the 96 zero bits of ::a.b.c.d (a node, or already data)
   readonly #ipv6: boolean;
   readonly #bytes = new Uint8Array(16); // the address being looked up (reused: no allocation per lookup)
   #next = 0; // where #size left off (a field, not a returned tuple: nothing allocated per value)
@@ -36,7 +36,7 @@ export class CountryReader {
     this.#ipv6 = info.ipVersion === 6;
     let node = 0;
     if (this.#ipv6) for (let i = 0; i < 96 && node < this.#nodeCount; i++) node = this.#record(node, 0);
-    this.#ipv4Start = node < this.#nodeCount ? node : -1;
+    this.#ipv4Start = node;
   }
 
   /** Country of `ip` (textual IPv4 or IPv6); NO_COUNTRY when unknown, not in the file or not an address. */
@@ -46,7 +46,6 @@ export class CountryReader {
     let node: number;
     let bits: number;
     if (length === 4) {
-      if (this.#ipv4Start < 0) return NO_COUNTRY;
       (node = this.#ipv4Start), (bits = 32);
     } else {
       if (!this.#ipv6) return NO_COUNTRY;

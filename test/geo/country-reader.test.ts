@@ -73,9 +73,11 @@ describe("CountryReader", () => {
     for (const ip of ["127.0.2.1", "::1", "", "x", "127.0.1", "127.0.1.9.1", "fe80::1%eth0", "2001:db8::1::2"]) assert.equal(reader.country(ip), NO_COUNTRY, ip);
   });
 
-  test("an IPv4-only database answers no IPv6 address", () => {
-    const bytes = writeMmdb({ databaseType: "GeoLite2-Country", networks: [{ cidr: "127.0.1.0/24", country: "BR" }] });
+  test("a network wider than ::/96 covers every IPv4 address, as in the full decoder", () => {
+    const bytes = writeMmdb({ databaseType: "GeoLite2-Country", networks: [{ cidr: "::/64", country: "BR" }] });
     const reader = new CountryReader(bytes, checkMmdb(bytes));
-    assert.equal(reader.country("2001:db8::1"), NO_COUNTRY);
+    assert.equal(iso(reader.country("1.2.3.4")), "BR");
+    assert.equal(iso(reader.country("::5")), "BR");
+    assert.equal(iso(reader.country("2001:db8::1")), undefined);
   });
 });
