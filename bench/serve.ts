@@ -1,7 +1,8 @@
 // Starts edgeProxy in front of one benchmark backend with routing fully on: a GeoIP database that
 // places the client (127.0.0.1) in BR, a table of backends in several tiers (all pointing at the
 // one real backend, so every choice works), affinity and the WASM scoring on every connection.
-// Env (as ../shared/bench/run.sh sets it): BACKEND_HOST, BACKEND_PORT, LISTEN_PORT.
+// Env (as ../shared/bench/run.sh sets it): BACKEND_HOST, BACKEND_PORT, LISTEN_PORT; BENCH_GEOIP_PATH
+// uses that database instead (bench/cost.bench.mjs: a City-shaped one with a city per client /24).
 import process from "node:process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -26,8 +27,11 @@ const rows: [string, string, string, number][] = [
 ];
 for (const [id, region, country, weight] of rows) insert.run(id, region, country, host, port, weight);
 db.close();
-const geo = join(dir, "geo.mmdb");
-writeFileSync(geo, writeMmdb({ databaseType: "GeoLite2-Country", networks: [{ cidr: "127.0.0.0/8", country: "BR" }] }));
+let geo = process.env.BENCH_GEOIP_PATH;
+if (!geo) {
+  geo = join(dir, "geo.mmdb");
+  writeFileSync(geo, writeMmdb({ databaseType: "GeoLite2-Country", networks: [{ cidr: "127.0.0.0/8", country: "BR" }] }));
+}
 
 Object.assign(process.env, {
   EDGEPROXY_LISTEN_ADDR: `127.0.0.1:${listen}`,

@@ -40,8 +40,8 @@ export async function freePort() {
   await new Promise((r) => s.close(r));
   return port;
 }
-export async function waitPort(port, child) {
-  for (let i = 0; i < 200; i++) {
+export async function waitPort(port, child, timeoutMs = 10_000) {
+  for (const end = Date.now() + timeoutMs; Date.now() < end;) {
     if (child.exitCode !== null) throw new Error(`exited: ${child.errText()}`);
     const ok = await new Promise((r) => { const c = net.connect(port, "127.0.0.1", () => { c.destroy(); r(true); }); c.on("error", () => r(false)); });
     if (ok) return;

@@ -133,13 +133,21 @@ export function createClientHandler(deps: ClientHandlerDeps): ClientHandler {
     }
     counters.accepted++;
     counters.active++;
-    handle(client, origin)
-      .catch((err) => {
-        log.error("connection handler failed", { error: (err as Error).stack ?? String(err) });
-        client.close();
-      })
-      .finally(() => { counters.active--; });
+    void guarded(client, origin);
   }) as ClientHandler;
+
+  /** handle() with its failure logged and the active count kept (.catch and .finally each added a
+   *  promise and a closure per connection, held for the connection's whole life). */
+  async function guarded(client: ClientSocket, origin: ConnectionOrigin | undefined): Promise<void> {
+    try {
+      await handle(client, origin);
+    } catch (err) {
+      log.error("connection handler failed", { error: (err as Error).stack ?? String(err) });
+      client.close();
+    } finally {
+      counters.active--;
+    }
+  }
   Object.defineProperty(handler, "counters", { value: counters });
   Object.defineProperty(handler, "inFlight", { value: inFlight });
   return handler;

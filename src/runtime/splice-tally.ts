@@ -1,5 +1,5 @@
 // Byte counters, idle watch and the single resolution of a splice, shared by every adapter.
-import { IdleWatch } from "./idle-watch.ts";
+import { idleSweep, type IdleSweep, type IdleWatched } from "./idle-watch.ts";
 import type { Splice, SpliceResult } from "./types.ts";
 
 type Failure = Exclude<SpliceResult["reason"], "eof">;
@@ -10,16 +10,18 @@ export interface Closable {
 }
 
 /** The Splice handed to the proxy; `abort` is a method (call it as splice.abort()). */
-export class SpliceTally implements Splice {
+export class SpliceTally implements Splice, IdleWatched {
   bytesFromClient = 0;
   bytesToClient = 0;
+  idleLast = 0;
+  idleQuiet = 0;
   /** First failure wins; none means both directions ended cleanly. */
   failure: Failure | null = null;
   readonly done: Promise<SpliceResult>;
   private resolveDone!: (result: SpliceResult) => void;
   private settled = false;
   private pair: Closable | null = null;
-  private idle: IdleWatch | null = null;
+  private idle: IdleSweep | null = null;
 
   constructor() {
     this.done = new Promise((resolve) => (this.resolveDone = resolve));
@@ -28,7 +30,7 @@ export class SpliceTally implements Splice {
   /** Starts the idle watch once the adapter joined both sockets. */
   watch(pair: Closable, idleTimeoutMs: number): this {
     this.pair = pair;
-    if (idleTimeoutMs > 0 && !this.settled) this.idle = new IdleWatch(idleTimeoutMs, this);
+    if (idleTimeoutMs > 0 && !this.settled) (this.idle = idleSweep(idleTimeoutMs)).add(this);
     return this;
   }
 
@@ -52,7 +54,7 @@ export class SpliceTally implements Splice {
   settle(): void {
     if (this.settled) return;
     this.settled = true;
-    this.idle?.stop();
+    this.idle?.delete(this);
     this.resolveDone({
       bytesFromClient: this.bytesFromClient,
       bytesToClient: this.bytesToClient,

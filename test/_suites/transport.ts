@@ -401,6 +401,56 @@ export function transportSuite(transport: Transport): void {
       await backend.close();
     });
 
+    test("many idle connections waking at once, half of them with a slow reader, never mix bytes", { timeout: 120_000 }, async () => {
+      // Adapters may share a read buffer among idle sockets: a write the kernel does not take at once
+      // (a slow reader) must not point into bytes that the next socket to wake reads over.
+      // Odd connections: slow readers, with more than the kernel buffers between proxy and client (a
+      // paused reader's receive window stays small; the send buffer grows to 4 MiB at most).
+      const connections = 12, fast = 1 << 20, slow = 8 << 20;
+      const sent = new Map<number, Promise<{ digest: string; bytes: number }>>();
+      let accepted = 0;
+      const backend = await startBackend((socket) => {
+        const id = accepted++;
+        const total = id % 2 === 1 ? slow : fast;
+        sent.set(id, (async () => {
+          await readExactly(socket, 1); // the client is spliced and ready
+          const hash = createHash("sha256");
+          let bytes = 0;
+          while (bytes < total) {
+            // bursts of 1 byte .. 40 KiB with pauses between them, so sockets keep going idle and waking
+            const chunk = randomBytes(Math.min(total - bytes, 1 + ((id * 7919 + bytes) % (40 << 10))));
+            hash.update(chunk);
+            bytes += chunk.length;
+            if (!socket.write(chunk)) await new Promise((resolve) => socket.once("drain", resolve));
+            await sleep(bytes % 3 === 0 ? 1 : 0);
+          }
+          socket.end();
+          return { digest: hash.digest("hex"), bytes };
+        })());
+      });
+      const proxy = await startProxy(transport, backend.port);
+      const clients: net.Socket[] = [];
+      const received: Promise<{ digest: string; bytes: number }>[] = [];
+      for (let i = 0; i < connections; i++) {
+        const client = await connectClient(proxy.port);
+        clients.push(client);
+        client.write("x");
+        while (sent.size <= i) await sleep(5); // one at a time, so client i is backend i
+        received.push(hashAll(client));
+        if (i % 2 === 1) client.pause(); // slow reader: the proxy's writes to it queue up
+      }
+      await sleep(1500);
+      for (const client of clients) client.resume();
+      for (let i = 0; i < connections; i++) {
+        const [got, want] = await Promise.all([received[i]!, sent.get(i)!]);
+        assert.equal(got.bytes, want.bytes, `connection ${i}`);
+        assert.equal(got.digest, want.digest, `connection ${i}: bytes mixed up`);
+      }
+      for (const client of clients) client.end();
+      await proxy.close();
+      await backend.close();
+    });
+
     test("backpressure: a client that stops reading holds the backend back (bounded buffering)", { timeout: 60_000 }, async () => {
       let backendSocket: net.Socket | undefined;
       const backend = await startBackend((socket) => (backendSocket = socket));
