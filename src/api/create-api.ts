@@ -10,6 +10,7 @@ import { apiError } from "./api-error.ts";
 import { bearerGuard } from "./bearer-guard.ts";
 import { backendView } from "./backend-view.ts";
 import { backendId, parseRegisterBody } from "./register-body.ts";
+import { BACKEND_ID_FORM } from "../core/backend-id.ts";
 import { VERSION } from "./version.ts";
 import { healthReport, type HealthStatus } from "../health/health-report.ts";
 
@@ -146,7 +147,7 @@ function pathId(c: Context): string | null {
 }
 
 function badId(c: Context): Response {
-  return apiError(c, 400, "id", "id: expected text of 1-255 characters without control characters or lone surrogates");
+  return apiError(c, 400, "id", `id: expected ${BACKEND_ID_FORM}`);
 }
 
 function notFound(c: Context, id: string): Response {

@@ -1,6 +1,7 @@
 // One `backends` row (as any store returns it) → a validated Backend, or the reason it is unusable.
 // Every store, the CLI and the API validate through here, so a row means the same thing everywhere.
 import type { Backend } from "./types.ts";
+import { BACKEND_ID_FORM, isBackendId } from "./backend-id.ts";
 
 export type BackendRowResult =
   | { readonly ok: true; readonly backend: Backend }
@@ -74,7 +75,7 @@ export function checkBackendColumns(partial: Readonly<Record<string, unknown>>):
 /** One check per column (hard_limit needs soft_limit, see hardLimit). Each throws a RowProblem. */
 const COLUMNS = {
   id: (v: unknown) => {
-    if (typeof v !== "string" || v === "") throw new RowProblem(`id: expected non-empty text, got ${show(v)}`);
+    if (!isBackendId(v)) throw new RowProblem(`id: expected ${BACKEND_ID_FORM}, got ${show(v)}`);
     return v;
   },
   app,

@@ -92,13 +92,13 @@ export function routingStoreSuite(name: string, open: OpenStore, options: { skip
         [() => store.upsertBackend({ ...BR, id: "x", port: 70000 }), "port", /^port: expected an integer 1-65535, got 70000$/],
         [() => store.upsertBackend({ ...BR, id: "x", country: "BRA" }), "country", /country: expected a 2-letter/],
         [() => store.upsertBackend({ ...BR, id: "x", host: "[::1]" }), "wg_ip", /wg_ip: expected/],
-        [() => store.upsertBackend({ ...BR, id: "" }), "id", /id: expected non-empty text/],
+        [() => store.upsertBackend({ ...BR, id: "" }), "id", /id: expected text of 1-255 characters/],
         [() => store.setWeight("br-1", 0), "weight", /weight: expected an integer 1-1000000/],
         [() => store.setWeight("br-1", 1.5), "weight", /got 1\.5/],
         [() => store.setLimits("br-1", 50, 10), "hard_limit", /hard_limit: expected an integer from soft_limit \(50\)/],
         [() => store.setHealthy("br-1", 1 as unknown as boolean), "healthy", /healthy: expected true or false/],
         [() => store.touchHeartbeat("br-1", -5), "nowMs", /nowMs: expected an integer >= 0/],
-        [() => store.getBackend(""), "id", /id: expected non-empty text/],
+        [() => store.getBackend(""), "id", /id: expected text of 1-255 characters/],
       ];
       for (const [call, field, message] of cases) {
         await assert.rejects(call(), (err: unknown) => {

@@ -91,9 +91,9 @@ describe("parseBackendRow", () => {
     ["port NULL", { port: null }, "port: expected an integer 1-65535, got NULL"],
     ["port fractional", { port: 80.5 }, "port: expected an integer 1-65535, got 80.5"],
     ["port as text", { port: "http" }, 'port: expected an integer 1-65535, got "http"'],
-    ["id empty", { id: "" }, 'id: expected non-empty text, got ""'],
-    ["id NULL", { id: null }, "id: expected non-empty text, got NULL"],
-    ["id number", { id: 7 }, "id: expected non-empty text, got 7"],
+    ["id empty", { id: "" }, 'id: expected text of 1-255 characters without control characters or lone surrogates, got ""'],
+    ["id NULL", { id: null }, "id: expected text of 1-255 characters without control characters or lone surrogates, got NULL"],
+    ["id number", { id: 7 }, "id: expected text of 1-255 characters without control characters or lone surrogates, got 7"],
     ["region empty", { region: "" }, "region: expected a region code"],
     ["region NULL", { region: null }, "region: expected a region code"],
     ["region with spaces", { region: "south america" }, "region: expected a region code"],
@@ -144,7 +144,7 @@ describe("checkBackendColumns", () => {
     assert.equal(checkBackendColumns({ soft_limit: 10, hard_limit: 20 }), null);
     assert.equal(checkBackendColumns({ soft_limit: 30, hard_limit: 20 }), "hard_limit: expected an integer from soft_limit (30) to 1000000 or NULL, got 20");
     assert.equal(checkBackendColumns({ deleted: 1, healthy: 1 }), null);
-    assert.equal(checkBackendColumns({ id: "" }), 'id: expected non-empty text, got ""');
+    assert.equal(checkBackendColumns({ id: "" }), 'id: expected text of 1-255 characters without control characters or lone surrogates, got ""');
   });
 });
 
