@@ -4,6 +4,7 @@ import type { RateLimitSettings } from "./core/token-bucket.ts";
 import type { CircuitSettings } from "./core/circuit.ts";
 import { CIRCUIT, HEALTH_CHECK, RATE_LIMIT, sectionFromEnv } from "./settings/reloadable-schema.ts";
 import { flagKind } from "./settings/setting-kinds.ts";
+import { hostPort } from "./core/host-port.ts";
 
 export interface ListenAddress {
   readonly host: string;
@@ -199,7 +200,7 @@ function apiToken(raw: string, name: string): string {
 /** A token-less API reachable from the network is refused unless the operator says so explicitly. */
 function checkApiExposure(config: Config): void {
   if (!config.apiEnabled || config.apiToken !== null || config.apiInsecure || isLoopbackHost(config.apiListen.host)) return;
-  const addr = config.apiListen.host.includes(":") ? `[${config.apiListen.host}]:${config.apiListen.port}` : `${config.apiListen.host}:${config.apiListen.port}`;
+  const addr = hostPort(config.apiListen.host, config.apiListen.port);
   throw new ConfigError(
     "EDGEPROXY_API_LISTEN_ADDR",
     `the API would listen on ${addr}, which is not a loopback address, without EDGEPROXY_API_TOKEN: ` +

@@ -13,6 +13,7 @@ import { backendId, parseRegisterBody } from "./register-body.ts";
 import { BACKEND_ID_FORM } from "../core/backend-id.ts";
 import { VERSION } from "./version.ts";
 import { healthReport, type HealthStatus } from "../health/health-report.ts";
+import { hostPort } from "../core/host-port.ts";
 
 export const MAX_BODY_BYTES = 64 * 1024;
 
@@ -65,7 +66,7 @@ export function createApi(deps: ApiDeps): Hono {
     const input = parseRegisterBody(body.value, nowMs);
     if (!input.ok) return apiError(c, 400, input.field, input.error);
     const existed = await store.upsertBackend(input.value);
-    log.info(existed ? "backend re-registered" : "backend registered", { id: input.value.id, addr: `${input.value.host}:${input.value.port}`, region: input.value.region });
+    log.info(existed ? "backend re-registered" : "backend registered", { id: input.value.id, addr: hostPort(input.value.host, input.value.port), region: input.value.region });
     changed();
     const record = await store.getBackend(input.value.id);
     return c.json({ id: input.value.id, registered: true, created: !existed, backend: record && backendView(record, nowMs, heartbeatTtlMs) }, existed ? 200 : 201);

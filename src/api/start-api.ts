@@ -10,6 +10,7 @@ import type { RoutingStore } from "../store/routing-store.ts";
 import { HeartbeatReaper } from "./heartbeat-reaper.ts";
 import { createApi } from "./create-api.ts";
 import type { HealthStatus } from "../health/health-report.ts";
+import { hostPort } from "../core/host-port.ts";
 
 export interface ApiHost {
   readonly config: Config;
@@ -70,13 +71,13 @@ export async function startApi(host: ApiHost): Promise<RunningApi | null> {
   } catch (err) {
     if (ownStore) await store.close();
     const { host: h, port } = config.apiListen;
-    throw new ApiStartError("EDGEPROXY_API_LISTEN_ADDR", `cannot listen on ${h.includes(":") ? `[${h}]` : h}:${port}: ${(err as Error).message}`);
+    throw new ApiStartError("EDGEPROXY_API_LISTEN_ADDR", `cannot listen on ${hostPort(h, port)}: ${(err as Error).message}`);
   }
   const reaper = new HeartbeatReaper(store, config.heartbeatTtlMs, log, startedAtMs, refresh);
   reaper.start(now);
   const { address } = server;
   log.info("edgeProxy API listening", {
-    addr: `${address.host.includes(":") ? `[${address.host}]` : address.host}:${address.port}`,
+    addr: hostPort(address.host, address.port),
     auth: config.apiToken !== null ? "bearer token" : "none",
     heartbeat_ttl_secs: config.heartbeatTtlMs / 1000,
   });

@@ -4,6 +4,7 @@ import type { Command } from "commander";
 import type { CliContext } from "./program.ts";
 import * as arg from "./arguments.ts";
 import { unknownId, withStore } from "./open-store.ts";
+import { hostPort } from "../core/host-port.ts";
 
 interface AddOptions {
   app?: string;
@@ -40,7 +41,7 @@ export function addNodeCommands(program: Command, context: CliContext): void {
       const hard = opts.hard === undefined ? Math.max(150, soft) : arg.limits(String(soft), opts.hard, { soft: "--soft", hard: "--hard" }).hard;
       const existed = await withStore(context, true, (store) =>
         store.upsertBackend({ id, app, region, country, host, port, weight, softLimit: soft, hardLimit: hard, healthy: true, lastHeartbeatMs: null }));
-      const address = host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
+      const address = hostPort(host, port);
       say(`${existed ? "updated" : "added"} ${id}: region ${region}${country ? ` (${country})` : ""}, ${address}, weight ${weight}, limits ${soft}/${hard}`);
     });
 

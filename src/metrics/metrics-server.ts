@@ -5,6 +5,7 @@ import type { HostPort } from "../runtime/types.ts";
 import { serveHttp } from "../runtime/http-server.ts";
 import type { ProxyMetrics } from "./metrics.ts";
 import { healthReport, type HealthSource } from "../health/health-report.ts";
+import { hostPort } from "../core/host-port.ts";
 
 export interface RunningMetricsServer {
   readonly address: HostPort;
@@ -42,6 +43,6 @@ export async function startMetricsServer(config: MetricsConfig, metrics: ProxyMe
     return await serveHttp(config.listen, metricsFetch(config.path, metrics, health));
   } catch (err) {
     const { host, port } = config.listen;
-    throw new MetricsStartError("EDGEPROXY_METRICS_LISTEN_ADDR", `cannot listen on ${host.includes(":") ? `[${host}]` : host}:${port}: ${(err as Error).message}`);
+    throw new MetricsStartError("EDGEPROXY_METRICS_LISTEN_ADDR", `cannot listen on ${hostPort(host, port)}: ${(err as Error).message}`);
   }
 }

@@ -14,6 +14,7 @@ import { DrainState } from "../lifecycle/shutdown.ts";
 import type { HealthSource, HealthStatus } from "../health/health-report.ts";
 import { VERSION } from "../api/version.ts";
 import type { Logger } from "../lifecycle/log.ts";
+import { hostPort } from "../core/host-port.ts";
 
 export interface ObservabilityDeps {
   readonly metrics: MetricsConfig;
@@ -61,7 +62,7 @@ export class Observability {
     if (this.metrics === null) return null;
     const server = await startMetricsServer(this.#deps.metrics, this.metrics, this.health);
     const { host, port } = server.address;
-    this.#deps.log.info("edgeProxy metrics listening", { addr: `${host.includes(":") ? `[${host}]` : host}:${port}`, path: this.#deps.metrics.path });
+    this.#deps.log.info("edgeProxy metrics listening", { addr: hostPort(host, port), path: this.#deps.metrics.path });
     this.#server = server;
     return server;
   }

@@ -5,6 +5,7 @@ import type { Router } from "./router.ts";
 import type { ConnectionObserver } from "./connection-observer.ts";
 import type { RateGate } from "./rate-gate.ts";
 import type { UpstreamPool } from "./upstream-pool.ts";
+import { hostPort } from "../core/host-port.ts";
 
 export interface ConnectionPolicy {
   readonly connectTimeoutMs: number;
@@ -69,7 +70,7 @@ export function createClientHandler(deps: ClientHandlerDeps): ClientHandler {
         attempts.failed(route, now());
         counters.connectFailures++;
         observer?.connectFailed(backend);
-        log.warn("backend connect failed", { backend: backend.id, addr: `${backend.host}:${backend.port}`, client: attempts.client, error: (err as Error).message });
+        log.warn("backend connect failed", { backend: backend.id, addr: hostPort(backend.host, backend.port), client: attempts.client, error: (err as Error).message });
         continue;
       }
       if (gone) {
