@@ -4,7 +4,7 @@
 import { Reader } from "@maxmind/geoip2-node";
 import type { ClientLocation } from "../core/types.ts";
 import { normalizeClientIp } from "../core/client-ip.ts";
-import { NO_LOCATION, type GeoResolver } from "./geo-resolver.ts";
+import { NO_LOCATION, type GeoResolver } from "../core/geo-resolver.ts";
 import { LocationCache } from "./location-cache.ts";
 import { checkMmdb, GeoDatabaseError, type MmdbInfo } from "./mmdb-check.ts";
 

@@ -1,9 +1,10 @@
 // State owned by other parts of the proxy that the metrics read at scrape time. Every source is
 // optional: a feature that is not running reports its neutral value (nothing rate-limited, every
 // circuit closed, probes agreeing with the routing store).
+import type { CircuitState } from "../core/circuit.ts";
 
-/** Circuit breaker state of one backend slot: 0 closed, 1 open, 2 half-open. */
-export type CircuitState = 0 | 1 | 2;
+/** @deprecated import CircuitState from core/circuit.ts; this re-export goes once edge-proxy.ts does. */
+export type { CircuitState };
 
 export interface MetricsSources {
   /** Client connections refused by the rate limiter so far (monotonic). */

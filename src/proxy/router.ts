@@ -1,16 +1,16 @@
 // The routing decision for one connection attempt: affinity first, then geo + the selection engine.
 // Owns the reservation: every slot it returns has been acquire()d and must be release()d.
-import type { Backend, ClientLocation } from "../core/types.ts";
+import type { Backend } from "../core/types.ts";
 import type { SelectionEngine } from "../core/selection.ts";
 import { AffinityTable } from "../core/affinity.ts";
 import { RouteTable } from "../core/route-table.ts";
 import { countryCode } from "../core/regions.ts";
 import { normalizeClientIp } from "../core/client-ip.ts";
+import type { GeoResolver } from "../core/geo-resolver.ts";
 import { Admission, noCircuits, type CircuitGate } from "./circuit-guard.ts";
 
-export interface GeoLocator {
-  locate(ip: string): ClientLocation;
-}
+/** @deprecated the geo port is GeoResolver (core/geo-resolver.ts); this alias goes once edge-proxy.ts imports that. */
+export type GeoLocator = GeoResolver;
 
 export interface Route {
   readonly slot: number;
@@ -41,7 +41,7 @@ export class Router {
     readonly engine: SelectionEngine,
     readonly table: RouteTable,
     readonly affinity: AffinityTable,
-    readonly geo: GeoLocator,
+    readonly geo: GeoResolver,
     readonly circuits: CircuitGate = noCircuits,
   ) {}
 
