@@ -4,15 +4,15 @@ import { Hono, type Context, type MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import type { RoutingStore } from "../store/routing-store.ts";
 import { BackendInputError, StoreError } from "../store/store-errors.ts";
-import type { Logger } from "../lifecycle/log.ts";
-import { silentLogger } from "../lifecycle/log.ts";
+import type { Logger } from "../core/logger.ts";
+import { silentLogger } from "../core/logger.ts";
 import { apiError } from "./api-error.ts";
 import { bearerGuard } from "./bearer-guard.ts";
 import { backendView } from "./backend-view.ts";
 import { backendId, parseRegisterBody } from "./register-body.ts";
 import { BACKEND_ID_FORM } from "../core/backend-id.ts";
 import { VERSION } from "./version.ts";
-import { healthReport, type HealthStatus } from "../health/health-report.ts";
+import { healthReport, type HealthStatus } from "./health-report.ts";
 import { hostPort } from "../core/host-port.ts";
 
 export const MAX_BODY_BYTES = 64 * 1024;

@@ -2,7 +2,7 @@
 // EDGEPROXY_HEARTBEAT_TTL_SECS. Static backends (CLI, hand edits: no heartbeat) are never touched.
 // The check-and-delete is one conditional write in the store, so a heartbeat that lands during a
 // sweep is never lost. Runs in the proxy process while the API is enabled.
-import type { Logger } from "../lifecycle/log.ts";
+import type { Logger } from "../core/logger.ts";
 
 export interface HeartbeatExpiry {
   /** Soft-deletes every live row with a heartbeat older than `cutoffMs`; resolves with their ids. */

@@ -2,14 +2,14 @@
 // source "api"), the Hono app served on this runtime's HTTP server, and the heartbeat reaper.
 // Called by startEdgeProxy; a no-op when EDGEPROXY_API_ENABLED is false.
 import type { Config } from "../config.ts";
-import type { Logger } from "../lifecycle/log.ts";
+import type { Logger } from "../core/logger.ts";
 import type { HostPort } from "../runtime/types.ts";
 import { serveHttp } from "../runtime/http-server.ts";
-import { openApiStore } from "./api-store.ts";
+import { openApiStore } from "../store/api-store.ts";
 import type { RoutingStore } from "../store/routing-store.ts";
 import { HeartbeatReaper } from "./heartbeat-reaper.ts";
 import { createApi } from "./create-api.ts";
-import type { HealthStatus } from "../health/health-report.ts";
+import type { HealthStatus } from "./health-report.ts";
 import { hostPort } from "../core/host-port.ts";
 
 export interface ApiHost {
@@ -48,7 +48,7 @@ export async function startApi(host: ApiHost): Promise<RunningApi | null> {
   const ownStore = host.store === undefined;
   let store: RoutingStore;
   try {
-    // Waits for a locked file on timers, never inside the driver (api-store.ts): the data path shares this thread.
+    // Waits for a locked file on timers, never inside the driver (store/api-store.ts): the data path shares this thread.
     store = host.store ?? openApiStore(config.dbPath, {
       now,
       fileIdentity: host.fileIdentity ? () => host.fileIdentity!(config.dbPath) : undefined,

@@ -4,7 +4,7 @@ import type { MetricsConfig } from "../config.ts";
 import type { HostPort } from "../runtime/types.ts";
 import { serveHttp } from "../runtime/http-server.ts";
 import type { ProxyMetrics } from "./metrics.ts";
-import { healthReport, type HealthSource } from "../health/health-report.ts";
+import { healthReport, type HealthSource } from "../api/health-report.ts";
 import { hostPort } from "../core/host-port.ts";
 
 export interface RunningMetricsServer {

@@ -11,7 +11,7 @@ import { createProxyMetrics, type ProxyMetrics } from "./metrics.ts";
 import { startMetricsServer, type RunningMetricsServer } from "./metrics-server.ts";
 import { routableCount, type RoutedSlots } from "../routes/route-counts.ts";
 import { DrainState } from "../lifecycle/shutdown.ts";
-import type { HealthSource, HealthStatus } from "../health/health-report.ts";
+import type { HealthSource, HealthStatus } from "../api/health-report.ts";
 import { VERSION } from "../api/version.ts";
 import type { Logger } from "../lifecycle/log.ts";
 import { hostPort } from "../core/host-port.ts";

@@ -1,6 +1,6 @@
 // One client connection: route → connect (timeout, failover to the next-best) → splice → release.
 import type { ClientSocket, Splice, Transport } from "../runtime/types.ts";
-import type { Logger } from "../lifecycle/log.ts";
+import type { Logger } from "../core/logger.ts";
 import type { Router } from "./router.ts";
 import type { ConnectionObserver } from "./connection-observer.ts";
 import type { RateGate } from "./rate-gate.ts";
