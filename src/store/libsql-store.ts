@@ -137,8 +137,8 @@ class LibsqlRoutingStore extends BackendSetters implements LibsqlStore {
       // One read transaction: the marker and the rows come from the same moment.
       inTransaction(db, "BEGIN", () => {
         const generation = marker(db);
-        const { backends, skipped } = snapshotRows(db.all(`SELECT ${SNAPSHOT_COLUMNS} FROM backends WHERE deleted IS NOT 1 ORDER BY id`));
-        return { snapshot: { generation, backends }, skipped };
+        const { backends, skipped, adjusted } = snapshotRows(db.all(`SELECT ${SNAPSHOT_COLUMNS} FROM backends WHERE deleted IS NOT 1 ORDER BY id`));
+        return { snapshot: { generation, backends }, skipped, adjusted };
       }),
     );
   }

@@ -127,8 +127,8 @@ class PgRoutingStore extends BackendSetters implements PgStore {
       this.#transaction("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", async (client) => {
         const generation = marker((await client.query(MARKER_SQL)).rows[0]);
         const { rows } = await client.query<Record<string, unknown>>(`SELECT ${SNAPSHOT_COLUMNS} FROM backends WHERE deleted IS DISTINCT FROM 1 ORDER BY id COLLATE "C"`);
-        const { backends, skipped } = snapshotRows(rows);
-        return { snapshot: { generation, backends }, skipped };
+        const { backends, skipped, adjusted } = snapshotRows(rows);
+        return { snapshot: { generation, backends }, skipped, adjusted };
       }),
     );
   }
