@@ -46,11 +46,11 @@ describe("edgeproxy node … / db …", () => {
     tmp.remove();
   });
 
-  test("node add: defaults (port 8080, weight 1, limits 100/150), static, source cli", async () => {
+  test("node add: defaults (app myapp, port 8080, weight 1, limits 100/150), static, source cli", async () => {
     assert.match(ok(await cli("node", "add", "sa-node-1", "sa", "10.50.1.1")), /^added sa-node-1: region sa, 10\.50\.1\.1:8080, weight 1, limits 100\/150$/m);
     const r = await row("sa-node-1");
     assert.deepEqual({ ...r!.backend!, version: 0 }, {
-      id: "sa-node-1", app: "", region: "sa", country: null, host: "10.50.1.1", port: 8080, healthy: true, weight: 1, softLimit: 100, hardLimit: 150, version: 0,
+      id: "sa-node-1", app: "myapp", region: "sa", country: null, host: "10.50.1.1", port: 8080, healthy: true, weight: 1, softLimit: 100, hardLimit: 150, version: 0,
     });
     assert.equal(r!.source, "cli");
     assert.equal(r!.lastHeartbeatMs, null, "never expires");
