@@ -11,6 +11,8 @@
 //     api/ and cli/ may read config.ts; cli/ starts main.ts (`edgeproxy serve`)
 //   - core/, engine/, proxy/, geo/ use src/runtime/ only through `import type` from runtime/types.ts
 //   - api/ does not pick a store technology: from store/ it imports no libSQL/PostgreSQL file
+//   - erasable TypeScript only (Node strips types, it does not transform them): no parameter
+//     properties (`constructor(readonly x: T)`), enums or namespaces
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join, relative, dirname, resolve, sep } from "node:path";
 
@@ -49,6 +51,23 @@ function code(text) {
     .replace(/(^|[^:\\])\/\/.*$/gm, "$1");
 }
 
+/** Parameter properties, enums and namespaces: TypeScript that Node's type stripping refuses. */
+export function nonErasable(text) {
+  const found = [];
+  if (/^\s*(?:export\s+)?(?:declare\s+)?(?:const\s+)?enum\s+\w/m.test(text)) found.push("an enum (use an `as const` object)");
+  if (/^\s*(?:export\s+)?(?:namespace|module)\s+\w+\s*\{/m.test(text)) found.push("a namespace");
+  for (const m of text.matchAll(/\bconstructor\s*\(/g)) {
+    let depth = 1, i = m.index + m[0].length;
+    for (; i < text.length && depth > 0; i++) depth += text[i] === "(" ? 1 : text[i] === ")" ? -1 : 0;
+    const params = text.slice(m.index + m[0].length, i - 1);
+    if (/(?:^|[,(])\s*(?:public|private|protected|readonly|override)\s+[\w$]/.test(params)) {
+      found.push("a parameter property (declare the field and assign it in the constructor)");
+      break;
+    }
+  }
+  return found;
+}
+
 const IMPORT_RE = /(?:import|export)\s+(type\s+)?(?:[^'"]*?\s+from\s+)?["']([^"']+)["']|import\(\s*["']([^"']+)["']\s*\)/g;
 
 export function checkBoundaries(srcDir = join(root, "src")) {
@@ -59,6 +78,7 @@ export function checkBoundaries(srcDir = join(root, "src")) {
     if (rel.endsWith(".generated.ts")) continue;
     const text = code(readFileSync(file, "utf8"));
     const say = (what) => problems.push(`src/${rel}: ${what}`);
+    for (const what of nonErasable(text)) say(`uses ${what}: Node runs the sources by stripping types, which refuses it`);
     if (layer !== "runtime") {
       if (/\bBun\s*\.|\bDeno\s*\.|\bprocess\s*\.|\brequire\s*\(/.test(text)) say("uses a runtime global (Bun, Deno, process, require): only src/runtime/ may");
     }

@@ -35,8 +35,10 @@ export interface RunningApi {
 
 /** The API cannot start; `variable` is the setting to look at. */
 export class ApiStartError extends Error {
-  constructor(readonly variable: string, message: string) {
+  readonly variable: string;
+  constructor(variable: string, message: string) {
     super(`${variable}: ${message}`);
+    this.variable = variable;
     this.name = "ApiStartError";
   }
 }

@@ -16,7 +16,12 @@ export class AffinityTable {
   // Map keeps insertion order: when full, the first entries are the least recently bound.
   readonly #entries = new Map<string, Entry>();
 
-  constructor(readonly ttlMs: number, readonly maxEntries: number) {}
+  readonly ttlMs: number;
+  readonly maxEntries: number;
+  constructor(ttlMs: number, maxEntries: number) {
+    this.ttlMs = ttlMs;
+    this.maxEntries = maxEntries;
+  }
 
   get size(): number {
     return this.#entries.size;

@@ -13,8 +13,10 @@ export interface RunningMetricsServer {
 }
 
 export class MetricsStartError extends Error {
-  constructor(readonly variable: string, message: string) {
+  readonly variable: string;
+  constructor(variable: string, message: string) {
     super(`${variable}: ${message}`);
+    this.variable = variable;
     this.name = "MetricsStartError";
   }
 }

@@ -33,12 +33,21 @@ export class CircuitGuard implements CircuitGate {
   readonly #byBackend = new Map<string, number[]>();
   #on = false;
 
+  readonly engine: CircuitTable;
+  readonly backendAt: (slot: number) => Backend | null;
+  readonly settings: () => CircuitSettings;
+  readonly log: Logger;
   constructor(
-    readonly engine: CircuitTable,
-    readonly backendAt: (slot: number) => Backend | null,
-    readonly settings: () => CircuitSettings,
-    readonly log: Logger,
-  ) {}
+    engine: CircuitTable,
+    backendAt: (slot: number) => Backend | null,
+    settings: () => CircuitSettings,
+    log: Logger,
+  ) {
+    this.engine = engine;
+    this.backendAt = backendAt;
+    this.settings = settings;
+    this.log = log;
+  }
 
   /** CircuitState of a slot: 0 closed, 1 open, 2 half-open (for metrics). */
   state(slot: number): number {

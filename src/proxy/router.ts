@@ -37,13 +37,24 @@ export class Router {
   #attemptSeq = 0;
   #seed = 0x9e3779b9;
 
+  readonly engine: SelectionEngine;
+  readonly table: RouteTable;
+  readonly affinity: AffinityTable;
+  readonly geo: GeoResolver;
+  readonly circuits: CircuitGate;
   constructor(
-    readonly engine: SelectionEngine,
-    readonly table: RouteTable,
-    readonly affinity: AffinityTable,
-    readonly geo: GeoResolver,
-    readonly circuits: CircuitGate = noCircuits,
-  ) {}
+    engine: SelectionEngine,
+    table: RouteTable,
+    affinity: AffinityTable,
+    geo: GeoResolver,
+    circuits: CircuitGate = noCircuits,
+  ) {
+    this.engine = engine;
+    this.table = table;
+    this.affinity = affinity;
+    this.geo = geo;
+    this.circuits = circuits;
+  }
 
   release(route: Route): void {
     this.engine.release(route.slot);

@@ -48,7 +48,13 @@ export class RouteSync {
   /** Adjusted rows already warned about: id → version and reasons, so each change warns once. */
   readonly #warned = new Map<string, string>();
 
-  constructor(readonly source: SnapshotSource, readonly table: RouteTable, readonly log: Logger, options: RouteSyncOptions = {}) {
+  readonly source: SnapshotSource;
+  readonly table: RouteTable;
+  readonly log: Logger;
+  constructor(source: SnapshotSource, table: RouteTable, log: Logger, options: RouteSyncOptions = {}) {
+    this.source = source;
+    this.table = table;
+    this.log = log;
     this.#now = options.now ?? Date.now;
     this.#keeper = options.keeper ?? null;
     this.#adjust = options.adjust ?? ((snapshot) => snapshot);

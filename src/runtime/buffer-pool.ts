@@ -5,10 +5,15 @@ import { limits } from "./limits.ts";
 
 class Pool {
   private readonly free: Uint8Array[] = [];
+  readonly size: number;
+  private readonly maxPooled: number;
   constructor(
-    readonly size: number,
-    private readonly maxPooled: number,
-  ) {}
+    size: number,
+    maxPooled: number,
+  ) {
+    this.size = size;
+    this.maxPooled = maxPooled;
+  }
 
   take(): Uint8Array {
     return this.free.pop() ?? new Uint8Array(this.size);

@@ -13,10 +13,12 @@ export class IdleWatch {
   private quietTicks = 0;
   private timer: ReturnType<typeof setTimeout> | undefined;
 
+  private readonly tally: SpliceTally;
   constructor(
     idleTimeoutMs: number,
-    private readonly tally: SpliceTally,
+    tally: SpliceTally,
   ) {
+    this.tally = tally;
     this.tickMs = Math.max(1, Math.ceil(idleTimeoutMs / ticksPerTimeout));
     this.last = this.moved();
     this.timer = setTimeout(tick, this.tickMs, this);

@@ -10,8 +10,10 @@ import { hostPort } from "../core/host-port.ts";
 
 /** A start failure, with the variable the operator has to fix. */
 export class TlsStartError extends Error {
-  constructor(readonly variable: string, message: string) {
+  readonly variable: string;
+  constructor(variable: string, message: string) {
     super(message);
+    this.variable = variable;
     this.name = "TlsStartError";
   }
 }

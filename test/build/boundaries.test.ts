@@ -6,7 +6,8 @@ import { mkdtempSync, mkdirSync, writeFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 // @ts-ignore -- plain JS build script
-import { checkBoundaries } from "../../build/check-boundaries.mjs";
+import { checkBoundaries, nonErasable } from "../../build/check-boundaries.mjs";
+import { readdirSync, readFileSync, statSync } from "node:fs";
 
 test("src/ respects the layer boundaries", () => {
   assert.deepEqual(checkBoundaries(), []);
@@ -53,6 +54,9 @@ const VIOLATIONS: ReadonlyArray<readonly [string, string, string, string]> = [
   ["cli/ imports no feature folder", "cli/a.ts", imports("../metrics/metrics.ts"), "not metrics/"],
   ["cli/ does not compose the proxy", "cli/a.ts", imports("../edge-proxy.ts"), "not edge-proxy.ts"],
   ["no layer imports the composition root", "store/a.ts", imports("../config.ts"), "not config.ts"],
+  ["erasable TypeScript: no parameter property", "metrics/a.ts", "export class A {\n  constructor(\n    /** doc */\n    private readonly x: number,\n  ) {}\n}\n", "parameter property"],
+  ["erasable TypeScript: no enum", "core/a.ts", "export enum Color { Red, Green }\n", "an enum"],
+  ["erasable TypeScript: no namespace", "proxy/a.ts", "export namespace N {\n  export const x = 1;\n}\n", "a namespace"],
 ];
 
 for (const [rule, file, text, words] of VIOLATIONS) {
@@ -61,6 +65,17 @@ for (const [rule, file, text, words] of VIOLATIONS) {
     assert.ok(problems.some((p) => p.startsWith(`src/${file}: `) && p.includes(words)), `expected "${words}" for src/${file}, got:\n${problems.join("\n")}`);
   });
 }
+
+test("test/ and bench/ use erasable TypeScript only (Node strips their types too)", () => {
+  const root = new URL("../..", import.meta.url).pathname;
+  const walk = (dir: string): string[] => readdirSync(dir).flatMap((n) => {
+    const p = join(dir, n);
+    return statSync(p).isDirectory() ? walk(p) : p.endsWith(".ts") ? [p] : [];
+  });
+  const found = [...walk(join(root, "test")), ...walk(join(root, "bench"))].flatMap((f) => (nonErasable(readFileSync(f, "utf8")) as string[]).map((w) => `${f}: ${w}`));
+  assert.deepEqual(found, []);
+  assert.deepEqual(nonErasable("class A {\n  readonly x: number;\n  constructor(x: number, y = 2) {\n    this.x = x;\n  }\n}\n"), [], "declared fields pass");
+});
 
 test("what the direction allows passes", () => {
   const problems = problemsIn({

@@ -31,7 +31,9 @@ export class BunSide implements ClientSocket, UpstreamSocket {
   private address: string | undefined;
   private port: number | undefined;
 
-  constructor(private readonly isClient: boolean) {
+  private readonly isClient: boolean;
+  constructor(isClient: boolean) {
+    this.isClient = isClient;
     this.closed = new Promise((resolve) => (this.resolveClosed = resolve));
   }
 

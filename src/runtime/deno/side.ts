@@ -10,11 +10,18 @@ import { giveBuffer, largeBuffers, smallBuffers } from "../buffer-pool.ts";
 /** Both ends of one splice; closes both and settles once both directions finished. */
 class Pair {
   private running = 2;
+  readonly client: DenoSide;
+  readonly upstream: DenoSide;
+  readonly tally: SpliceTally;
   constructor(
-    readonly client: DenoSide,
-    readonly upstream: DenoSide,
-    readonly tally: SpliceTally,
-  ) {}
+    client: DenoSide,
+    upstream: DenoSide,
+    tally: SpliceTally,
+  ) {
+    this.client = client;
+    this.upstream = upstream;
+    this.tally = tally;
+  }
 
   /** `from` saw EOF (or failed) and everything it read was written to its peer. */
   directionDone(from: DenoSide, failed: boolean): void {
@@ -50,10 +57,14 @@ export class DenoSide implements ClientSocket, UpstreamSocket {
   private ended = false;
   private failed = false;
 
+  readonly conn: DenoConn;
+  private readonly isClient: boolean;
   constructor(
-    readonly conn: DenoConn,
-    private readonly isClient: boolean,
+    conn: DenoConn,
+    isClient: boolean,
   ) {
+    this.conn = conn;
+    this.isClient = isClient;
     const remote = conn.remoteAddr;
     this.remoteAddress = remote.hostname;
     this.remotePort = remote.port;
