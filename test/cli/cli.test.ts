@@ -10,7 +10,7 @@ import { tempDir } from "../fixtures/routing-db.ts";
 import { repoRoot } from "../fixtures/runtime.ts";
 import { runCli, type CliResult } from "./run-cli.ts";
 
-/** Runs the tasks `width` at a time (CLI processes start slowly on Node: tsx). */
+/** Runs the tasks `width` at a time (CLI processes start slowly). */
 async function inBatches<T>(tasks: (() => Promise<T>)[], width: number): Promise<T[]> {
   const out: T[] = new Array(tasks.length);
   let next = 0;
