@@ -135,7 +135,8 @@ describe("edgeproxy node … / db …", () => {
   test("db show includes the running proxy's active connections while its live state is fresh", async () => {
     const live = openLiveTable(db);
     try {
-      live.publish([{ id: "sa-node-1", active: 42, circuit: null, probe: "down" }], [], Date.now(), 1000);
+      // Fresh for three intervals: a long interval, so a CLI slow to start on a loaded machine still sees it.
+      live.publish([{ id: "sa-node-1", active: 42, circuit: null, probe: "down" }], [], Date.now(), 60_000);
       const line = ok(await cli("db", "show")).split("\n").find((l) => l.startsWith("sa-node-1 "))!;
       assert.match(line, / 42 +- +down /);
       const json = JSON.parse(ok(await cli("db", "show", "--json"))) as { id: string; live: { active: number } | null }[];
