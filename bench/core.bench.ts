@@ -1,6 +1,6 @@
 // ns per selection decision, WASM core vs TypeScript reference, on identical realistic tables and
 // queries. Runs unchanged on all three runtimes:
-//   node --import tsx bench/core.bench.ts  |  bun bench/core.bench.ts  |  deno run -A bench/core.bench.ts
+//   node bench/core.bench.ts  |  bun bench/core.bench.ts  |  deno run -A bench/core.bench.ts
 
 import type { SelectionEngine } from "../src/core/selection.ts";
 import { ReferenceEngine } from "../src/core/reference-engine.ts";

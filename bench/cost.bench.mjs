@@ -18,6 +18,7 @@ import { mkdtempSync, readFileSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { denoBin } from "../build/deno-bin.mjs";
+import { nodeBin } from "../build/node-bin.mjs";
 import { freePort, have, pin, sleep, start, stop, waitPort } from "./lib/processes.mjs";
 
 const root = new URL("..", import.meta.url).pathname;
@@ -130,7 +131,7 @@ async function until(check, ms) {
 }
 
 const serveCmd = {
-  node: [process.execPath, "--import", "tsx", "bench/serve.ts"],
+  node: [nodeBin(), "bench/serve.ts"],
   bun: [join(root, "node_modules/.bin/bun"), "run", "bench/serve.ts"],
   deno: [denoBin(), "run", "-A", "bench/serve.ts"],
 };
@@ -138,7 +139,7 @@ const serveCmd = {
 const work = mkdtempSync(join(tmpdir(), "edgeproxy-cost-"));
 const geo = join(work, "city.mmdb");
 console.log(`writing a City-shaped GeoIP database with ${CLIENT_IPS.toLocaleString("en-US")} cities…`);
-const gen = spawnSync(process.execPath, ["--import", "tsx", "bench/lib/city-db.ts", geo, String(CLIENT_IPS)], { cwd: root, stdio: "inherit" });
+const gen = spawnSync(nodeBin(), ["bench/lib/city-db.ts", geo, String(CLIENT_IPS)], { cwd: root, stdio: "inherit" });
 if (gen.status !== 0) process.exit(1);
 
 const results = [];
@@ -147,7 +148,7 @@ for (const rt of RUNTIMES) {
   const argv = ["sh", "-c", 'ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec "$@"', "sh", ...(have("taskset") ? pin(1, serveCmd[rt]) : serveCmd[rt])];
   const proxy = start(argv, { BACKEND_HOST: "127.0.0.1", BACKEND_PORT: String(backendPort), LISTEN_PORT: String(port), BENCH_GEOIP_PATH: geo });
   try {
-    await waitPort(port, proxy, 60_000); // a loaded machine: Node + tsx can take a while to start
+    await waitPort(port, proxy, 60_000); // a loaded machine: a proxy can take a while to start
     // Warm-up: both paths compiled, pools and tables grown, before anything is counted.
     await connections(port, ONE, 1000);
     await connections(port, DISTINCT.slice(-500), 1000);

@@ -17,6 +17,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { denoBin } from "../build/deno-bin.mjs";
 import { freePort, pin, requireTools, start, startHttpBackend, stop, waitPort } from "./lib/processes.mjs";
+import { nodeBin } from "../build/node-bin.mjs";
 
 const root = new URL("..", import.meta.url).pathname;
 const DUR = Number(process.env.DUR ?? 5);
@@ -49,7 +50,7 @@ function wrk(port, conc) {
 }
 
 const serveCmd = {
-  node: [process.execPath, "--import", "tsx", "bench/serve.ts"],
+  node: [nodeBin(), "bench/serve.ts"],
   bun: [join(root, "node_modules/.bin/bun"), "run", "bench/serve.ts"],
   deno: [denoBin(), "run", "-A", "bench/serve.ts"],
 };

@@ -11,6 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { denoBin } from "../build/deno-bin.mjs";
 import { freePort, pin, requireTools, sleep, start, startHttpBackend, stop, waitPort } from "./lib/processes.mjs";
+import { nodeBin } from "../build/node-bin.mjs";
 
 const root = new URL("..", import.meta.url).pathname;
 const DUR = Number(process.env.DUR ?? 4);
@@ -39,7 +40,7 @@ const httpServer = startHttpBackend(work, httpPort);
 await waitPort(httpPort, httpServer);
 
 const serveCmd = {
-  node: [process.execPath, "--import", "tsx", "bench/serve.ts"],
+  node: [nodeBin(), "bench/serve.ts"],
   bun: [join(root, "node_modules/.bin/bun"), "run", "bench/serve.ts"],
   deno: [denoBin(), "run", "-A", "bench/serve.ts"],
 };

@@ -4,6 +4,7 @@
 import { loadTransport } from "../src/runtime/index.ts";
 import { exit, readEnv } from "../src/runtime/env.ts";
 import { onShutdownSignal } from "../src/runtime/signals.ts";
+import { hostPort } from "../src/core/host-port.ts";
 
 const env = readEnv();
 const backend = { host: env.BACKEND_HOST ?? "127.0.0.1", port: Number(env.BACKEND_PORT) };
@@ -20,7 +21,7 @@ const listener = await transport.listen({ host: "127.0.0.1", port: Number(env.LI
     },
   );
 });
-console.log(`transport-pipe (${transport.runtime}) ${listener.address.port} -> ${backend.host}:${backend.port}`);
+console.log(`transport-pipe (${transport.runtime}) ${listener.address.port} -> ${hostPort(backend.host, backend.port)}`);
 onShutdownSignal(() => {
   if (connectErrors.size > 0) console.error("transport-pipe: connect errors", Object.fromEntries(connectErrors));
   exit(0); // a clean exit also lets --cpu-prof write its profile

@@ -3,6 +3,7 @@
 // then the connection pool's gain against a far-away backend (bench/pool.bench.mjs; BENCH_POOL=0 skips it).
 import { spawnSync } from "node:child_process";
 import { denoBin } from "./deno-bin.mjs";
+import { nodeBin } from "./node-bin.mjs";
 import { join } from "node:path";
 const root = new URL("..", import.meta.url).pathname;
 const which = process.argv[2];
@@ -10,7 +11,7 @@ const run = (cmd, args) => spawnSync(cmd, args, { cwd: root, stdio: "inherit" })
 if (which === "core") {
   let failed = 0;
   for (const [name, cmd, args] of [
-    ["node", process.execPath, ["--import", "tsx", "bench/core.bench.ts"]],
+    ["node", nodeBin(), ["bench/core.bench.ts"]],
     ["bun", join(root, "node_modules/.bin/bun"), ["run", "bench/core.bench.ts"]],
     ["deno", denoBin(), ["run", "-A", "bench/core.bench.ts"]],
   ]) {

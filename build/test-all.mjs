@@ -3,6 +3,7 @@
 // the other, and fails when any runtime fails. Prints one closing line: "tests: N passed, N failed".
 import { spawnSync } from "node:child_process";
 import { denoBin } from "./deno-bin.mjs";
+import { nodeBin } from "./node-bin.mjs";
 import { readdirSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
 
@@ -25,8 +26,8 @@ const files = findTests(join(root, "test")).filter((f) => !filter || f.includes(
 // Each runner's own summary format, read back so the closing line adds up all three.
 const runners = {
   node: {
-    cmd: process.execPath,
-    args: ["--import", "tsx", "--test", "--test-concurrency=1", "--test-reporter=spec", ...files],
+    cmd: nodeBin, // Node 24 from node_modules (see node-bin.mjs), whichever Node runs this script
+    args: ["--test", "--test-concurrency=1", "--test-reporter=spec", ...files],
     count: (out) => ({ pass: last(out, /^ℹ pass (\d+)/m), fail: last(out, /^ℹ fail (\d+)/m) }),
   },
   bun: {

@@ -5,6 +5,9 @@ import type { CircuitSettings } from "./core/circuit.ts";
 import { RESERVED_STATUS_PATHS } from "./status/status-paths.ts";
 import type { ProxyVersion } from "./core/proxy-protocol/header.ts";
 import { CidrSet } from "./core/proxy-protocol/cidr.ts";
+import { CIRCUIT, HEALTH_CHECK, RATE_LIMIT, sectionFromEnv } from "./settings/reloadable-schema.ts";
+import { flagKind } from "./settings/setting-kinds.ts";
+import { hostPort } from "./core/host-port.ts";
 
 export interface ListenAddress {
   readonly host: string;
@@ -149,8 +152,10 @@ export interface PostgresConfig {
 }
 
 export class ConfigError extends Error {
-  constructor(readonly variable: string, message: string) {
+  readonly variable: string;
+  constructor(variable: string, message: string) {
     super(`${variable}: ${message}`);
+    this.variable = variable;
     this.name = "ConfigError";
   }
 }
@@ -208,11 +213,15 @@ function oneOf<T extends string>(values: readonly T[]) {
 }
 
 export function flag(raw: string, name: string): boolean {
-  const v = raw.toLowerCase();
-  if (v === "true" || v === "1") return true;
-  if (v === "false" || v === "0") return false;
-  throw new ConfigError(name, `expected true or false, got "${raw}"`);
+  const v = flagKind.fromText(raw);
+  if (v === undefined) throw new ConfigError(name, `expected ${flagKind.form}, got "${raw}"`);
+  return v;
 }
+
+/** The reloadable settings' variables (settings/reloadable-schema.ts also reads their file keys). */
+const failSetting = (variable: string, form: string, raw: string): never => {
+  throw new ConfigError(variable, `expected ${form}, got "${raw}"`);
+};
 
 /** 127.0.0.0/8, ::1 and localhost: reachable only from this host. */
 export function isLoopbackHost(host: string): boolean {
@@ -227,7 +236,7 @@ function apiToken(raw: string, name: string): string {
 /** A token-less API reachable from the network is refused unless the operator says so explicitly. */
 function checkApiExposure(config: Config): void {
   if (!config.apiEnabled || config.apiToken !== null || config.apiInsecure || isLoopbackHost(config.apiListen.host)) return;
-  const addr = config.apiListen.host.includes(":") ? `[${config.apiListen.host}]:${config.apiListen.port}` : `${config.apiListen.host}:${config.apiListen.port}`;
+  const addr = hostPort(config.apiListen.host, config.apiListen.port);
   throw new ConfigError(
     "EDGEPROXY_API_LISTEN_ADDR",
     `the API would listen on ${addr}, which is not a loopback address, without EDGEPROXY_API_TOKEN: ` +
@@ -244,23 +253,7 @@ function urlPath(raw: string, name: string): string {
   return raw;
 }
 
-function httpPath(raw: string, name: string): string {
-  if (!/^\/[\x21-\x7e]{0,1023}$/.test(raw)) throw new ConfigError(name, `expected a request path starting with "/" (printable ASCII, no spaces), got "${raw}"`);
-  return raw;
-}
 const DAY_SECS = 86_400;
-
-function circuitConfig(env: Env, secs: (name: string, fallback: number, max?: number) => number): CircuitSettings {
-  const successThreshold = read(env, "EDGEPROXY_CIRCUIT_SUCCESS_THRESHOLD", 3, integer(1, 10_000));
-  return Object.freeze({
-    enabled: read(env, "EDGEPROXY_CIRCUIT_BREAKER_ENABLED", false, flag),
-    failureThreshold: read(env, "EDGEPROXY_CIRCUIT_FAILURE_THRESHOLD", 5, integer(1, 10_000)),
-    successThreshold,
-    timeoutMs: secs("EDGEPROXY_CIRCUIT_TIMEOUT_SECS", 30, DAY_SECS),
-    // Unset: as many probes at once as successes needed, so one round of probes can close the circuit.
-    halfOpenProbes: read(env, "EDGEPROXY_CIRCUIT_HALF_OPEN_PROBES", successThreshold, integer(1, 10_000)),
-  });
-}
 
 /** A postgres:// or postgresql:// URL; the message never repeats it (it may hold a password). */
 function postgresUrl(raw: string, name: string): string {
@@ -329,22 +322,11 @@ export function loadConfig(env: Env, hostName?: string): Config {
     }),
     shutdownTimeoutMs: read(env, "EDGEPROXY_SHUTDOWN_TIMEOUT_SECS", 30, integer(0, DAY_SECS)) * 1000,
     rateLimit: Object.freeze({
-      enabled: read(env, "EDGEPROXY_RATE_LIMIT_ENABLED", false, flag),
-      maxRequests: read(env, "EDGEPROXY_RATE_LIMIT_MAX_REQUESTS", 100, integer(1, 1_000_000)),
-      windowMs: secs("EDGEPROXY_RATE_LIMIT_WINDOW_SECS", 1, DAY_SECS),
-      burst: read(env, "EDGEPROXY_RATE_LIMIT_BURST", 10, integer(1, 1_000_000)),
+      ...sectionFromEnv(RATE_LIMIT, env, failSetting),
       maxClients: read(env, "EDGEPROXY_RATE_LIMIT_MAX_CLIENTS", 65_536, integer(16, 16_777_216)),
     }),
-    circuit: circuitConfig(env, secs),
-    health: Object.freeze({
-      enabled: read(env, "EDGEPROXY_HEALTH_CHECK_ENABLED", false, flag),
-      intervalMs: secs("EDGEPROXY_HEALTH_CHECK_INTERVAL_SECS", 5, DAY_SECS),
-      timeoutMs: secs("EDGEPROXY_HEALTH_CHECK_TIMEOUT_SECS", 2, 3600),
-      type: read(env, "EDGEPROXY_HEALTH_CHECK_TYPE", "tcp", oneOf(["tcp", "http"] as const)),
-      path: read(env, "EDGEPROXY_HEALTH_CHECK_PATH", "/health", httpPath),
-      healthyThreshold: read(env, "EDGEPROXY_HEALTH_HEALTHY_THRESHOLD", 2, integer(1, 100)),
-      unhealthyThreshold: read(env, "EDGEPROXY_HEALTH_UNHEALTHY_THRESHOLD", 3, integer(1, 100)),
-    }),
+    circuit: sectionFromEnv(CIRCUIT, env, failSetting),
+    health: sectionFromEnv(HEALTH_CHECK, env, failSetting),
     pool: Object.freeze({
       enabled: read(env, "EDGEPROXY_POOL_ENABLED", false, flag),
       maxPerBackend: read(env, "EDGEPROXY_POOL_MAX_PER_BACKEND", 10, integer(1, 10_000)),

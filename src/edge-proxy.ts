@@ -72,8 +72,10 @@ export interface EdgeProxy {
 }
 
 export class StartupError extends Error {
-  constructor(readonly variable: string, message: string) {
+  readonly variable: string;
+  constructor(variable: string, message: string) {
     super(`${variable}: ${message}`);
+    this.variable = variable;
     this.name = "StartupError";
   }
 }

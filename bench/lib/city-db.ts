@@ -1,7 +1,7 @@
 // Writes the cost benchmark's GeoIP database: GeoLite2-City-shaped records (names in eight
 // languages, shared values as pointers) with one city per client /24, so every client address of
 // bench/cost.bench.mjs lands on a record of its own, as real traffic from many places does.
-// Usage: node --import tsx bench/lib/city-db.ts OUT.mmdb COUNT
+// Usage: node bench/lib/city-db.ts OUT.mmdb COUNT
 import { writeFileSync } from "node:fs";
 import { writeMmdb } from "../../test/fixtures/mmdb-writer.ts";
 

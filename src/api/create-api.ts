@@ -4,14 +4,16 @@ import { Hono, type Context, type MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import type { RoutingStore } from "../store/routing-store.ts";
 import { BackendInputError, StoreError } from "../store/store-errors.ts";
-import type { Logger } from "../lifecycle/log.ts";
-import { silentLogger } from "../lifecycle/log.ts";
+import type { Logger } from "../core/logger.ts";
+import { silentLogger } from "../core/logger.ts";
 import { apiError } from "./api-error.ts";
 import { bearerGuard } from "./bearer-guard.ts";
 import { backendView } from "./backend-view.ts";
 import { backendId, parseRegisterBody } from "./register-body.ts";
+import { BACKEND_ID_FORM } from "../core/backend-id.ts";
 import { VERSION } from "./version.ts";
-import { healthReport, type HealthStatus } from "../health/health-report.ts";
+import { healthReport, type HealthStatus } from "./health-report.ts";
+import { hostPort } from "../core/host-port.ts";
 import type { ClusterStatus } from "../replication/cluster-view.ts";
 
 export const MAX_BODY_BYTES = 64 * 1024;
@@ -68,7 +70,7 @@ export function createApi(deps: ApiDeps): Hono {
     const input = parseRegisterBody(body.value, nowMs);
     if (!input.ok) return apiError(c, 400, input.field, input.error);
     const existed = await store.upsertBackend(input.value);
-    log.info(existed ? "backend re-registered" : "backend registered", { id: input.value.id, addr: `${input.value.host}:${input.value.port}`, region: input.value.region });
+    log.info(existed ? "backend re-registered" : "backend registered", { id: input.value.id, addr: hostPort(input.value.host, input.value.port), region: input.value.region });
     changed();
     const record = await store.getBackend(input.value.id);
     return c.json({ id: input.value.id, registered: true, created: !existed, backend: record && backendView(record, nowMs, heartbeatTtlMs) }, existed ? 200 : 201);
@@ -155,7 +157,7 @@ function pathId(c: Context): string | null {
 }
 
 function badId(c: Context): Response {
-  return apiError(c, 400, "id", "id: expected text of 1-255 characters without control characters or lone surrogates");
+  return apiError(c, 400, "id", `id: expected ${BACKEND_ID_FORM}`);
 }
 
 function notFound(c: Context, id: string): Response {

@@ -2,7 +2,7 @@
 // EDGEPROXY_HEARTBEAT_TTL_SECS. Static backends (CLI, hand edits: no heartbeat) are never touched.
 // The check-and-delete is one conditional write in the store, so a heartbeat that lands during a
 // sweep is never lost. Runs in the proxy process while the API is enabled.
-import type { Logger } from "../lifecycle/log.ts";
+import type { Logger } from "../core/logger.ts";
 
 export interface HeartbeatExpiry {
   /** Soft-deletes every live row with a heartbeat older than `cutoffMs`; resolves with their ids. */
@@ -19,16 +19,27 @@ export class HeartbeatReaper {
   #running: Promise<string[]> | null = null;
   #failing = false;
 
+  readonly store: HeartbeatExpiry;
+  readonly ttlMs: number;
+  readonly log: Logger;
+  /** When the API started: nothing expires before a full TTL has passed since, because backends could
+   *  not send heartbeats while it was down (a restart must not deregister everyone). */
+  readonly startedAtMs: number;
+  /** Called after a sweep that expired something (to apply the change to routing at once). */
+  readonly onExpired: () => void;
   constructor(
-    readonly store: HeartbeatExpiry,
-    readonly ttlMs: number,
-    readonly log: Logger,
-    /** When the API started: nothing expires before a full TTL has passed since, because backends could
-     *  not send heartbeats while it was down (a restart must not deregister everyone). */
-    readonly startedAtMs: number,
-    /** Called after a sweep that expired something (to apply the change to routing at once). */
-    readonly onExpired: () => void = () => {},
-  ) {}
+    store: HeartbeatExpiry,
+    ttlMs: number,
+    log: Logger,
+    startedAtMs: number,
+    onExpired: () => void = () => {},
+  ) {
+    this.store = store;
+    this.ttlMs = ttlMs;
+    this.log = log;
+    this.startedAtMs = startedAtMs;
+    this.onExpired = onExpired;
+  }
 
   /** One sweep at `nowMs`; resolves with the expired ids. Store failures are logged, not thrown. */
   sweep(nowMs: number): Promise<string[]> {

@@ -2,6 +2,7 @@
 // The value rules are the store's own (core/backend-row.ts), so the API accepts exactly what routes.
 import { z } from "zod";
 import { BACKEND_LIMITS, checkBackendColumns, isHostname, isIPv4, isIPv6 } from "../core/backend-row.ts";
+import { BACKEND_ID_FORM, isBackendId, isPlainText } from "../core/backend-id.ts";
 import type { BackendInput } from "../store/routing-store.ts";
 import { defaultCountry } from "./region-country.ts";
 import { show } from "./api-error.ts";
@@ -9,18 +10,14 @@ import { show } from "./api-error.ts";
 /** Defaults of a registration (DESIGN.md); hard_limit defaults to max(150, soft_limit). */
 export const REGISTER_DEFAULTS = { weight: 2, softLimit: 100, hardLimit: 150 } as const;
 
-// Text fields: no control characters (a row stays one line in `db show`), and well-formed Unicode: a lone
-// surrogate would be stored as U+FFFD, so two different ids could land on the same row.
-const PLAIN_TEXT = /^[^\u0000-\u001f\u007f\ud800-\udfff]*$/u;
-
-/** Backend ids: 1-255 characters of plain text (anything else, quotes included, is just text). */
-export const backendId = z.string().min(1).max(255).regex(PLAIN_TEXT);
+/** Backend ids: the one rule of core/backend-id.ts (anything else, quotes included, is just text). */
+export const backendId = z.string().refine(isBackendId);
 
 const limit = (max: number) => z.int().min(1).max(max);
 
 const schema = z.strictObject({
   id: backendId,
-  app: z.string().max(255).regex(PLAIN_TEXT),
+  app: z.string().max(255).refine(isPlainText),
   region: z.string().refine((v) => checkBackendColumns({ region: v }) === null),
   country: z.string().regex(/^[A-Za-z]{2}$/).nullable().optional(),
   ip: z.string().max(253).refine((v) => isIPv4(v) || isIPv6(v) || isHostname(v)),
@@ -34,7 +31,7 @@ const FIELDS = Object.keys(schema.shape);
 
 /** The accepted form of each field, for error messages. */
 const FORMS: Readonly<Record<string, string>> = {
-  id: "text of 1-255 characters without control characters or lone surrogates",
+  id: BACKEND_ID_FORM,
   app: "text of at most 255 characters without control characters or lone surrogates",
   region: 'a region code (letters, digits, "-", "_", "."; 1-63 characters, e.g. "sa")',
   country: "a 2-letter ISO 3166-1 code or null",

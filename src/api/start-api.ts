@@ -2,14 +2,15 @@
 // source "api"), the Hono app served on this runtime's HTTP server, and the heartbeat reaper.
 // Called by startEdgeProxy; a no-op when EDGEPROXY_API_ENABLED is false.
 import type { Config } from "../config.ts";
-import type { Logger } from "../lifecycle/log.ts";
+import type { Logger } from "../core/logger.ts";
 import type { HostPort } from "../runtime/types.ts";
 import { serveHttp } from "../runtime/http-server.ts";
-import { openApiStore } from "./api-store.ts";
+import { openApiStore } from "../store/api-store.ts";
 import type { RoutingStore } from "../store/routing-store.ts";
 import { HeartbeatReaper } from "./heartbeat-reaper.ts";
 import { createApi } from "./create-api.ts";
-import type { HealthStatus } from "../health/health-report.ts";
+import type { HealthStatus } from "./health-report.ts";
+import { hostPort } from "../core/host-port.ts";
 import type { ClusterStatus } from "../replication/cluster-view.ts";
 
 export interface ApiHost {
@@ -37,8 +38,10 @@ export interface RunningApi {
 
 /** The API cannot start; `variable` is the setting to look at. */
 export class ApiStartError extends Error {
-  constructor(readonly variable: string, message: string) {
+  readonly variable: string;
+  constructor(variable: string, message: string) {
     super(`${variable}: ${message}`);
+    this.variable = variable;
     this.name = "ApiStartError";
   }
 }
@@ -50,7 +53,7 @@ export async function startApi(host: ApiHost): Promise<RunningApi | null> {
   const ownStore = host.store === undefined;
   let store: RoutingStore;
   try {
-    // Waits for a locked file on timers, never inside the driver (api-store.ts): the data path shares this thread.
+    // Waits for a locked file on timers, never inside the driver (store/api-store.ts): the data path shares this thread.
     store = host.store ?? openApiStore(config.dbPath, {
       now,
       fileIdentity: host.fileIdentity ? () => host.fileIdentity!(config.dbPath) : undefined,
@@ -74,13 +77,13 @@ export async function startApi(host: ApiHost): Promise<RunningApi | null> {
   } catch (err) {
     if (ownStore) await store.close();
     const { host: h, port } = config.apiListen;
-    throw new ApiStartError("EDGEPROXY_API_LISTEN_ADDR", `cannot listen on ${h.includes(":") ? `[${h}]` : h}:${port}: ${(err as Error).message}`);
+    throw new ApiStartError("EDGEPROXY_API_LISTEN_ADDR", `cannot listen on ${hostPort(h, port)}: ${(err as Error).message}`);
   }
   const reaper = new HeartbeatReaper(store, config.heartbeatTtlMs, log, startedAtMs, refresh);
   reaper.start(now);
   const { address } = server;
   log.info("edgeProxy API listening", {
-    addr: `${address.host.includes(":") ? `[${address.host}]` : address.host}:${address.port}`,
+    addr: hostPort(address.host, address.port),
     auth: config.apiToken !== null ? "bearer token" : "none",
     heartbeat_ttl_secs: config.heartbeatTtlMs / 1000,
   });

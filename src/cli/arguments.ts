@@ -1,6 +1,7 @@
 // Checks for each command-line argument. Value rules are the store's own (core/backend-row.ts), so the
 // CLI accepts exactly what the proxy routes; each failure names the argument and the accepted form.
 import { BACKEND_LIMITS, checkBackendColumns, isHostname, isIPv4, isIPv6 } from "../core/backend-row.ts";
+import { BACKEND_ID_FORM, isBackendId, isPlainText } from "../core/backend-id.ts";
 import { UsageError } from "./usage-error.ts";
 
 function quote(raw: string): string {
@@ -8,8 +9,8 @@ function quote(raw: string): string {
 }
 
 export function backendId(raw: string, name = "id"): string {
-  if (raw.length >= 1 && raw.length <= 255 && !/[\u0000-\u001f\u007f]/.test(raw)) return raw;
-  throw new UsageError(name, `${name}: expected text of 1-255 characters without control characters, got ${quote(raw)}`);
+  if (isBackendId(raw)) return raw;
+  throw new UsageError(name, `${name}: expected ${BACKEND_ID_FORM}, got ${quote(raw)}`);
 }
 
 export function region(raw: string): string {
@@ -46,6 +47,6 @@ export function country(raw: string): string {
 }
 
 export function app(raw: string): string {
-  if (raw.length <= 255 && !/[\u0000-\u001f\u007f]/.test(raw)) return raw;
-  throw new UsageError("--app", `--app: expected text of at most 255 characters without control characters, got ${quote(raw)}`);
+  if (raw.length <= 255 && isPlainText(raw)) return raw;
+  throw new UsageError("--app", `--app: expected text of at most 255 characters without control characters or lone surrogates, got ${quote(raw)}`);
 }

@@ -1,6 +1,7 @@
 // `db show` / `db healthy` output: one row per backend as an aligned text table, or as JSON.
 import type { BackendRecord } from "../store/routing-store.ts";
 import type { LiveRow } from "../store/live-table.ts";
+import { hostPort } from "../core/host-port.ts";
 
 export interface BackendLine {
   readonly id: string;
@@ -55,7 +56,7 @@ const HEADER = ["ID", "APP", "REGION", "COUNTRY", "ADDRESS", "HEALTHY", "WEIGHT"
 
 function cells(l: BackendLine): string[] {
   const dash = (v: unknown) => (v === null || v === undefined || v === "" ? "-" : String(v));
-  const address = l.ip === null ? "-" : `${l.ip.includes(":") ? `[${l.ip}]` : l.ip}:${dash(l.port)}`;
+  const address = l.ip === null ? "-" : hostPort(l.ip, dash(l.port));
   const state = l.deleted ? "deleted" : l.problem !== null ? "invalid" : l.healthy ? "yes" : "no";
   return [
     l.id, dash(l.app), dash(l.region), dash(l.country), address, state, dash(l.weight),

@@ -4,9 +4,13 @@ import type { Command } from "commander";
 import type { CliContext } from "./program.ts";
 import * as arg from "./arguments.ts";
 import { unknownId, withStore } from "./open-store.ts";
+import { hostPort } from "../core/host-port.ts";
+
+/** The app a backend added without --app belongs to: the original edgeProxy tools' default. */
+export const DEFAULT_APP = "myapp";
 
 interface AddOptions {
-  app?: string;
+  app: string;
   country?: string;
   soft?: string;
   hard?: string;
@@ -24,7 +28,7 @@ export function addNodeCommands(program: Command, context: CliContext): void {
     .argument("<ip>", "IPv4, IPv6 or hostname of the backend")
     .argument("[port]", "TCP port, 1-65535", "8080")
     .argument("[weight]", "share of traffic among equals, >= 1", "1")
-    .option("--app <name>", "application name")
+    .option("--app <name>", "application name", DEFAULT_APP)
     .option("--country <code>", "ISO 3166-1 alpha-2 country of the backend (none: no country tier)")
     .option("--soft <n>", "soft limit: connections at which the score starts to rise (default 100)")
     .option("--hard <n>", "hard limit: connections never exceeded (default max(150, soft))")
@@ -34,13 +38,13 @@ export function addNodeCommands(program: Command, context: CliContext): void {
       const host = arg.host(ipRaw);
       const port = arg.port(portRaw);
       const weight = arg.weight(weightRaw);
-      const app = opts.app === undefined ? undefined : arg.app(opts.app);
+      const app = arg.app(opts.app);
       const country = opts.country === undefined ? null : arg.country(opts.country);
       const soft = opts.soft === undefined ? 100 : arg.integer("--soft", opts.soft, 1, 1_000_000);
       const hard = opts.hard === undefined ? Math.max(150, soft) : arg.limits(String(soft), opts.hard, { soft: "--soft", hard: "--hard" }).hard;
       const existed = await withStore(context, true, (store) =>
         store.upsertBackend({ id, app, region, country, host, port, weight, softLimit: soft, hardLimit: hard, healthy: true, lastHeartbeatMs: null }));
-      const address = host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
+      const address = hostPort(host, port);
       say(`${existed ? "updated" : "added"} ${id}: region ${region}${country ? ` (${country})` : ""}, ${address}, weight ${weight}, limits ${soft}/${hard}`);
     });
 

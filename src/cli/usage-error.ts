@@ -1,8 +1,10 @@
 // A bad command-line argument: the CLI prints `error: <message>` (one line naming it) and exits 2
 // before anything is written.
 export class UsageError extends Error {
-  constructor(readonly argument: string, message: string) {
+  readonly argument: string;
+  constructor(argument: string, message: string) {
     super(message);
+    this.argument = argument;
     this.name = "UsageError";
   }
 }

@@ -41,7 +41,14 @@ export class AffinityReference implements AffinityBindings {
   readonly #entries = new Map<string, Entry>();
   readonly #key = new Uint8Array(16);
 
-  constructor(readonly slots: SlotIdentity, readonly ttlMs: number, readonly maxEntries: number) {}
+  readonly slots: SlotIdentity;
+  readonly ttlMs: number;
+  readonly maxEntries: number;
+  constructor(slots: SlotIdentity, ttlMs: number, maxEntries: number) {
+    this.slots = slots;
+    this.ttlMs = ttlMs;
+    this.maxEntries = maxEntries;
+  }
 
   get size(): number {
     return this.#entries.size;

@@ -1,9 +1,16 @@
 // One `backends` row (as any store returns it) → a validated Backend, or the reason it is unusable.
 // Every store, the CLI and the API validate through here, so a row means the same thing everywhere.
 import type { Backend } from "./types.ts";
+import { BACKEND_ID_FORM, isBackendId } from "./backend-id.ts";
 
 export type BackendRowResult =
-  | { readonly ok: true; readonly backend: Backend }
+  | {
+      readonly ok: true;
+      readonly backend: Backend;
+      /** Values that were out of shape and replaced so the backend still routes, one reason each
+       *  (e.g. a hard_limit lowered below soft_limit: soft_limit taken as hard_limit). Empty for a clean row. */
+      readonly adjusted: readonly string[];
+    }
   | { readonly ok: false; readonly id: string | null; readonly reason: string };
 
 export const BACKEND_LIMITS = {
@@ -16,38 +23,83 @@ export const BACKEND_LIMITS = {
 
 /** Thrown inside the parser only; turned into `{ ok: false }` before it leaves this file. */
 class RowProblem {
-  constructor(readonly reason: string) {}
+  readonly reason: string;
+  constructor(reason: string) {
+    this.reason = reason;
+  }
 }
 
 /**
- * Validates a raw row. Columns: id, app, region, country, wg_ip, port, healthy, weight, soft_limit,
- * hard_limit, version. NULL means: country → no country tier, healthy → unhealthy, weight → 1,
- * soft_limit → 100, hard_limit → max(150, soft_limit), app → "", version → 0. Deleted rows must be
- * filtered out by the caller. Integer columns accept numbers and bigints; healthy also accepts booleans
- * (PostgreSQL).
+ * Reads a raw row as the proxy routes it. Columns: id, app, region, country, wg_ip, port, healthy,
+ * weight, soft_limit, hard_limit, version. NULL means: country → no country tier, healthy → unhealthy,
+ * weight → 1, soft_limit → 100, hard_limit → max(150, soft_limit), app → "", version → 0. Deleted rows
+ * must be filtered out by the caller. Integer columns accept numbers and bigints; healthy also accepts
+ * booleans (PostgreSQL).
+ *
+ * Only a row that cannot be routed at all is refused: no usable id, address or port, an unreadable
+ * region, or a hard_limit below 1 or unreadable (the hard limit is the cap and is honoured, so an
+ * unknown cap routes nothing). Other values out of shape are replaced and reported in `adjusted`: the
+ * soft limit is min(soft_limit, hard_limit) (an operator lowering hard_limit by hand during an incident
+ * keeps the backend routed up to it), weight and limits are brought into range, a bad country means no
+ * country tier, a bad healthy flag means unhealthy.
  */
 export function parseBackendRow(raw: Readonly<Record<string, unknown>>): BackendRowResult {
+  const adjusted: string[] = [];
+  /** The strict check, or the fallback with the reason noted when the column has one. */
+  const lenient = <T>(column: keyof typeof COLUMNS, fallback: (value: unknown) => T | undefined, value: unknown): T => {
+    try {
+      return COLUMNS[column](value) as T;
+    } catch (err) {
+      const replacement = err instanceof RowProblem ? fallback(value) : undefined;
+      if (replacement === undefined) throw err;
+      adjusted.push(`${(err as RowProblem).reason}; routed with ${JSON.stringify(replacement)}`);
+      return replacement;
+    }
+  };
   try {
     const id = COLUMNS.id(raw.id);
-    const softLimit = COLUMNS.soft_limit(raw.soft_limit);
+    const hard = hardLimitCap(raw.hard_limit, adjusted);
+    const soft = lenient("soft_limit", (v) => clampedInt(v, BACKEND_LIMITS.maxLimit, BACKEND_LIMITS.defaultSoftLimit), raw.soft_limit);
+    const hardLimit = hard ?? Math.max(BACKEND_LIMITS.defaultHardLimit, soft);
+    if (soft > hardLimit) adjusted.push(`soft_limit: ${soft} is above hard_limit ${hardLimit}; routed with soft_limit ${hardLimit}`);
     const backend: Backend = {
       id,
-      app: COLUMNS.app(raw.app),
+      app: lenient("app", () => "", raw.app),
       region: COLUMNS.region(raw.region),
-      country: COLUMNS.country(raw.country),
+      country: lenient<string | null>("country", () => null, raw.country),
       host: COLUMNS.wg_ip(raw.wg_ip),
       port: COLUMNS.port(raw.port),
-      healthy: COLUMNS.healthy(raw.healthy),
-      weight: COLUMNS.weight(raw.weight),
-      softLimit,
-      hardLimit: hardLimit(raw.hard_limit, softLimit),
-      version: COLUMNS.version(raw.version),
+      healthy: lenient("healthy", () => false, raw.healthy),
+      weight: lenient("weight", (v) => clampedInt(v, BACKEND_LIMITS.maxWeight, BACKEND_LIMITS.defaultWeight), raw.weight),
+      softLimit: Math.min(soft, hardLimit),
+      hardLimit,
+      version: lenient("version", () => 0, raw.version),
     };
-    return { ok: true, backend };
+    return { ok: true, backend, adjusted };
   } catch (err) {
-    if (err instanceof RowProblem) return { ok: false, id: typeof raw.id === "string" && raw.id !== "" ? raw.id : null, reason: err.reason };
+    if (err instanceof RowProblem) return { ok: false, id: isBackendId(raw.id) ? raw.id : null, reason: err.reason };
     throw err;
   }
+}
+
+/** A number out of 1..max brought into it (fractions rounded down); anything else the default. */
+function clampedInt(value: unknown, max: number, fallback: number): number {
+  const n = toNumber(value);
+  return n === null || !Number.isFinite(n) ? fallback : Math.min(max, Math.max(1, Math.floor(n)));
+}
+
+/** hard_limit as the cap, null for NULL (the default applies); one above the maximum is lowered to it. */
+function hardLimitCap(value: unknown, adjusted: string[]): number | null {
+  if (value === null || value === undefined) return null;
+  const n = toNumber(value);
+  if (n !== null && Number.isInteger(n) && n > BACKEND_LIMITS.maxLimit) {
+    adjusted.push(`hard_limit: ${n} is above ${BACKEND_LIMITS.maxLimit}; routed with ${BACKEND_LIMITS.maxLimit}`);
+    return BACKEND_LIMITS.maxLimit;
+  }
+  if (n === null || !Number.isInteger(n) || n < 1) {
+    throw new RowProblem(`hard_limit: expected an integer from 1 to ${BACKEND_LIMITS.maxLimit} or NULL, got ${show(value)} (the cap cannot be honoured, so the row is not routed)`);
+  }
+  return n;
 }
 
 /**
@@ -74,7 +126,7 @@ export function checkBackendColumns(partial: Readonly<Record<string, unknown>>):
 /** One check per column (hard_limit needs soft_limit, see hardLimit). Each throws a RowProblem. */
 const COLUMNS = {
   id: (v: unknown) => {
-    if (typeof v !== "string" || v === "") throw new RowProblem(`id: expected non-empty text, got ${show(v)}`);
+    if (!isBackendId(v)) throw new RowProblem(`id: expected ${BACKEND_ID_FORM}, got ${show(v)}`);
     return v;
   },
   app,

@@ -7,7 +7,9 @@ export class LocationCache {
   #young = new Map<string, ClientLocation>();
   #old = new Map<string, ClientLocation>();
 
-  constructor(readonly capacity: number) {
+  readonly capacity: number;
+  constructor(capacity: number) {
+    this.capacity = capacity;
     if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError(`capacity: expected an integer >= 1, got ${capacity}`);
   }
 

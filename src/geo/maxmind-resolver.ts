@@ -3,7 +3,7 @@
 // so a broken database is refused at start with a message instead of failing lookups later.
 import type { ClientLocation } from "../core/types.ts";
 import { normalizeClientIp } from "../core/client-ip.ts";
-import { NO_LOCATION, type GeoResolver } from "./geo-resolver.ts";
+import { NO_LOCATION, type GeoResolver } from "../core/geo-resolver.ts";
 import { LocationCache } from "./location-cache.ts";
 import { checkMmdb, GeoDatabaseError, type MmdbInfo } from "./mmdb-check.ts";
 import { CountryReader, NO_COUNTRY } from "./country-reader.ts";

@@ -33,7 +33,15 @@ const EXACT_SIZE: Readonly<Record<number, number>> = { 3: 8, 15: 4 };
 /** A strict decoder over one section ([base, end) of the file); pointers are relative to base. */
 class Section {
   readonly #checked: Uint8Array; // one bit per offset: value already checked (records are shared)
-  constructor(readonly bytes: Uint8Array, readonly base: number, readonly end: number, readonly name: string) {
+  readonly bytes: Uint8Array;
+  readonly base: number;
+  readonly end: number;
+  readonly name: string;
+  constructor(bytes: Uint8Array, base: number, end: number, name: string) {
+    this.bytes = bytes;
+    this.base = base;
+    this.end = end;
+    this.name = name;
     this.#checked = new Uint8Array(((end - base) >> 3) + 1);
   }
 

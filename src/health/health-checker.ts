@@ -9,6 +9,7 @@ import { HealthState, type HealthThresholds } from "../core/health-state.ts";
 import type { Logger } from "../lifecycle/log.ts";
 import type { HealthProbe, ProbeSpec } from "./health-probe.ts";
 import { forEachRouted, type RoutedSlots } from "../routes/route-counts.ts";
+import { hostPort } from "../core/host-port.ts";
 
 export interface HealthSettings extends ProbeSpec {
   readonly intervalMs: number;
@@ -147,7 +148,7 @@ export class HealthChecker {
       if (error !== null) log.debug("health check failed", { backend: id, error, streak: state.streak });
       return;
     }
-    const addr = `${backend.host.includes(":") ? `[${backend.host}]` : backend.host}:${backend.port}`;
+    const addr = hostPort(backend.host, backend.port);
     if (state.up) log.info("backend healthy again (health check)", { backend: id, addr, successes: limits.healthy });
     else log.warn("backend unhealthy (health check)", { backend: id, addr, failures: limits.unhealthy, error });
     this.#deps.onFlip?.(backend, state.up);

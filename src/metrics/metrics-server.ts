@@ -5,7 +5,8 @@ import type { MetricsConfig } from "../config.ts";
 import type { HostPort } from "../runtime/types.ts";
 import { serveHttp } from "../runtime/http-server.ts";
 import type { ProxyMetrics } from "./metrics.ts";
-import { healthReport, type HealthSource } from "../health/health-report.ts";
+import { healthReport, type HealthSource } from "../api/health-report.ts";
+import { hostPort } from "../core/host-port.ts";
 import type { StatusPage } from "../status/status-page.ts";
 
 export interface RunningMetricsServer {
@@ -14,8 +15,10 @@ export interface RunningMetricsServer {
 }
 
 export class MetricsStartError extends Error {
-  constructor(readonly variable: string, message: string) {
+  readonly variable: string;
+  constructor(variable: string, message: string) {
     super(`${variable}: ${message}`);
+    this.variable = variable;
     this.name = "MetricsStartError";
   }
 }
@@ -52,6 +55,6 @@ export async function startMetricsServer(config: MetricsConfig, metrics: ProxyMe
     return await serveHttp(config.listen, metricsFetch(config.path, metrics, health, status));
   } catch (err) {
     const { host, port } = config.listen;
-    throw new MetricsStartError("EDGEPROXY_METRICS_LISTEN_ADDR", `cannot listen on ${host.includes(":") ? `[${host}]` : host}:${port}: ${(err as Error).message}`);
+    throw new MetricsStartError("EDGEPROXY_METRICS_LISTEN_ADDR", `cannot listen on ${hostPort(host, port)}: ${(err as Error).message}`);
   }
 }

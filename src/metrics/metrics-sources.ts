@@ -3,9 +3,10 @@
 // circuit closed, probes agreeing with the routing store).
 import type { ProxyRejection } from "../core/proxy-protocol/header.ts";
 import type { ReplicationCounts } from "./replication-metrics.ts";
+import type { CircuitState } from "../core/circuit.ts";
 
-/** Circuit breaker state of one backend slot: 0 closed, 1 open, 2 half-open. */
-export type CircuitState = 0 | 1 | 2;
+/** @deprecated import CircuitState from core/circuit.ts; this re-export goes once edge-proxy.ts does. */
+export type { CircuitState };
 
 export interface MetricsSources {
   /** Client connections refused by the rate limiter so far (monotonic). */

@@ -11,10 +11,11 @@ import { createProxyMetrics, type ProxyMetrics } from "./metrics.ts";
 import { startMetricsServer, type RunningMetricsServer } from "./metrics-server.ts";
 import { routableCount, type RoutedSlots } from "../routes/route-counts.ts";
 import { DrainState } from "../lifecycle/shutdown.ts";
-import type { HealthSource, HealthStatus } from "../health/health-report.ts";
+import type { HealthSource, HealthStatus } from "../api/health-report.ts";
 import { VERSION } from "../api/version.ts";
 import type { Logger } from "../lifecycle/log.ts";
 import type { StatusPage } from "../status/status-page.ts";
+import { hostPort } from "../core/host-port.ts";
 
 export interface ObservabilityDeps {
   readonly metrics: MetricsConfig;
@@ -62,7 +63,7 @@ export class Observability {
     if (this.metrics === null) return null;
     const server = await startMetricsServer(this.#deps.metrics, this.metrics, this.health, status);
     const { host, port } = server.address;
-    this.#deps.log.info("edgeProxy metrics listening", { addr: `${host.includes(":") ? `[${host}]` : host}:${port}`, path: this.#deps.metrics.path });
+    this.#deps.log.info("edgeProxy metrics listening", { addr: hostPort(host, port), path: this.#deps.metrics.path });
     this.#server = server;
     return server;
   }

@@ -57,7 +57,11 @@ class BackendSockets {
   failedAtMs = -Infinity;
   closed = false;
 
-  constructor(readonly host: string, readonly port: number, nowMs: number) {
+  readonly host: string;
+  readonly port: number;
+  constructor(host: string, port: number, nowMs: number) {
+    this.host = host;
+    this.port = port;
     this.lastDemandMs = nowMs;
   }
 }

@@ -4,7 +4,7 @@
 // (a config reload applies at once); switching the breaker off closes every circuit.
 import type { Backend } from "../core/types.ts";
 import { CIRCUIT_STATE_NAMES, CircuitState, NO_TRANSITION, type CircuitSettings, type CircuitTable } from "../core/circuit.ts";
-import type { Logger } from "../lifecycle/log.ts";
+import type { Logger } from "../core/logger.ts";
 
 /** admit(): go ahead (closed), go ahead as a half-open probe, or do not use this backend now. */
 export const Admission = { PASS: 0, PROBE: 1, REFUSED: 2 } as const;
@@ -33,12 +33,21 @@ export class CircuitGuard implements CircuitGate {
   readonly #byBackend = new Map<string, number[]>();
   #on = false;
 
+  readonly engine: CircuitTable;
+  readonly backendAt: (slot: number) => Backend | null;
+  readonly settings: () => CircuitSettings;
+  readonly log: Logger;
   constructor(
-    readonly engine: CircuitTable,
-    readonly backendAt: (slot: number) => Backend | null,
-    readonly settings: () => CircuitSettings,
-    readonly log: Logger,
-  ) {}
+    engine: CircuitTable,
+    backendAt: (slot: number) => Backend | null,
+    settings: () => CircuitSettings,
+    log: Logger,
+  ) {
+    this.engine = engine;
+    this.backendAt = backendAt;
+    this.settings = settings;
+    this.log = log;
+  }
 
   /** CircuitState of a slot: 0 closed, 1 open, 2 half-open (for metrics). */
   state(slot: number): number {

@@ -1,6 +1,6 @@
 // One client connection: route → connect (timeout, failover to the next-best) → splice → release.
 import type { ClientSocket, Splice, Transport } from "../runtime/types.ts";
-import type { Logger } from "../lifecycle/log.ts";
+import type { Logger } from "../core/logger.ts";
 import type { Router } from "./router.ts";
 import type { ConnectionObserver } from "./connection-observer.ts";
 import type { RateGate } from "./rate-gate.ts";
@@ -8,6 +8,7 @@ import type { UpstreamPool } from "./upstream-pool.ts";
 import type { Backend } from "../core/types.ts";
 import type { ConnectionOrigin, ProxyVersion } from "../core/proxy-protocol/header.ts";
 import { encodeProxyHeader } from "../core/proxy-protocol/encode.ts";
+import { hostPort } from "../core/host-port.ts";
 
 export interface ConnectionPolicy {
   readonly connectTimeoutMs: number;
@@ -83,7 +84,7 @@ export function createClientHandler(deps: ClientHandlerDeps): ClientHandler {
         attempts.failed(route, now());
         counters.connectFailures++;
         observer?.connectFailed(backend);
-        log.warn("backend connect failed", { backend: backend.id, addr: `${backend.host}:${backend.port}`, client: attempts.client, error: (err as Error).message });
+        log.warn("backend connect failed", { backend: backend.id, addr: hostPort(backend.host, backend.port), client: attempts.client, error: (err as Error).message });
         continue;
       }
       let upstreamPrefix: Uint8Array | undefined;

@@ -1,16 +1,16 @@
 // The routing decision for one connection attempt: affinity first, then geo + the selection engine.
 // Owns the reservation: every slot it returns has been acquire()d and must be release()d.
-import type { Backend, ClientLocation } from "../core/types.ts";
+import type { Backend } from "../core/types.ts";
 import type { SelectionEngine } from "../core/selection.ts";
 import type { AffinityBindings } from "../core/affinity.ts";
 import type { RouteLookup } from "../core/route-table.ts";
 import { countryCode } from "../core/regions.ts";
 import { normalizeClientIp } from "../core/client-ip.ts";
+import type { GeoResolver } from "../core/geo-resolver.ts";
 import { Admission, noCircuits, type CircuitGate } from "./circuit-guard.ts";
 
-export interface GeoLocator {
-  locate(ip: string): ClientLocation;
-}
+/** @deprecated the geo port is GeoResolver (core/geo-resolver.ts); this alias goes once edge-proxy.ts imports that. */
+export type GeoLocator = GeoResolver;
 
 export interface Route {
   readonly slot: number;
@@ -37,13 +37,24 @@ export class Router {
   #attemptSeq = 0;
   #seed = 0x9e3779b9;
 
+  readonly engine: SelectionEngine;
+  readonly table: RouteLookup;
+  readonly affinity: AffinityBindings;
+  readonly geo: GeoResolver;
+  readonly circuits: CircuitGate;
   constructor(
-    readonly engine: SelectionEngine,
-    readonly table: RouteLookup,
-    readonly affinity: AffinityBindings,
-    readonly geo: GeoLocator,
-    readonly circuits: CircuitGate = noCircuits,
-  ) {}
+    engine: SelectionEngine,
+    table: RouteLookup,
+    affinity: AffinityBindings,
+    geo: GeoResolver,
+    circuits: CircuitGate = noCircuits,
+  ) {
+    this.engine = engine;
+    this.table = table;
+    this.affinity = affinity;
+    this.geo = geo;
+    this.circuits = circuits;
+  }
 
   release(route: Route): void {
     this.engine.release(route.slot);

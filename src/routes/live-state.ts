@@ -24,13 +24,22 @@ export class LiveStatePublisher {
   #timer: ReturnType<typeof setInterval> | null = null;
   #failing = false;
 
+  readonly sink: LiveSink;
+  /** The proxy's current counts, one entry per backend in the route table. */
+  readonly counts: () => readonly LiveCount[];
+  readonly intervalMs: number;
+  readonly log: Logger;
   constructor(
-    readonly sink: LiveSink,
-    /** The proxy's current counts, one entry per backend in the route table. */
-    readonly counts: () => readonly LiveCount[],
-    readonly intervalMs: number,
-    readonly log: Logger,
-  ) {}
+    sink: LiveSink,
+    counts: () => readonly LiveCount[],
+    intervalMs: number,
+    log: Logger,
+  ) {
+    this.sink = sink;
+    this.counts = counts;
+    this.intervalMs = intervalMs;
+    this.log = log;
+  }
 
   /** Compares with what was last written; writes the difference. True when something was written. */
   publish(nowMs: number): boolean {

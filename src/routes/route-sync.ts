@@ -6,7 +6,12 @@ import type { Logger } from "../lifecycle/log.ts";
 
 export interface SnapshotSource {
   changeMarker(): Promise<string>;
-  readSnapshot(): Promise<{ snapshot: RouteSnapshot; skipped: readonly { id: string | null; reason: string }[] }>;
+  readSnapshot(): Promise<{
+    snapshot: RouteSnapshot;
+    skipped: readonly { id: string | null; reason: string }[];
+    /** Rows routed with values replaced (soft_limit above hard_limit, …), by row version. */
+    adjusted?: readonly { id: string; version: number; reasons: readonly string[] }[];
+  }>;
 }
 
 /** Where each applied snapshot is also kept (a local file), so a restart during an outage still routes. */
@@ -40,8 +45,16 @@ export class RouteSync {
   readonly #keeper: SnapshotKeeper | null;
   readonly #adjust: (snapshot: RouteSnapshot) => RouteSnapshot;
   #last: RouteSnapshot | null = null;
+  /** Adjusted rows already warned about: id → version and reasons, so each change warns once. */
+  readonly #warned = new Map<string, string>();
 
-  constructor(readonly source: SnapshotSource, readonly table: RouteTable, readonly log: Logger, options: RouteSyncOptions = {}) {
+  readonly source: SnapshotSource;
+  readonly table: RouteTable;
+  readonly log: Logger;
+  constructor(source: SnapshotSource, table: RouteTable, log: Logger, options: RouteSyncOptions = {}) {
+    this.source = source;
+    this.table = table;
+    this.log = log;
     this.#now = options.now ?? Date.now;
     this.#keeper = options.keeper ?? null;
     this.#adjust = options.adjust ?? ((snapshot) => snapshot);
@@ -87,8 +100,9 @@ export class RouteSync {
         this.#recovered();
         return false;
       }
-      const { snapshot, skipped } = await this.source.readSnapshot();
+      const { snapshot, skipped, adjusted = [] } = await this.source.readSnapshot();
       for (const s of skipped) this.log.warn("routing row skipped", { id: s.id, reason: s.reason });
+      this.#warnAdjusted(adjusted);
       this.#last = snapshot;
       const report = this.table.apply(this.#adjust(snapshot));
       for (const id of report.overflow) this.log.error("no free backend slot (raise EDGEPROXY_MAX_BACKENDS)", { id });
@@ -125,6 +139,19 @@ export class RouteSync {
       if (!this.#keeperFailing) this.log.warn("cannot save the route snapshot (a restart during a store outage would start without routes)", { error: (err as Error).message });
       this.#keeperFailing = true;
     }
+  }
+
+  /** One warning per change of a row routed with replaced values (not one per reload). */
+  #warnAdjusted(adjusted: readonly { id: string; version: number; reasons: readonly string[] }[]): void {
+    const now = new Set<string>();
+    for (const a of adjusted) {
+      now.add(a.id);
+      const key = `${a.version} ${a.reasons.join("; ")}`;
+      if (this.#warned.get(a.id) === key) continue;
+      this.#warned.set(a.id, key);
+      this.log.warn("routing row adjusted", { id: a.id, version: a.version, reasons: a.reasons });
+    }
+    for (const id of this.#warned.keys()) if (!now.has(id)) this.#warned.delete(id);
   }
 
   #recovered(): void {

@@ -13,8 +13,10 @@ import { snapshotFile } from "../store/snapshot-file.ts";
 
 /** The routing store cannot be used at start; `variable` is the setting to look at. */
 export class RoutingStartError extends Error {
-  constructor(readonly variable: string, message: string) {
+  readonly variable: string;
+  constructor(variable: string, message: string) {
     super(`${variable}: ${message}`);
+    this.variable = variable;
     this.name = "RoutingStartError";
   }
 }

@@ -7,10 +7,15 @@ class Pool {
   private readonly free: Uint8Array[] = [];
   /** Taken and not given back (a buffer dropped with its socket stays counted: tests only). */
   inUse = 0;
+  readonly size: number;
+  private readonly maxPooled: number;
   constructor(
-    readonly size: number,
-    private readonly maxPooled: number,
-  ) {}
+    size: number,
+    maxPooled: number,
+  ) {
+    this.size = size;
+    this.maxPooled = maxPooled;
+  }
 
   take(): Uint8Array {
     this.inUse++;

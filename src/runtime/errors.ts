@@ -1,5 +1,6 @@
 // Uniform socket errors on every runtime: "connect ECONNREFUSED 127.0.0.1:9", "listen EADDRINUSE [::]:8080".
 import type { HostPort } from "./types.ts";
+import { hostPort } from "../core/host-port.ts";
 
 /** Error with the errno-style code the caller can branch on (refused, timeout, DNS, in use, ...). */
 export interface SocketError extends Error {
@@ -7,7 +8,7 @@ export interface SocketError extends Error {
 }
 
 export function formatTarget(target: HostPort): string {
-  return target.host.includes(":") ? `[${target.host}]:${target.port}` : `${target.host}:${target.port}`;
+  return hostPort(target.host, target.port);
 }
 
 function withCode(message: string, code: string): SocketError {

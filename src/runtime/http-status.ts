@@ -6,6 +6,7 @@
 // node:net works on Node, Bun and Deno; one small exchange per backend and interval, off the data path.
 import net from "node:net";
 import type { HostPort } from "./types.ts";
+import { hostPort } from "../core/host-port.ts";
 
 /** Longest status line read before the answer is declared not HTTP. */
 const MAX_STATUS_LINE = 8192;
@@ -13,7 +14,7 @@ const MAX_STATUS_LINE = 8192;
 export function httpGetStatus(target: HostPort, path: string, signal: AbortSignal, userAgent: string): Promise<number> {
   return new Promise((resolve, reject) => {
     if (signal.aborted) return reject(new Error("aborted"));
-    const host = target.host.includes(":") ? `[${target.host}]` : target.host;
+    const host = hostPort(target.host, target.port);
     const socket = net.connect({ host: target.host, port: target.port });
     let head = "";
     let settled = false;
@@ -29,7 +30,7 @@ export function httpGetStatus(target: HostPort, path: string, signal: AbortSigna
     signal.addEventListener("abort", onAbort, { once: true });
     socket.setEncoding("latin1");
     socket.on("connect", () => {
-      socket.write(`GET ${path} HTTP/1.1\r\nHost: ${host}:${target.port}\r\nUser-Agent: ${userAgent}\r\nAccept: */*\r\nConnection: close\r\n\r\n`);
+      socket.write(`GET ${path} HTTP/1.1\r\nHost: ${host}\r\nUser-Agent: ${userAgent}\r\nAccept: */*\r\nConnection: close\r\n\r\n`);
     });
     socket.on("data", (chunk: string) => {
       head += chunk;

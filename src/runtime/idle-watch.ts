@@ -31,10 +31,9 @@ export class IdleSweep {
   readonly #watched = new Set<IdleWatched>();
   #cancel: (() => void) | null = null;
 
-  constructor(
-    idleTimeoutMs: number,
-    private readonly schedule: Schedule = realSchedule,
-  ) {
+  private readonly schedule: Schedule;
+  constructor(idleTimeoutMs: number, schedule: Schedule = realSchedule) {
+    this.schedule = schedule;
     this.tickMs = Math.max(1, Math.ceil(idleTimeoutMs / ticksPerTimeout));
   }
 

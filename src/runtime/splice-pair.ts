@@ -4,13 +4,22 @@ import type { SpliceTally } from "./splice-tally.ts";
 
 export class SplicePair<S extends { readonly failed: boolean }> {
   private open = 2;
+  readonly client: S;
+  readonly upstream: S;
+  readonly tally: SpliceTally;
+  /** How this runtime closes one side at once (a module-level function: nothing allocated per pair). */
+  private readonly closeSide: (side: S) => void;
   constructor(
-    readonly client: S,
-    readonly upstream: S,
-    readonly tally: SpliceTally,
-    /** How this runtime closes one side at once (a module-level function: nothing allocated per pair). */
-    private readonly closeSide: (side: S) => void,
-  ) {}
+    client: S,
+    upstream: S,
+    tally: SpliceTally,
+    closeSide: (side: S) => void,
+  ) {
+    this.client = client;
+    this.upstream = upstream;
+    this.tally = tally;
+    this.closeSide = closeSide;
+  }
 
   sideGone(side: S): void {
     if (side.failed && this.tally.fail("error")) this.closeBoth();

@@ -2,7 +2,6 @@
 // each passes a shared WebAssembly.Memory in `data` as the same memory, not a copy). The data-plane
 // workers of issue 11 and the concurrent engine tests start their threads here.
 import { Worker, isMainThread, parentPort, workerData } from "node:worker_threads";
-import { detectRuntime } from "./detect.ts";
 
 export interface Thread {
   /** Resolves with the thread's first message, rejects when it throws or exits before sending one. */
@@ -13,7 +12,7 @@ export interface Thread {
 
 /** Start `module` (a file URL of a .ts/.js module) in a new thread with `data` as its threadData(). */
 export function startThread(module: URL, data: unknown): Thread {
-  const worker = typescriptOnNode(module, data) ?? new Worker(module, { workerData: data });
+  const worker = new Worker(module, { workerData: data }); // Node 22.18+/24 strips .ts types in threads too
   const result = new Promise<unknown>((resolve, reject) => {
     worker.once("message", resolve);
     worker.once("error", reject);
@@ -36,18 +35,4 @@ export function threadData<T>(): T {
 /** Inside a thread: answer the thread that started it (its `result`). */
 export function answer(message: unknown): void {
   parentPort?.postMessage(message);
-}
-
-/** Node runs a .ts module through tsx (npm start, the tests), whose loader a worker thread does not
- *  inherit on Node 20: such a thread first registers tsx itself, then imports the module. */
-function typescriptOnNode(module: URL, data?: unknown): Worker | null {
-  if (detectRuntime() !== "node" || !module.pathname.endsWith(".ts")) return null;
-  let tsx: string;
-  try {
-    tsx = import.meta.resolve("tsx/esm/api");
-  } catch {
-    return null; // no tsx: a Node that strips types itself
-  }
-  const boot = `import(${JSON.stringify(tsx)}).then(({ register }) => { register(); return import(${JSON.stringify(module.href)}); })`;
-  return new Worker(boot, { eval: true, workerData: data });
 }

@@ -10,13 +10,21 @@ export class ConfigWatch {
   readonly #poll: FilePoll;
   #lastError: string | null = null;
 
+  readonly path: string;
+  private readonly base: ReloadableSettings;
+  readonly settings: Settings;
+  private readonly log: Logger;
   private constructor(
-    readonly path: string,
-    private readonly base: ReloadableSettings,
-    readonly settings: Settings,
+    path: string,
+    base: ReloadableSettings,
+    settings: Settings,
     readFile: ReadFile,
-    private readonly log: Logger,
+    log: Logger,
   ) {
+    this.path = path;
+    this.base = base;
+    this.settings = settings;
+    this.log = log;
     this.#poll = new FilePoll([path], readFile);
   }
 

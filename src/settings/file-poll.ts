@@ -6,7 +6,12 @@ export type ReadFile = (path: string) => Promise<Uint8Array>;
 export class FilePoll {
   #last: readonly Uint8Array[] | null = null;
 
-  constructor(readonly paths: readonly string[], private readonly readFile: ReadFile) {}
+  readonly paths: readonly string[];
+  private readonly readFile: ReadFile;
+  constructor(paths: readonly string[], readFile: ReadFile) {
+    this.paths = paths;
+    this.readFile = readFile;
+  }
 
   /** Reads every file: their contents when any differs from the previous poll (the first poll always
    *  counts as a change), else null. A read error rejects and leaves the previous contents in place. */

@@ -3,7 +3,7 @@
 // back into a BackendRecord.
 import { checkBackendColumns, parseBackendRow } from "../core/backend-row.ts";
 import type { Backend } from "../core/types.ts";
-import type { BackendInput, BackendRecord, SkippedRow } from "./routing-store.ts";
+import type { AdjustedRow, BackendInput, BackendRecord, SkippedRow } from "./routing-store.ts";
 import { BackendInputError, inputError } from "./store-errors.ts";
 
 export function checkId(id: string): void {
@@ -25,7 +25,7 @@ function heartbeat(value: unknown): number | null | undefined {
 
 /** BackendInput → column values, validated (and defaulted) by the rules the proxy applies when it reads them. */
 export function inputRow(input: BackendInput) {
-  const parsed = parseBackendRow({
+  const raw = {
     id: input.id,
     app: input.app ?? null,
     region: input.region,
@@ -36,8 +36,14 @@ export function inputRow(input: BackendInput) {
     weight: input.weight ?? null,
     soft_limit: input.softLimit ?? null,
     hard_limit: input.hardLimit ?? null,
-  });
+  };
+  // Input is held to the strict rules (soft_limit <= hard_limit, values in range); only rows edited
+  // by hand are read leniently (parseBackendRow's `adjusted`).
+  const problem = checkBackendColumns(raw);
+  if (problem !== null) throw inputError(problem);
+  const parsed = parseBackendRow(raw);
   if (!parsed.ok) throw inputError(parsed.reason);
+  if (parsed.adjusted.length > 0) throw inputError(parsed.adjusted[0]!);
   const b = parsed.backend;
   return {
     id: b.id, app: b.app, region: b.region, country: b.country, wg_ip: b.host, port: b.port,
@@ -68,19 +74,25 @@ export function toRecord(row: Record<string, unknown>): BackendRecord {
   };
 }
 
-/** Snapshot rows (as read by either store, deleted ones already left out) → the valid backends and the
- *  rows skipped with why. A `deleted` value the query let through that is not 0/1/NULL is skipped too. */
-export function snapshotRows(rows: Iterable<Record<string, unknown>>): { backends: Backend[]; skipped: SkippedRow[] } {
+/** Snapshot rows (as read by either store, deleted ones already left out) → the backends to route, the
+ *  rows skipped with why, and the rows routed with values replaced (with why). A `deleted` value the
+ *  query let through that is not 0/1/NULL is skipped too. */
+export function snapshotRows(rows: Iterable<Record<string, unknown>>): { backends: Backend[]; skipped: SkippedRow[]; adjusted: AdjustedRow[] } {
   const backends: Backend[] = [];
   const skipped: SkippedRow[] = [];
+  const adjusted: AdjustedRow[] = [];
   for (const row of rows) {
     if (row.deleted !== null && row.deleted !== 0) {
       skipped.push({ id: typeof row.id === "string" ? row.id : null, reason: `deleted: expected 0 or 1 or NULL, got ${JSON.stringify(row.deleted)}` });
       continue;
     }
     const parsed = parseBackendRow(row);
-    if (parsed.ok) backends.push(parsed.backend);
-    else skipped.push({ id: parsed.id, reason: parsed.reason });
+    if (!parsed.ok) {
+      skipped.push({ id: parsed.id, reason: parsed.reason });
+      continue;
+    }
+    backends.push(parsed.backend);
+    if (parsed.adjusted.length > 0) adjusted.push({ id: parsed.backend.id, version: parsed.backend.version, reasons: parsed.adjusted });
   }
-  return { backends, skipped };
+  return { backends, skipped, adjusted };
 }

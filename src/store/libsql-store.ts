@@ -1,12 +1,12 @@
 // The routing store on a local libSQL/SQLite file (`EDGEPROXY_DB_PATH`), shared with the CLI, the API
 // and hand edits in sqlite3. WAL mode so the proxy reads while others write; a busy timeout so two
 // writers queue instead of failing with "database is locked".
-import { checkBackendColumns } from "../core/backend-row.ts";
 import type { BackendInput, BackendRecord, ChangeSource, RoutingStore, SnapshotRead } from "./routing-store.ts";
 import { inTransaction, openSqlConnection, type SqlConnection } from "./sql-connection.ts";
 import { migrate } from "./migrations.ts";
-import { BackendInputError, inputError, StoreError } from "./store-errors.ts";
-import { checkId, flag, inputRow, snapshotRows, toRecord } from "./backend-input.ts";
+import { BackendInputError, StoreError } from "./store-errors.ts";
+import { checkId, inputRow, snapshotRows, toRecord } from "./backend-input.ts";
+import { BackendSetters, checkCutoff, checkHeartbeatTime, NOT_DELETED, SNAPSHOT_COLUMNS, SQLITE_PARAM, updateStatement, upsertStatement, type ChangeStamp } from "./backend-sql.ts";
 
 export interface LibsqlStoreOptions {
   /** How long a write waits for another writer's lock before failing. Default 5000. */
@@ -29,8 +29,6 @@ export interface LibsqlStore extends RoutingStore {
   readonly path: string;
 }
 
-const SNAPSHOT_COLUMNS = "id, app, region, country, wg_ip, port, healthy, weight, soft_limit, hard_limit, version, deleted";
-const NOT_DELETED = "(deleted IS NULL OR deleted = 0)";
 const MARKER_SQL = "SELECT (SELECT value FROM store_meta WHERE key = 'store_id') AS store, (SELECT COALESCE(MAX(seq), 0) FROM backend_changes) AS seq";
 
 /**
@@ -79,7 +77,8 @@ function storeError(path: string, action: string, err: unknown): StoreError {
   return new StoreError(`routing store ${path}: cannot ${action}: ${message}${code ? ` (${code})` : ""}`, code, { cause: err });
 }
 
-class LibsqlRoutingStore implements LibsqlStore {
+class LibsqlRoutingStore extends BackendSetters implements LibsqlStore {
+  readonly path: string;
   /** null after a driver error (reconnect on next use) or after close(). */
   #db: SqlConnection | null;
   #closed = false;
@@ -91,7 +90,9 @@ class LibsqlRoutingStore implements LibsqlStore {
   /** Identity of the file the open connection was made to. */
   #identity: string | null;
 
-  constructor(readonly path: string, db: SqlConnection, connect: () => SqlConnection, options: LibsqlStoreOptions) {
+  constructor(path: string, db: SqlConnection, connect: () => SqlConnection, options: LibsqlStoreOptions) {
+    super();
+    this.path = path;
     this.#db = db;
     this.#fileIdentity = options.fileIdentity ?? null;
     this.#identity = this.#fileIdentity?.() ?? null;
@@ -136,27 +137,23 @@ class LibsqlRoutingStore implements LibsqlStore {
       // One read transaction: the marker and the rows come from the same moment.
       inTransaction(db, "BEGIN", () => {
         const generation = marker(db);
-        const { backends, skipped } = snapshotRows(db.all(`SELECT ${SNAPSHOT_COLUMNS} FROM backends WHERE deleted IS NOT 1 ORDER BY id`));
-        return { snapshot: { generation, backends }, skipped };
+        const { backends, skipped, adjusted } = snapshotRows(db.all(`SELECT ${SNAPSHOT_COLUMNS} FROM backends WHERE deleted IS NOT 1 ORDER BY id`));
+        return { snapshot: { generation, backends }, skipped, adjusted };
       }),
     );
+  }
+
+  #stamp(): ChangeStamp {
+    return { source: this.#source, origin: this.#origin, at: this.#now() };
   }
 
   async upsertBackend(input: BackendInput): Promise<boolean> {
     return this.#use("write backend", (db) => {
       const row = inputRow(input);
-      const now = this.#now();
+      const upsert = upsertStatement(SQLITE_PARAM, row, this.#stamp());
       return inTransaction(db, "BEGIN IMMEDIATE", () => {
         const existed = db.get("SELECT 1 AS found FROM backends WHERE id = ?", [row.id]) !== undefined;
-        db.run(
-          `INSERT INTO backends (id, app, region, country, wg_ip, port, healthy, weight, soft_limit, hard_limit, deleted, source, origin, created_at, updated_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?)
-           ON CONFLICT (id) DO UPDATE SET app = excluded.app, region = excluded.region, country = excluded.country,
-             wg_ip = excluded.wg_ip, port = excluded.port, healthy = excluded.healthy, weight = excluded.weight,
-             soft_limit = excluded.soft_limit, hard_limit = excluded.hard_limit, deleted = 0,
-             source = excluded.source, origin = excluded.origin, updated_at = excluded.updated_at`,
-          [row.id, row.app, row.region, row.country, row.wg_ip, row.port, row.healthy, row.weight, row.soft_limit, row.hard_limit, this.#source, this.#origin, now, now],
-        );
+        db.run(upsert.sql, upsert.params);
         // In the same transaction, so a heartbeat sweep never sees the row live with its old heartbeat.
         // Only when it differs: an UPDATE that leaves the heartbeat as it was would bump the version again.
         if (row.last_heartbeat_ms !== undefined) {
@@ -167,36 +164,11 @@ class LibsqlRoutingStore implements LibsqlStore {
     });
   }
 
-  /** One UPDATE of the given columns on one id, stamped with source/origin/updated_at. */
-  async #update(id: string, set: Readonly<Record<string, unknown>>, action: string): Promise<boolean> {
+  protected async update(id: string, set: Readonly<Record<string, unknown>>, action: string): Promise<boolean> {
     return this.#use(action, (db) => {
-      const problem = checkBackendColumns({ id, ...set });
-      if (problem !== null) throw inputError(problem);
-      const columns = Object.keys(set);
-      const assignments = columns.map((c) => `${c} = ?`).join(", ");
-      const values = columns.map((c) => set[c]);
-      return db.run(`UPDATE backends SET ${assignments}, source = ?, origin = ?, updated_at = ? WHERE id = ?`, [...values, this.#source, this.#origin, this.#now(), id]) > 0;
+      const update = updateStatement(SQLITE_PARAM, id, set, this.#stamp());
+      return db.run(update.sql, update.params) > 0;
     });
-  }
-
-  async setHealthy(id: string, healthy: boolean): Promise<boolean> {
-    return this.#update(id, { healthy: flag(healthy, "healthy") }, "set healthy");
-  }
-
-  async setWeight(id: string, weight: number): Promise<boolean> {
-    return this.#update(id, { weight }, "set weight");
-  }
-
-  async setLimits(id: string, softLimit: number, hardLimit: number): Promise<boolean> {
-    return this.#update(id, { soft_limit: softLimit, hard_limit: hardLimit }, "set limits");
-  }
-
-  async softDelete(id: string): Promise<boolean> {
-    return this.#update(id, { deleted: 1 }, "soft-delete backend");
-  }
-
-  async enable(id: string): Promise<boolean> {
-    return this.#update(id, { healthy: 1, deleted: 0 }, "enable backend");
   }
 
   async deleteBackend(id: string): Promise<boolean> {
@@ -209,7 +181,7 @@ class LibsqlRoutingStore implements LibsqlStore {
   async touchHeartbeat(id: string, nowMs: number): Promise<boolean> {
     return this.#use("record heartbeat", (db) => {
       checkId(id);
-      if (!Number.isSafeInteger(nowMs) || nowMs < 0) throw new BackendInputError("nowMs", `nowMs: expected an integer >= 0, got ${nowMs}`);
+      checkHeartbeatTime(nowMs);
       // Skipping an unchanged value matters: an UPDATE that leaves the heartbeat as it was is an ordinary
       // write to the change triggers, and would bump the row's version.
       const changed = db.run(`UPDATE backends SET last_heartbeat_ms = ? WHERE id = ? AND ${NOT_DELETED} AND last_heartbeat_ms IS NOT ?`, [nowMs, id, nowMs]);
@@ -219,7 +191,7 @@ class LibsqlRoutingStore implements LibsqlStore {
 
   async expireHeartbeats(cutoffMs: number): Promise<string[]> {
     return this.#use("expire heartbeats", (db) => {
-      if (!Number.isSafeInteger(cutoffMs)) throw new BackendInputError("cutoffMs", `cutoffMs: expected an integer, got ${cutoffMs}`);
+      checkCutoff(cutoffMs);
       const stale = `last_heartbeat_ms IS NOT NULL AND last_heartbeat_ms < ? AND ${NOT_DELETED}`;
       // Most sweeps find nothing: a plain read first, so they never take the write lock.
       if (db.get(`SELECT 1 AS found FROM backends WHERE ${stale} LIMIT 1`, [cutoffMs]) === undefined) return [];

@@ -1,12 +1,12 @@
 // The routing store on PostgreSQL (`EDGEPROXY_POSTGRES_*`): one database (often with replicas) holding
 // the backend inventory of every POP. Same port and same row rules as the libSQL store; the schema and
 // its change triggers are in pg-schema.ts, change propagation (LISTEN) in pg-change-feed.ts.
-import { checkBackendColumns } from "../core/backend-row.ts";
 import type { BackendInput, BackendRecord, ChangeSource, RoutingStore, SnapshotRead } from "./routing-store.ts";
 import { createPool, displayUrl, endWithin, pgError, type PgPool, type PgPoolClient, type PgQueryResult, type PgSettings } from "./pg-connection.ts";
 import { migratePg } from "./pg-schema.ts";
-import { BackendInputError, inputError, StoreError } from "./store-errors.ts";
-import { checkId, flag, inputRow, snapshotRows, toRecord } from "./backend-input.ts";
+import { BackendInputError, StoreError } from "./store-errors.ts";
+import { checkId, inputRow, snapshotRows, toRecord } from "./backend-input.ts";
+import { BackendSetters, checkCutoff, checkHeartbeatTime, NOT_DELETED, PG_PARAM, SNAPSHOT_COLUMNS, updateStatement, upsertStatement, type ChangeStamp } from "./backend-sql.ts";
 
 export interface PgStoreOptions {
   /** Written to `source` on every change made through this handle. Default null. */
@@ -26,8 +26,6 @@ export interface PgStore extends RoutingStore {
   readonly schema: string;
 }
 
-const SNAPSHOT_COLUMNS = "id, app, region, country, wg_ip, port, healthy, weight, soft_limit, hard_limit, version, deleted";
-const NOT_DELETED = "(deleted IS NULL OR deleted = 0)";
 const MARKER_SQL = "SELECT (SELECT value FROM store_meta WHERE key = 'store_id') AS store, (SELECT value FROM store_meta WHERE key = 'generation') AS generation";
 
 /**
@@ -62,15 +60,24 @@ export async function openPgStore(settings: PgSettings, options: PgStoreOptions 
   }
 }
 
-class PgRoutingStore implements PgStore {
+class PgRoutingStore extends BackendSetters implements PgStore {
   readonly displayUrl: string;
+  readonly url: string;
+  readonly schema: string;
+  readonly pool: PgPool;
+  /** How long close() waits for the server before dropping the connections. */
+  readonly closeGraceMs: number;
   #closed = false;
   readonly #source: string | null;
   readonly #origin: string | null;
   readonly #now: () => number;
 
-  /** closeGraceMs: how long close() waits for the server before dropping the connections. */
-  constructor(readonly url: string, readonly schema: string, readonly pool: PgPool, options: PgStoreOptions, readonly closeGraceMs: number) {
+  constructor(url: string, schema: string, pool: PgPool, options: PgStoreOptions, closeGraceMs: number) {
+    super();
+    this.url = url;
+    this.schema = schema;
+    this.pool = pool;
+    this.closeGraceMs = closeGraceMs;
     this.displayUrl = displayUrl(url);
     this.#source = options.source ?? null;
     this.#origin = options.origin ?? null;
@@ -120,28 +127,23 @@ class PgRoutingStore implements PgStore {
       this.#transaction("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", async (client) => {
         const generation = marker((await client.query(MARKER_SQL)).rows[0]);
         const { rows } = await client.query<Record<string, unknown>>(`SELECT ${SNAPSHOT_COLUMNS} FROM backends WHERE deleted IS DISTINCT FROM 1 ORDER BY id COLLATE "C"`);
-        const { backends, skipped } = snapshotRows(rows);
-        return { snapshot: { generation, backends }, skipped };
+        const { backends, skipped, adjusted } = snapshotRows(rows);
+        return { snapshot: { generation, backends }, skipped, adjusted };
       }),
     );
+  }
+
+  #stamp(): ChangeStamp {
+    return { source: this.#source, origin: this.#origin, at: new Date(this.#now()) };
   }
 
   upsertBackend(input: BackendInput): Promise<boolean> {
     return this.#use("write backend", async () => {
       const row = inputRow(input);
-      const now = new Date(this.#now());
+      const upsert = upsertStatement(PG_PARAM, row, this.#stamp());
       return this.#transaction("BEGIN", async (client) => {
         // xmax is 0 on a freshly inserted row and set on one the ON CONFLICT branch updated.
-        const { rows } = await client.query<{ existed: boolean }>(
-          `INSERT INTO backends AS b (id, app, region, country, wg_ip, port, healthy, weight, soft_limit, hard_limit, deleted, source, origin, created_at, updated_at)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 0, $11, $12, $13, $13)
-           ON CONFLICT (id) DO UPDATE SET app = excluded.app, region = excluded.region, country = excluded.country,
-             wg_ip = excluded.wg_ip, port = excluded.port, healthy = excluded.healthy, weight = excluded.weight,
-             soft_limit = excluded.soft_limit, hard_limit = excluded.hard_limit, deleted = 0,
-             source = excluded.source, origin = excluded.origin, updated_at = excluded.updated_at
-           RETURNING (b.xmax <> 0) AS existed`,
-          [row.id, row.app, row.region, row.country, row.wg_ip, row.port, row.healthy, row.weight, row.soft_limit, row.hard_limit, this.#source, this.#origin, now],
-        );
+        const { rows } = await client.query<{ existed: boolean }>(`${upsert.sql}\nRETURNING (b.xmax <> 0) AS existed`, upsert.params);
         // Only when it differs: an UPDATE that leaves the heartbeat as it was would bump the version again.
         if (row.last_heartbeat_ms !== undefined) {
           await client.query("UPDATE backends SET last_heartbeat_ms = $1 WHERE id = $2 AND last_heartbeat_ms IS DISTINCT FROM $1", [row.last_heartbeat_ms, row.id]);
@@ -151,41 +153,11 @@ class PgRoutingStore implements PgStore {
     });
   }
 
-  /** One UPDATE of the given columns on one id, stamped with source/origin/updated_at. */
-  #update(id: string, set: Readonly<Record<string, unknown>>, action: string): Promise<boolean> {
+  protected update(id: string, set: Readonly<Record<string, unknown>>, action: string): Promise<boolean> {
     return this.#use(action, async () => {
-      const problem = checkBackendColumns({ id, ...set });
-      if (problem !== null) throw inputError(problem);
-      const columns = Object.keys(set);
-      const assignments = columns.map((c, i) => `${c} = $${i + 1}`).join(", ");
-      const n = columns.length;
-      const values = columns.map((c) => set[c]);
-      const result = await this.#query(
-        `UPDATE backends SET ${assignments}, source = $${n + 1}, origin = $${n + 2}, updated_at = $${n + 3} WHERE id = $${n + 4}`,
-        [...values, this.#source, this.#origin, new Date(this.#now()), id],
-      );
-      return (result.rowCount ?? 0) > 0;
+      const update = updateStatement(PG_PARAM, id, set, this.#stamp());
+      return ((await this.#query(update.sql, update.params)).rowCount ?? 0) > 0;
     });
-  }
-
-  async setHealthy(id: string, healthy: boolean): Promise<boolean> {
-    return this.#update(id, { healthy: flag(healthy, "healthy") }, "set healthy");
-  }
-
-  setWeight(id: string, weight: number): Promise<boolean> {
-    return this.#update(id, { weight }, "set weight");
-  }
-
-  setLimits(id: string, softLimit: number, hardLimit: number): Promise<boolean> {
-    return this.#update(id, { soft_limit: softLimit, hard_limit: hardLimit }, "set limits");
-  }
-
-  softDelete(id: string): Promise<boolean> {
-    return this.#update(id, { deleted: 1 }, "soft-delete backend");
-  }
-
-  enable(id: string): Promise<boolean> {
-    return this.#update(id, { healthy: 1, deleted: 0 }, "enable backend");
   }
 
   deleteBackend(id: string): Promise<boolean> {
@@ -198,7 +170,7 @@ class PgRoutingStore implements PgStore {
   touchHeartbeat(id: string, nowMs: number): Promise<boolean> {
     return this.#use("record heartbeat", async () => {
       checkId(id);
-      if (!Number.isSafeInteger(nowMs) || nowMs < 0) throw new BackendInputError("nowMs", `nowMs: expected an integer >= 0, got ${nowMs}`);
+      checkHeartbeatTime(nowMs);
       // Skipping an unchanged value matters: an UPDATE that leaves the heartbeat as it was is an
       // ordinary write to the change triggers, and would bump the row's version.
       const { rows } = await this.#query(
@@ -213,7 +185,7 @@ class PgRoutingStore implements PgStore {
 
   expireHeartbeats(cutoffMs: number): Promise<string[]> {
     return this.#use("expire heartbeats", async () => {
-      if (!Number.isSafeInteger(cutoffMs)) throw new BackendInputError("cutoffMs", `cutoffMs: expected an integer, got ${cutoffMs}`);
+      checkCutoff(cutoffMs);
       const stale = `last_heartbeat_ms IS NOT NULL AND last_heartbeat_ms < $1 AND ${NOT_DELETED}`;
       // Most sweeps find nothing: a plain read first, so they take no row lock.
       if ((await this.#query(`SELECT 1 FROM backends WHERE ${stale} LIMIT 1`, [cutoffMs])).rows.length === 0) return [];

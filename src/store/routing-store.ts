@@ -10,10 +10,20 @@ export interface SkippedRow {
   readonly reason: string;
 }
 
+/** A row routed with some values replaced (core/backend-row.ts parseBackendRow `adjusted`). */
+export interface AdjustedRow {
+  readonly id: string;
+  /** The row's version: a change of the row is a new version, so a warning can be given once per change. */
+  readonly version: number;
+  readonly reasons: readonly string[];
+}
+
 export interface SnapshotRead {
   readonly snapshot: RouteSnapshot;
-  /** Non-deleted rows that failed validation; the rest of the table still loads. */
+  /** Non-deleted rows that cannot be routed at all; the rest of the table still loads. */
   readonly skipped: readonly SkippedRow[];
+  /** Rows routed with out-of-shape values replaced (e.g. soft_limit above hard_limit). */
+  readonly adjusted?: readonly AdjustedRow[];
 }
 
 /** What `upsertBackend` writes. Omitted fields take the documented defaults. */

@@ -2,16 +2,20 @@
 
 /** The store could not be opened, read or written: corrupt file, lock held too long, closed handle. */
 export class StoreError extends Error {
-  constructor(message: string, readonly code: string | null = null, options?: { cause?: unknown }) {
+  readonly code: string | null;
+  constructor(message: string, code: string | null = null, options?: { cause?: unknown }) {
     super(message, options);
+    this.code = code;
     this.name = "StoreError";
   }
 }
 
 /** A value the caller passed is not acceptable; `field` is the column it belongs to. */
 export class BackendInputError extends Error {
-  constructor(readonly field: string, message: string) {
+  readonly field: string;
+  constructor(field: string, message: string) {
     super(message);
+    this.field = field;
     this.name = "BackendInputError";
   }
 }

@@ -6,11 +6,14 @@ import type { TlsConfig } from "../config.ts";
 import type { ClientSocket, TlsCredentials, TlsListener, Transport } from "../runtime/types.ts";
 import { FilePoll, type ReadFile } from "../settings/file-poll.ts";
 import type { Logger } from "../lifecycle/log.ts";
+import { hostPort } from "../core/host-port.ts";
 
 /** A start failure, with the variable the operator has to fix. */
 export class TlsStartError extends Error {
-  constructor(readonly variable: string, message: string) {
+  readonly variable: string;
+  constructor(variable: string, message: string) {
     super(message);
+    this.variable = variable;
     this.name = "TlsStartError";
   }
 }
@@ -59,7 +62,7 @@ export async function startTlsTermination(
   } catch (err) {
     if ((err as { code?: string }).code === "ETLSCREDENTIALS") throw rejectedPair(config, err as Error);
     const { host, port } = config.listen;
-    throw new TlsStartError("EDGEPROXY_TLS_LISTEN_ADDR", `cannot listen on ${host.includes(":") ? `[${host}]` : host}:${port}: ${(err as Error).message}`);
+    throw new TlsStartError("EDGEPROXY_TLS_LISTEN_ADDR", `cannot listen on ${hostPort(host, port)}: ${(err as Error).message}`);
   }
 
   const poll = new FilePoll([certPath, keyPath], deps.readFile);

@@ -11,6 +11,8 @@ export interface StoreUnderTest {
   readonly store: RoutingStore;
   /** Removes what open() made (file, schema); the store is already closed. */
   remove(): Promise<void>;
+  /** Runs one SQL statement on another connection, as an operator's sqlite3/psql session would. */
+  handEdit(sql: string): Promise<void>;
 }
 
 /** Opens a fresh, empty store whose changes are stamped with these values. */
@@ -30,6 +32,34 @@ export function routingStoreSuite(name: string, open: OpenStore, options: { skip
     afterEach(async () => {
       await store.close();
       await opened.remove();
+    });
+
+    test("a hard_limit lowered below soft_limit by hand keeps the backend routed, soft limit = hard limit", async () => {
+      await store.upsertBackend({ ...BR, softLimit: 100, hardLimit: 150 });
+      await store.upsertBackend({ ...BR, id: "br-2" });
+      await opened.handEdit("UPDATE backends SET hard_limit = 2 WHERE id = 'br-1'");
+      const { snapshot, skipped, adjusted } = await store.readSnapshot();
+      assert.deepEqual(skipped, []);
+      const b = snapshot.backends.find((x) => x.id === "br-1");
+      assert.ok(b, "still in the snapshot");
+      assert.equal(b.hardLimit, 2);
+      assert.equal(b.softLimit, 2);
+      assert.deepEqual(adjusted?.map((a) => [a.id, a.version, a.reasons]), [["br-1", b.version, ["soft_limit: 100 is above hard_limit 2; routed with soft_limit 2"]]]);
+      // Input is still held to soft <= hard.
+      await assert.rejects(store.setLimits("br-1", 10, 5), (err: unknown) => err instanceof BackendInputError && err.field === "hard_limit");
+      await assert.rejects(store.upsertBackend({ ...BR, softLimit: 10, hardLimit: 5 }), (err: unknown) => err instanceof BackendInputError && err.field === "hard_limit");
+    });
+
+    test("only rows that cannot be routed are skipped (no address, bad port)", async () => {
+      await store.upsertBackend(BR);
+      await store.upsertBackend({ ...BR, id: "br-2" });
+      await store.upsertBackend({ ...BR, id: "br-3" });
+      await opened.handEdit("UPDATE backends SET wg_ip = 'not an address' WHERE id = 'br-2'");
+      await opened.handEdit("UPDATE backends SET port = 70000 WHERE id = 'br-3'");
+      await opened.handEdit("UPDATE backends SET weight = 0 WHERE id = 'br-1'");
+      const { snapshot, skipped } = await store.readSnapshot();
+      assert.deepEqual(snapshot.backends.map((b) => [b.id, b.weight]), [["br-1", 1]]);
+      assert.deepEqual(skipped.map((s) => s.id).sort(), ["br-2", "br-3"]);
     });
 
     test("an empty store gives an empty snapshot and a stable marker", async () => {
@@ -92,13 +122,13 @@ export function routingStoreSuite(name: string, open: OpenStore, options: { skip
         [() => store.upsertBackend({ ...BR, id: "x", port: 70000 }), "port", /^port: expected an integer 1-65535, got 70000$/],
         [() => store.upsertBackend({ ...BR, id: "x", country: "BRA" }), "country", /country: expected a 2-letter/],
         [() => store.upsertBackend({ ...BR, id: "x", host: "[::1]" }), "wg_ip", /wg_ip: expected/],
-        [() => store.upsertBackend({ ...BR, id: "" }), "id", /id: expected non-empty text/],
+        [() => store.upsertBackend({ ...BR, id: "" }), "id", /id: expected text of 1-255 characters/],
         [() => store.setWeight("br-1", 0), "weight", /weight: expected an integer 1-1000000/],
         [() => store.setWeight("br-1", 1.5), "weight", /got 1\.5/],
         [() => store.setLimits("br-1", 50, 10), "hard_limit", /hard_limit: expected an integer from soft_limit \(50\)/],
         [() => store.setHealthy("br-1", 1 as unknown as boolean), "healthy", /healthy: expected true or false/],
         [() => store.touchHeartbeat("br-1", -5), "nowMs", /nowMs: expected an integer >= 0/],
-        [() => store.getBackend(""), "id", /id: expected non-empty text/],
+        [() => store.getBackend(""), "id", /id: expected text of 1-255 characters/],
       ];
       for (const [call, field, message] of cases) {
         await assert.rejects(call(), (err: unknown) => {

@@ -5,7 +5,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { createApi } from "../../src/api/create-api.ts";
-import { isBusy, openApiStore, retryWhenBusy } from "../../src/api/api-store.ts";
+import { isBusy, openApiStore, retryWhenBusy } from "../../src/store/api-store.ts";
 import type { RoutingStore } from "../../src/store/routing-store.ts";
 import { openLibsqlStore } from "../../src/store/libsql-store.ts";
 import { openSqlConnection } from "../../src/store/sql-connection.ts";

@@ -10,7 +10,7 @@ import { tempDir } from "../fixtures/routing-db.ts";
 import { repoRoot } from "../fixtures/runtime.ts";
 import { runCli, type CliResult } from "./run-cli.ts";
 
-/** Runs the tasks `width` at a time (CLI processes start slowly on Node: tsx). */
+/** Runs the tasks `width` at a time (CLI processes start slowly). */
 async function inBatches<T>(tasks: (() => Promise<T>)[], width: number): Promise<T[]> {
   const out: T[] = new Array(tasks.length);
   let next = 0;
@@ -46,11 +46,11 @@ describe("edgeproxy node … / db …", () => {
     tmp.remove();
   });
 
-  test("node add: defaults (port 8080, weight 1, limits 100/150), static, source cli", async () => {
+  test("node add: defaults (app myapp, port 8080, weight 1, limits 100/150), static, source cli", async () => {
     assert.match(ok(await cli("node", "add", "sa-node-1", "sa", "10.50.1.1")), /^added sa-node-1: region sa, 10\.50\.1\.1:8080, weight 1, limits 100\/150$/m);
     const r = await row("sa-node-1");
     assert.deepEqual({ ...r!.backend!, version: 0 }, {
-      id: "sa-node-1", app: "", region: "sa", country: null, host: "10.50.1.1", port: 8080, healthy: true, weight: 1, softLimit: 100, hardLimit: 150, version: 0,
+      id: "sa-node-1", app: "myapp", region: "sa", country: null, host: "10.50.1.1", port: 8080, healthy: true, weight: 1, softLimit: 100, hardLimit: 150, version: 0,
     });
     assert.equal(r!.source, "cli");
     assert.equal(r!.lastHeartbeatMs, null, "never expires");
@@ -135,7 +135,8 @@ describe("edgeproxy node … / db …", () => {
   test("db show includes the running proxy's active connections while its live state is fresh", async () => {
     const live = openLiveTable(db);
     try {
-      live.publish([{ id: "sa-node-1", active: 42, circuit: null, probe: "down" }], [], Date.now(), 1000);
+      // Fresh for three intervals: a long interval, so a CLI slow to start on a loaded machine still sees it.
+      live.publish([{ id: "sa-node-1", active: 42, circuit: null, probe: "down" }], [], Date.now(), 60_000);
       const line = ok(await cli("db", "show")).split("\n").find((l) => l.startsWith("sa-node-1 "))!;
       assert.match(line, / 42 +- +down /);
       const json = JSON.parse(ok(await cli("db", "show", "--json"))) as { id: string; live: { active: number } | null }[];

@@ -24,13 +24,13 @@ test("health check and pool values are parsed", () => {
 
 for (const [name, value, words] of [
   ["EDGEPROXY_HEALTH_CHECK_ENABLED", "yes", "true or false"],
-  ["EDGEPROXY_HEALTH_CHECK_INTERVAL_SECS", "0", "positive integer"],
-  ["EDGEPROXY_HEALTH_CHECK_TIMEOUT_SECS", "2s", "positive integer"],
-  ["EDGEPROXY_HEALTH_CHECK_TYPE", "icmp", "one of tcp, http"],
+  ["EDGEPROXY_HEALTH_CHECK_INTERVAL_SECS", "0", "an integer from 1 to"],
+  ["EDGEPROXY_HEALTH_CHECK_TIMEOUT_SECS", "2s", "an integer from 1 to"],
+  ["EDGEPROXY_HEALTH_CHECK_TYPE", "icmp", 'expected "tcp" or "http", got "icmp"'],
   ["EDGEPROXY_HEALTH_CHECK_PATH", "health", 'starting with "/"'],
   ["EDGEPROXY_HEALTH_CHECK_PATH", "/a b", "no spaces"],
-  ["EDGEPROXY_HEALTH_HEALTHY_THRESHOLD", "0", "positive integer"],
-  ["EDGEPROXY_HEALTH_UNHEALTHY_THRESHOLD", "101", "at most 100"],
+  ["EDGEPROXY_HEALTH_HEALTHY_THRESHOLD", "0", "an integer from 1 to"],
+  ["EDGEPROXY_HEALTH_UNHEALTHY_THRESHOLD", "101", "an integer from 1 to 100"],
   ["EDGEPROXY_POOL_ENABLED", "on", "true or false"],
   ["EDGEPROXY_POOL_MAX_PER_BACKEND", "0", "positive integer"],
   ["EDGEPROXY_POOL_IDLE_TIMEOUT_SECS", "-1", "positive integer"],

@@ -4,7 +4,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { metricsFetch } from "../../src/metrics/metrics-server.ts";
 import type { ProxyMetrics } from "../../src/metrics/metrics.ts";
-import { healthReport, type HealthStatus } from "../../src/health/health-report.ts";
+import { healthReport, type HealthStatus } from "../../src/api/health-report.ts";
 
 const fakeMetrics = { contentType: "text/plain; version=0.0.4; charset=utf-8", render: async () => "x 1\n" } as unknown as ProxyMetrics;
 

@@ -6,7 +6,7 @@ import type { Backend } from "../../src/core/types.ts";
 import type { Splice } from "../../src/runtime/types.ts";
 import { createProxyMetrics, type ProxyMetricsDeps } from "../../src/metrics/metrics.ts";
 import type { ProxyCounters } from "../../src/proxy/handle-client.ts";
-import type { CircuitState } from "../../src/metrics/metrics-sources.ts";
+import type { CircuitState } from "../../src/core/circuit.ts";
 import { promtoolProblems, sample } from "../fixtures/promtool.ts";
 import { runtime } from "../fixtures/runtime.ts";
 

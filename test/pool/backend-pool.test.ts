@@ -15,7 +15,9 @@ class FakeSocket implements UpstreamSocket {
   closedByUs = false;
   readonly closed: Promise<void>;
   #resolve!: () => void;
-  constructor(readonly target: HostPort) {
+  readonly target: HostPort;
+  constructor(target: HostPort) {
+    this.target = target;
     this.closed = new Promise((r) => (this.#resolve = r));
   }
   /** The backend sends FIN / resets. */

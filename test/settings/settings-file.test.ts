@@ -62,7 +62,7 @@ for (const [text, message] of [
   ["[rate_limit]\nburts = 3", "rate_limit.burts: unknown key (accepted: enabled, max_requests, window_secs, burst)"],
   ["[ratelimit]\nburst = 3", "ratelimit: unknown key (accepted: rate_limit, circuit_breaker, health_check, backends)"],
   ["[health_check]\ntype = \"udp\"", 'health_check.type: expected "tcp" or "http", got "udp"'],
-  ["[health_check]\npath = \"health\"", 'health_check.path: expected a path starting with "/" (printable ASCII, no spaces), got "health"'],
+  ["[health_check]\npath = \"health\"", 'health_check.path: expected a request path starting with "/" (printable ASCII, no spaces), got "health"'],
   ["[backends.\"a b\"]\nweight = 0", 'backends."a b".weight: expected an integer from 1 to 1000000, got 0'],
   ["[backends.x]\nsoft_limit = 10\nhard_limit = 5", "backends.x.hard_limit: expected hard_limit >= soft_limit, got 5"],
   ["[backends.x]\nport = 1", "backends.x.port: unknown key (accepted: weight, soft_limit, hard_limit, proxy_protocol)"],

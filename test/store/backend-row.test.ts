@@ -24,6 +24,7 @@ describe("parseBackendRow", () => {
     assert.deepEqual(r, {
       ok: true,
       backend: { id: "sa-1", app: "myapp", region: "sa", country: "BR", host: "10.50.1.1", port: 8080, healthy: true, weight: 2, softLimit: 100, hardLimit: 150, version: 3 },
+      adjusted: [],
     });
   });
 
@@ -91,14 +92,12 @@ describe("parseBackendRow", () => {
     ["port NULL", { port: null }, "port: expected an integer 1-65535, got NULL"],
     ["port fractional", { port: 80.5 }, "port: expected an integer 1-65535, got 80.5"],
     ["port as text", { port: "http" }, 'port: expected an integer 1-65535, got "http"'],
-    ["id empty", { id: "" }, 'id: expected non-empty text, got ""'],
-    ["id NULL", { id: null }, "id: expected non-empty text, got NULL"],
-    ["id number", { id: 7 }, "id: expected non-empty text, got 7"],
+    ["id empty", { id: "" }, 'id: expected text of 1-255 characters without control characters or lone surrogates, got ""'],
+    ["id NULL", { id: null }, "id: expected text of 1-255 characters without control characters or lone surrogates, got NULL"],
+    ["id number", { id: 7 }, "id: expected text of 1-255 characters without control characters or lone surrogates, got 7"],
     ["region empty", { region: "" }, "region: expected a region code"],
     ["region NULL", { region: null }, "region: expected a region code"],
     ["region with spaces", { region: "south america" }, "region: expected a region code"],
-    ["country 3 letters", { country: "BRA" }, 'country: expected a 2-letter ISO 3166-1 code or NULL, got "BRA"'],
-    ["country digits", { country: "12" }, "country: expected a 2-letter ISO 3166-1 code or NULL"],
     ["wg_ip NULL", { wg_ip: null }, "wg_ip: expected an IPv4 address, an IPv6 address without brackets or a hostname, got NULL"],
     ["wg_ip bad octet", { wg_ip: "999.1.1.1" }, "wg_ip: expected"],
     ["wg_ip leading zero", { wg_ip: "10.01.0.1" }, "wg_ip: expected"],
@@ -106,21 +105,40 @@ describe("parseBackendRow", () => {
     ["wg_ip with port", { wg_ip: "10.0.0.1:8080" }, "wg_ip: expected"],
     ["wg_ip with space", { wg_ip: "my host" }, "wg_ip: expected"],
     ["wg_ip bad IPv6", { wg_ip: "1::2::3" }, "wg_ip: expected"],
-    ["healthy 2", { healthy: 2 }, "healthy: expected 0 or 1 or NULL, got 2"],
-    ["healthy text", { healthy: "yes" }, 'healthy: expected 0 or 1 or NULL, got "yes"'],
-    ["weight 0", { weight: 0 }, "weight: expected an integer 1-1000000 or NULL, got 0"],
-    ["weight too large", { weight: 1_000_001 }, "weight: expected an integer 1-1000000 or NULL, got 1000001"],
-    ["weight negative", { weight: -1 }, "weight: expected an integer 1-1000000 or NULL, got -1"],
-    ["soft_limit 0", { soft_limit: 0 }, "soft_limit: expected an integer 1-1000000 or NULL, got 0"],
-    ["hard below soft", { soft_limit: 200, hard_limit: 150 }, "hard_limit: expected an integer from soft_limit (200) to 1000000 or NULL, got 150"],
-    ["hard too large", { hard_limit: 1_000_001 }, "hard_limit: expected an integer from soft_limit (100) to 1000000 or NULL, got 1000001"],
-    ["app number", { app: 5 }, "app: expected text or NULL, got 5"],
-    ["version negative", { version: -1 }, "version: expected an integer >= 0 or NULL, got -1"],
+    ["hard_limit 0 (no connection could be admitted)", { hard_limit: 0 }, "hard_limit: expected an integer from 1 to 1000000 or NULL, got 0"],
+    ["hard_limit as text (the cap is unknown)", { hard_limit: "lots" }, 'hard_limit: expected an integer from 1 to 1000000 or NULL, got "lots"'],
   ];
   for (const [name, overrides, reason] of rejected) {
     test(`rejects ${name}`, () => {
       const got = reasonFor(overrides);
       assert.ok(got.startsWith(reason), `reason ${JSON.stringify(got)} should start with ${JSON.stringify(reason)}`);
+    });
+  }
+
+  // Values out of shape on a row that can still be routed: replaced, and the reason reported once.
+  const adjustedRows: [string, Record<string, unknown>, Record<string, unknown>, string][] = [
+    ["hard_limit lowered below soft_limit by hand", { soft_limit: 100, hard_limit: 2 }, { softLimit: 2, hardLimit: 2 }, "soft_limit: 100 is above hard_limit 2; routed with soft_limit 2"],
+    ["hard below soft", { soft_limit: 200, hard_limit: 150 }, { softLimit: 150, hardLimit: 150 }, "soft_limit: 200 is above hard_limit 150"],
+    ["hard too large", { hard_limit: 1_000_001 }, { hardLimit: 1_000_000 }, "hard_limit: 1000001 is above 1000000"],
+    ["country 3 letters", { country: "BRA" }, { country: null }, 'country: expected a 2-letter ISO 3166-1 code or NULL, got "BRA"'],
+    ["country digits", { country: "12" }, { country: null }, "country: expected a 2-letter ISO 3166-1 code or NULL"],
+    ["healthy 2", { healthy: 2 }, { healthy: false }, "healthy: expected 0 or 1 or NULL, got 2"],
+    ["healthy text", { healthy: "yes" }, { healthy: false }, 'healthy: expected 0 or 1 or NULL, got "yes"'],
+    ["weight 0", { weight: 0 }, { weight: 1 }, "weight: expected an integer 1-1000000 or NULL, got 0"],
+    ["weight too large", { weight: 1_000_001 }, { weight: 1_000_000 }, "weight: expected an integer 1-1000000 or NULL, got 1000001"],
+    ["weight negative", { weight: -1 }, { weight: 1 }, "weight: expected an integer 1-1000000 or NULL, got -1"],
+    ["soft_limit 0", { soft_limit: 0 }, { softLimit: 1 }, "soft_limit: expected an integer 1-1000000 or NULL, got 0"],
+    ["soft_limit as text", { soft_limit: "many" }, { softLimit: 100 }, 'soft_limit: expected an integer 1-1000000 or NULL, got "many"'],
+    ["app number", { app: 5 }, { app: "" }, "app: expected text or NULL, got 5"],
+    ["version negative", { version: -1 }, { version: 0 }, "version: expected an integer >= 0 or NULL, got -1"],
+  ];
+  for (const [name, overrides, expected, reason] of adjustedRows) {
+    test(`routes with a replaced value: ${name}`, () => {
+      const r = parse(overrides);
+      assert.ok(r.ok, `expected ${JSON.stringify(overrides)} to be routed`);
+      for (const [key, value] of Object.entries(expected)) assert.deepEqual(r.backend[key as keyof typeof r.backend], value, key);
+      assert.equal(r.adjusted.length, 1, JSON.stringify(r.adjusted));
+      assert.ok(r.adjusted[0]!.startsWith(reason), `${r.adjusted[0]} should start with ${reason}`);
     });
   }
 
@@ -144,7 +162,7 @@ describe("checkBackendColumns", () => {
     assert.equal(checkBackendColumns({ soft_limit: 10, hard_limit: 20 }), null);
     assert.equal(checkBackendColumns({ soft_limit: 30, hard_limit: 20 }), "hard_limit: expected an integer from soft_limit (30) to 1000000 or NULL, got 20");
     assert.equal(checkBackendColumns({ deleted: 1, healthy: 1 }), null);
-    assert.equal(checkBackendColumns({ id: "" }), 'id: expected non-empty text, got ""');
+    assert.equal(checkBackendColumns({ id: "" }), 'id: expected text of 1-255 characters without control characters or lone surrogates, got ""');
   });
 });
 

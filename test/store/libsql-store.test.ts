@@ -10,7 +10,18 @@ import { routingStoreSuite } from "../_suites/routing-store.ts";
 // The contract every routing store keeps (the same suite runs against PostgreSQL in pg-store.test.ts).
 routingStoreSuite("libsql", async (options) => {
   const db = tempDb();
-  return { store: openLibsqlStore(db.path, { busyTimeoutMs: 2000, ...options }), remove: async () => db.remove() };
+  return {
+    store: openLibsqlStore(db.path, { busyTimeoutMs: 2000, ...options }),
+    remove: async () => db.remove(),
+    handEdit: async (sql) => {
+      const raw = rawConnection(db.path);
+      try {
+        raw.exec(sql);
+      } finally {
+        raw.close();
+      }
+    },
+  };
 });
 
 describe("libsql store", () => {

@@ -22,7 +22,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 routingStoreSuite("postgres", async (options) => {
   const schema = await createTestSchema();
-  return { store: await openPgStore(settings(schema.url), options), remove: () => schema.drop() };
+  return { store: await openPgStore(settings(schema.url), options), remove: () => schema.drop(), handEdit: async (text) => { await sql(schema.url, text); } };
 }, { skip });
 
 describe("postgres store", { skip }, () => {

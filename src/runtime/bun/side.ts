@@ -34,7 +34,9 @@ export class BunSide implements ClientSocket, UpstreamSocket {
   /** Only for a client whose first bytes are read before splice (PROXY header). */
   private peek: EarlyPeek | null = null;
 
-  constructor(private readonly isClient: boolean) {
+  private readonly isClient: boolean;
+  constructor(isClient: boolean) {
+    this.isClient = isClient;
     this.closed = new Promise((resolve) => (this.resolveClosed = resolve));
   }
 

@@ -20,11 +20,18 @@ const NOTHING = new Uint8Array(0);
 /** Both ends of one splice; closes both and settles once both directions finished. */
 class Pair {
   private running = 2;
+  readonly client: DenoSide;
+  readonly upstream: DenoSide;
+  readonly tally: SpliceTally;
   constructor(
-    readonly client: DenoSide,
-    readonly upstream: DenoSide,
-    readonly tally: SpliceTally,
-  ) {}
+    client: DenoSide,
+    upstream: DenoSide,
+    tally: SpliceTally,
+  ) {
+    this.client = client;
+    this.upstream = upstream;
+    this.tally = tally;
+  }
 
   /** `from` saw EOF (or failed) and everything it read was written to its peer. */
   directionDone(from: DenoSide, failed: boolean): void {
@@ -78,10 +85,14 @@ export class DenoSide implements ClientSocket, UpstreamSocket {
   /** Written to the peer before anything else and not counted (a PROXY header for the backend). */
   private prefix: Uint8Array | null = null;
 
+  readonly conn: DenoConn;
+  private readonly isClient: boolean;
   constructor(
-    readonly conn: DenoConn,
-    private readonly isClient: boolean,
+    conn: DenoConn,
+    isClient: boolean,
   ) {
+    this.conn = conn;
+    this.isClient = isClient;
     const remote = conn.remoteAddr;
     this.remoteAddress = remote.hostname;
     this.remotePort = remote.port;

@@ -20,7 +20,9 @@ export class StreamConn implements DenoConn {
   #error: Error | null = null;
   #wake: (() => void) | null = null;
 
-  constructor(readonly socket: TLSSocket) {
+  readonly socket: TLSSocket;
+  constructor(socket: TLSSocket) {
+    this.socket = socket;
     this.remoteAddr = { hostname: socket.remoteAddress ?? "", port: socket.remotePort ?? 0 };
     this.localAddr = { hostname: socket.localAddress ?? "", port: socket.localPort ?? 0 };
     socket.on("data", (chunk: Uint8Array) => {

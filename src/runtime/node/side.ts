@@ -82,12 +82,16 @@ export class NodeSide implements ClientSocket, UpstreamSocket {
   /** Only for a client whose first bytes are read before splice (PROXY header). */
   private peek: EarlyPeek | null = null;
 
+  readonly socket: net.Socket;
+  private readonly isClient: boolean;
   constructor(
-    readonly socket: net.Socket,
-    private readonly isClient: boolean,
+    socket: net.Socket,
+    isClient: boolean,
     /** Created with `readOptions` as its onread; otherwise its reads arrive as 'data' events. */
     userBuffers = true,
   ) {
+    this.socket = socket;
+    this.isClient = isClient;
     if (isClient) void socket.remoteAddress; // getpeername() now, while open; Node caches it
     this.closed = new Promise((resolve) => (this.resolveClosed = resolve));
     this.buffer = null;

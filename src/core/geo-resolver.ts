@@ -1,5 +1,6 @@
-// The geo port: where a client address is, synchronously (it runs on every new connection).
-import type { ClientLocation } from "../core/types.ts";
+// The geo port: where a client address is, synchronously (it runs on every new connection). The router
+// asks it; geo/ implements it (MaxMind, or no database).
+import type { ClientLocation } from "./types.ts";
 
 export interface GeoResolver {
   /** Never throws: an address the database does not know (or cannot parse) has no location. */

@@ -1,11 +1,12 @@
-// The API's handle on routing.db. The driver is synchronous and runs on the proxy's event loop, so a
-// write that waited for another process's lock (the CLI, a sqlite3 session) inside the driver would
-// stall every client connection for as long. Instead the driver waits a few milliseconds at most, and
+// The API's handle on routing.db, here in store/ so the API names what it needs and the store layer picks
+// the technology. The driver is synchronous and runs on the proxy's event loop, so a write that waited
+// for another process's lock (the CLI, a sqlite3 session) inside the driver would stall every client
+// connection for as long. Instead the driver waits a few milliseconds at most, and
 // a busy store is retried with timers — the event loop stays free — for about API_STORE_PATIENCE_MS
 // before the request fails with a StoreError (503).
-import { openLibsqlStore } from "../store/libsql-store.ts";
-import type { RoutingStore } from "../store/routing-store.ts";
-import { StoreError } from "../store/store-errors.ts";
+import { openLibsqlStore } from "./libsql-store.ts";
+import type { RoutingStore } from "./routing-store.ts";
+import { StoreError } from "./store-errors.ts";
 
 /** Longest the driver may block the event loop waiting for a lock, per attempt. */
 export const API_BUSY_WAIT_MS = 10;
