@@ -28,7 +28,7 @@ export const LAYER_IMPORTS = {
   store: ["core", "proxy", "runtime"],
   api: ["core", "proxy", "runtime", "store", "config.ts"],
   // main.ts: `edgeproxy serve` runs the proxy's own entry point.
-  cli: ["core", "proxy", "runtime", "store", "api", "config.ts", "main.ts"],
+  cli: ["core", "proxy", "runtime", "store", "api", "replication", "config.ts", "main.ts"], // `cluster status` reads the POPs' presence from NATS
 };
 
 /** store/ files that belong to one technology (libSQL or PostgreSQL); api/ imports none of them. */

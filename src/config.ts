@@ -3,7 +3,8 @@
 import type { RateLimitSettings } from "./core/token-bucket.ts";
 import type { CircuitSettings } from "./core/circuit.ts";
 import { RESERVED_STATUS_PATHS } from "./status/status-paths.ts";
-import type { ProxyVersion } from "./core/proxy-protocol/header.ts";
+import type { ProxyProtocolConfig, ProxyVersion } from "./core/proxy-protocol/header.ts";
+export type { ProxyProtocolConfig } from "./core/proxy-protocol/header.ts";
 import { CidrSet } from "./core/proxy-protocol/cidr.ts";
 import { CIRCUIT, HEALTH_CHECK, RATE_LIMIT, sectionFromEnv } from "./settings/reloadable-schema.ts";
 import { flagKind } from "./settings/setting-kinds.ts";
@@ -75,16 +76,6 @@ export interface ReplicationConfig {
   readonly replicas: number;
   /** KV bucket of the backends; POP presence lives in `<bucket>_pops`. */
   readonly bucket: string;
-}
-
-export interface ProxyProtocolConfig {
-  /** Header sent to every backend before the client's bytes, unless the config file says otherwise
-   *  for a backend ([backends."id"] proxy_protocol). */
-  readonly send: ProxyVersion | "off";
-  /** Peers that must send a PROXY header (on the TCP listener); null = none, no header is read. */
-  readonly trusted: CidrSet | null;
-  /** A trusted peer that has not sent its whole header by then is disconnected. */
-  readonly timeoutMs: number;
 }
 
 export interface TlsConfig {

@@ -14,7 +14,7 @@ import { BACKEND_ID_FORM } from "../core/backend-id.ts";
 import { VERSION } from "./version.ts";
 import { healthReport, type HealthStatus } from "./health-report.ts";
 import { hostPort } from "../core/host-port.ts";
-import type { ClusterStatus } from "../replication/cluster-view.ts";
+import type { ClusterStatus } from "../core/cluster-view.ts";
 
 export const MAX_BODY_BYTES = 64 * 1024;
 

@@ -11,7 +11,7 @@ import { HeartbeatReaper } from "./heartbeat-reaper.ts";
 import { createApi } from "./create-api.ts";
 import type { HealthStatus } from "./health-report.ts";
 import { hostPort } from "../core/host-port.ts";
-import type { ClusterStatus } from "../replication/cluster-view.ts";
+import type { ClusterStatus } from "../core/cluster-view.ts";
 
 export interface ApiHost {
   readonly config: Config;

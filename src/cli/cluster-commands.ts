@@ -4,7 +4,7 @@ import type { Command } from "commander";
 import type { CliContext } from "./program.ts";
 import { ConfigError, loadReplicationConfig } from "../config.ts";
 import { UsageError } from "./usage-error.ts";
-import { clusterStatus, clusterTable } from "../replication/cluster-view.ts";
+import { clusterStatus, clusterTable } from "../core/cluster-view.ts";
 import { readPresence, PresenceReadError } from "../replication/presence-read.ts";
 import { StoreError } from "../store/store-errors.ts";
 

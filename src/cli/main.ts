@@ -3,6 +3,7 @@ import { runCli } from "./program.ts";
 import { readEnv } from "../runtime/env.ts";
 import { modifiedAt } from "../runtime/fs.ts";
 import { commandArgs, setExitCode } from "../runtime/command-line.ts";
+import { httpGetStatus } from "../runtime/http-status.ts";
 import { loadTransport } from "../runtime/index.ts";
 
 const code = await runCli(commandArgs(), {
@@ -15,9 +16,12 @@ const code = await runCli(commandArgs(), {
     await import("../main.ts"); // the proxy's own entry point: reads the environment, runs until a signal
   },
   reach: {
+    // A raw GET (runtime/http-status.ts), not fetch: Bun's and Deno's fetch go through HTTP_PROXY.
     fetch: async (url, timeoutMs) => {
-      const response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
-      return { status: response.status, body: await response.text() };
+      const { hostname, port, pathname } = new URL(url);
+      const host = hostname.startsWith("[") ? hostname.slice(1, -1) : hostname;
+      const status = await httpGetStatus({ host, port: Number(port) || 80 }, pathname, AbortSignal.timeout(timeoutMs), "edgeproxy-health");
+      return { status, body: "" };
     },
     connect: async (host, port, timeoutMs) => {
       const socket = await (await loadTransport()).connect({ host, port }, timeoutMs);

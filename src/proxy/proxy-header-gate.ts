@@ -5,7 +5,7 @@
 // closes the connection before any byte can reach a backend, and is counted. Clients from other
 // addresses go straight to the handler, untouched.
 import type { ClientSocket } from "../runtime/types.ts";
-import type { Logger } from "../lifecycle/log.ts";
+import type { Logger } from "../core/logger.ts";
 import type { CidrSet } from "../core/proxy-protocol/cidr.ts";
 import type { ProxyParse, ProxyRejection } from "../core/proxy-protocol/header.ts";
 import { parseProxyHeader } from "../core/proxy-protocol/parse.ts";

@@ -2,10 +2,10 @@
 // (EDGEPROXY_PROXY_PROTOCOL, overridden per backend by proxy_protocol in the config file) and the
 // accept gate on the TCP listener (EDGEPROXY_PROXY_PROTOCOL_TRUSTED). With everything off the
 // handler gets no hooks and the listener no gate: the data path does no PROXY work at all.
-import type { ProxyProtocolConfig } from "../config.ts";
+import type { ProxyProtocolConfig } from "../core/proxy-protocol/header.ts";
 import type { BackendOverrides } from "../core/backend-overrides.ts";
 import type { ClientSocket } from "../runtime/types.ts";
-import type { Logger } from "../lifecycle/log.ts";
+import type { Logger } from "../core/logger.ts";
 import { startsLikeProxyHeader } from "../core/proxy-protocol/parse.ts";
 import { V1_PREFIX, V2_SIGNATURE } from "../core/proxy-protocol/header.ts";
 import type { ClientHandler, ProxyProtocolHooks } from "./handle-client.ts";

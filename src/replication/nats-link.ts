@@ -30,7 +30,14 @@ export class NatsLink {
   #loop: Promise<void> | null = null;
   #lastProblem: string | null = null;
 
-  constructor(readonly config: ReplicationConfig, readonly log: Logger, readonly events: LinkEvents) {}
+  readonly config: ReplicationConfig;
+  readonly log: Logger;
+  readonly events: LinkEvents;
+  constructor(config: ReplicationConfig, log: Logger, events: LinkEvents) {
+    this.config = config;
+    this.log = log;
+    this.events = events;
+  }
 
   get up(): boolean {
     return this.#up;

@@ -4,11 +4,13 @@ import { jetstream } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
 import type { ReplicationConfig } from "../config.ts";
 import { isAuthError } from "./nats-link.ts";
-import type { PresenceValue, SeenPresence } from "./cluster-view.ts";
+import type { PresenceValue, SeenPresence } from "../core/cluster-view.ts";
 
 export class PresenceReadError extends Error {
-  constructor(readonly variable: string, message: string) {
+  readonly variable: string;
+  constructor(variable: string, message: string) {
     super(`${variable}: ${message}`);
+    this.variable = variable;
     this.name = "PresenceReadError";
   }
 }

@@ -33,7 +33,11 @@ const INSERT_COLUMNS = [...REPLICATED_COLUMNS, "origin"];
 export class ReplicaDb {
   #clock: Hlc = ZERO_HLC;
 
-  private constructor(private readonly db: SqlConnection, readonly popId: string) {
+  private readonly db: SqlConnection;
+  readonly popId: string;
+  private constructor(db: SqlConnection, popId: string) {
+    this.db = db;
+    this.popId = popId;
     const row = db.get("SELECT MAX(hlc) AS hlc FROM replication_keys");
     this.#clock = (typeof row?.hlc === "string" ? parseHlc(row.hlc) : null) ?? ZERO_HLC;
   }

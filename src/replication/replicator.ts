@@ -16,7 +16,7 @@ import type { Logger } from "../lifecycle/log.ts";
 import { NatsLink } from "./nats-link.ts";
 import { ReplicaDb, type OutboxItem } from "./replica-db.ts";
 import { BACKEND_KEYS, decodeEntry, encodeEntry, keyOf } from "./replicated-row.ts";
-import { clusterStatus, expiringPop, isFresh, type ClusterStatus, type PresenceValue, type SeenPresence } from "./cluster-view.ts";
+import { clusterStatus, expiringPop, isFresh, type ClusterStatus, type PresenceValue, type SeenPresence } from "../core/cluster-view.ts";
 
 export interface ReplicationStats {
   readonly connected: boolean;

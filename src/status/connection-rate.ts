@@ -4,8 +4,15 @@
 export class ConnectionRate {
   readonly #samples: { t: number; n: number }[] = [];
 
+  readonly windowMs: number;
+  readonly minSpanMs: number;
+  readonly sampleEveryMs: number;
   /** @param windowMs span averaged over; @param minSpanMs shorter spans give no rate yet (null). */
-  constructor(readonly windowMs = 5_000, readonly minSpanMs = 900, readonly sampleEveryMs = 250) {}
+  constructor(windowMs: number = 5_000, minSpanMs: number = 900, sampleEveryMs: number = 250) {
+    this.windowMs = windowMs;
+    this.minSpanMs = minSpanMs;
+    this.sampleEveryMs = sampleEveryMs;
+  }
 
   perSecond(nowMs: number, total: number): number | null {
     const s = this.#samples;

@@ -11,6 +11,7 @@ async function cli(db: string, ...args: string[]): Promise<{ code: number; out: 
   const out: string[] = [], err: string[] = [];
   const code = await runCli(["--db", db, ...args], {
     env: {}, out: (t) => out.push(t), err: (t) => err.push(t), now: () => 1_000, exists: async () => true, serve: async () => {},
+    reach: { fetch: async () => ({ status: 200, body: "" }), connect: async () => {} },
   });
   return { code, out, err };
 }

@@ -6,7 +6,7 @@ import { hostPort } from "../../src/core/host-port.ts";
 import type { Transport } from "../../src/runtime/types.ts";
 import { ReferenceEngine } from "../../src/core/reference-engine.ts";
 import { RouteTable } from "../../src/core/route-table.ts";
-import { AffinityTable } from "../../src/core/affinity.ts";
+import { AffinityReference } from "../../src/core/affinity.ts";
 import { Router } from "../../src/proxy/router.ts";
 import { createClientHandler } from "../../src/proxy/handle-client.ts";
 import { formatTarget } from "../../src/runtime/errors.ts";
@@ -27,7 +27,7 @@ test("a failed connect to an IPv6 backend is logged with brackets", async () => 
   const engine = new ReferenceEngine(4);
   const table = new RouteTable(engine, "sa");
   table.apply({ generation: "1", backends: [{ id: "v6", app: "t", region: "sa", country: null, host: "fd00::1", port: 8080, healthy: true, weight: 1, softLimit: 10, hardLimit: 20, version: 1 }] });
-  const router = new Router(engine, table, new AffinityTable(1000, 10), { locate: () => ({ country: null, region: null }) });
+  const router = new Router(engine, table, new AffinityReference(engine, 1000, 10), { locate: () => ({ country: null, region: null }) });
   const warnings: Record<string, unknown>[] = [];
   const log = { debug() {}, info() {}, error() {}, warn: (msg: string, fields?: Record<string, unknown>) => { if (msg === "backend connect failed") warnings.push(fields ?? {}); } };
   let closed!: () => void;

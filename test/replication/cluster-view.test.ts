@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { clusterStatus, clusterTable, expiringPop, isFresh, type SeenPresence } from "../../src/replication/cluster-view.ts";
+import { clusterStatus, clusterTable, expiringPop, isFresh, type SeenPresence } from "../../src/core/cluster-view.ts";
 
 const presence = (id: string, seenMs: number, outbox = 0): SeenPresence => ({ value: { id, region: "eu", outbox, lag_ms: 12, applied_revision: 5, interval_ms: 1000 }, seenMs });
 

@@ -12,7 +12,9 @@ export class CidrSet {
   readonly #blocks: readonly Block[];
   readonly #scratch = new Uint8Array(16);
 
-  private constructor(blocks: Block[], readonly text: readonly string[]) {
+  readonly text: readonly string[];
+  private constructor(blocks: Block[], text: readonly string[]) {
+    this.text = text;
     this.#blocks = blocks;
   }
 

@@ -17,6 +17,7 @@
 //   fam 2 INET6: src(16) dst(16) sport(2) dport(2)   = 36 bytes
 //   fam 0 UNSPEC, 3 UNIX, prot other than 1 STREAM: the addresses are not usable for TCP: treated
 //   like LOCAL. After the addresses, TLVs (type(1) length(2) value) up to `length`: skipped.
+import type { CidrSet } from "./cidr.ts";
 
 /** Where a proxied connection came from and went to, as the first hop saw it. */
 export interface ConnectionOrigin {
@@ -52,3 +53,13 @@ export const V2_MAX_BYTES = 4096;
 
 export const V2_SIGNATURE = Uint8Array.of(0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d, 0x0a, 0x51, 0x55, 0x49, 0x54, 0x0a);
 export const V1_PREFIX = Uint8Array.of(0x50, 0x52, 0x4f, 0x58, 0x59, 0x20); // "PROXY "
+
+export interface ProxyProtocolConfig {
+  /** Header sent to every backend before the client's bytes, unless the config file says otherwise
+   *  for a backend ([backends."id"] proxy_protocol). */
+  readonly send: ProxyVersion | "off";
+  /** Peers that must send a PROXY header (on the TCP listener); null = none, no header is read. */
+  readonly trusted: CidrSet | null;
+  /** A trusted peer that has not sent its whole header by then is disconnected. */
+  readonly timeoutMs: number;
+}
