@@ -206,7 +206,7 @@ test("a DEL/PURGE marker deletes the backend and forgets its stamp; a pending lo
     const r = t.db.applyBatch([{ kind: "removed", id: "gone", revision: 3 }, { kind: "removed", id: "kept", revision: 4 }]);
     assert.equal(r.changed, true);
     assert.equal(await t.store.getBackend("gone"), null);
-    assert.equal(t.raw.prepare("SELECT COUNT(*) AS n FROM replication_keys WHERE id = 'gone'").get([])!.n as number, 0);
+    assert.equal((t.raw.prepare("SELECT COUNT(*) AS n FROM replication_keys WHERE id = 'gone'").get([]) as { n: number }).n, 0);
     assert.equal((await t.store.getBackend("kept"))?.backend?.weight, 8);
     t.db.stampPending();
     const item = t.db.pending(10).find((i) => i.id === "kept")!;
