@@ -159,9 +159,17 @@ export class ReplicaDb {
 
   /** JetStream stored the item at `revision`: out of the outbox, unless the id changed again since. */
   published(item: OutboxItem, revision: number): void {
+    this.publishedAll([{ item, revision }]);
+  }
+
+  /** Several acknowledged publishes in one transaction (a batch of the publisher). */
+  publishedAll(acked: readonly { readonly item: OutboxItem; readonly revision: number }[]): void {
+    if (acked.length === 0) return;
     inTransaction(this.db, "BEGIN IMMEDIATE", () => {
-      this.db.run("DELETE FROM replication_outbox WHERE id = ? AND n = ? AND hlc = ?", [item.id, item.n, item.entry.hlc]);
-      this.db.run("UPDATE replication_keys SET revision = ? WHERE id = ? AND revision < ?", [revision, item.id, revision]);
+      for (const { item, revision } of acked) {
+        this.db.run("DELETE FROM replication_outbox WHERE id = ? AND n = ? AND hlc = ?", [item.id, item.n, item.entry.hlc]);
+        this.db.run("UPDATE replication_keys SET revision = ? WHERE id = ? AND revision < ?", [revision, item.id, revision]);
+      }
     });
   }
 

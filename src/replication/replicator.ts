@@ -217,6 +217,15 @@ export class Replicator {
       const items = this.#db.pending(BATCH);
       if (items.length === 0) break;
       const results = await Promise.allSettled(items.map((item) => this.#publishOne(kv, item)));
+      // The acknowledged ones leave the outbox together: one transaction per batch, not per key.
+      const acked = results.flatMap((r) => (r.status === "fulfilled" && r.value !== null ? [r.value] : []));
+      try {
+        this.#db.publishedAll(acked);
+      } catch (err) {
+        // routing.db busy: they stay in the outbox and are published again (an identical value, same stamp)
+        this.#deps.log.debug("replication: cannot record publishes yet", { error: (err as Error).message });
+      }
+      this.#published += acked.length;
       const failed = results.find((r) => r.status === "rejected");
       this.#outbox = this.#db.outboxDepth();
       if (failed !== undefined) {
@@ -230,7 +239,8 @@ export class Replicator {
     this.#outbox = this.#db.outboxDepth();
   }
 
-  async #publishOne(kv: KV, item: OutboxItem): Promise<void> {
+  /** The revision JetStream stored it at, or null when the key had moved on (merged instead). */
+  async #publishOne(kv: KV, item: OutboxItem): Promise<{ item: OutboxItem; revision: number } | null> {
     const key = keyOf(item.id);
     const value = encodeEntry(item.entry);
     let revision: number;
@@ -244,10 +254,9 @@ export class Replicator {
       if (current === null) this.#db.setKeyRevision(item.id, 0); // purged and its marker removed: create
       else if (current.operation !== "PUT") this.#db.setKeyRevision(item.id, current.revision); // a marker
       else this.#applyFetched(current);
-      return;
+      return null;
     }
-    this.#db.published(item, revision);
-    this.#published++;
+    return { item, revision };
   }
 
   // --- watching ---------------------------------------------------------------------------------
