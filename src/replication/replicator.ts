@@ -270,6 +270,7 @@ export class Replicator {
       try {
         await this.#reconcile(kv);
         if (state.closed) return;
+        state.startedAtMs = this.#deps.now(); // the stall check counts from the watch, not the re-read
         const from = this.#db.appliedRevision();
         const iter = await kv.watch({ key: BACKEND_KEYS, ...(from > 0 ? { resumeFromRevision: from + 1 } : {}) });
         state.stop = () => iter.stop();
@@ -488,7 +489,7 @@ export class Replicator {
 
 interface WatchState {
   closed: boolean;
-  readonly startedAtMs: number;
+  startedAtMs: number;
   stop(): void;
   /** Received, not yet applied (in revision order). */
   readonly inbox: KvEntry[];
