@@ -47,9 +47,9 @@ export interface ReplicatorDeps {
 /** How often tick() should run: local edits are noticed within this. */
 export const REPLICATION_TICK_MS = 20;
 const BATCH = 256;
-/** Watched entries applied per transaction at most: a 10,000-entry catch-up is ~20 commits, and the
+/** Watched entries applied per transaction at most: a 10,000-entry catch-up is ~40 commits, and the
  *  event loop (the data path) is never held by one batch for long. */
-export const APPLY_BATCH = 500;
+export const APPLY_BATCH = 256;
 const MAX_BACKOFF_MS = 2000;
 /** Watcher health is checked this often; a watcher making no progress while the stream is ahead for two checks is recreated. */
 const WATCH_CHECK_MS = 1000;
