@@ -76,6 +76,8 @@ export interface ReplicationConfig {
   readonly replicas: number;
   /** KV bucket of the backends; POP presence lives in `<bucket>_pops`. */
   readonly bucket: string;
+  /** How long a deleted backend's tombstone stays in the bucket before it is purged (a POP away longer re-reads the keys). */
+  readonly tombstoneTtlMs: number;
 }
 
 export interface TlsConfig {
@@ -391,6 +393,7 @@ export function loadReplicationConfig(env: Env, hostName = "edgeproxy"): Replica
     insecure,
     replicas: read(env, "EDGEPROXY_REPLICATION_REPLICAS", 3, integer(1, 5)),
     bucket: read(env, "EDGEPROXY_REPLICATION_BUCKET", "edgeproxy_routes", bucketName),
+    tombstoneTtlMs: read(env, "EDGEPROXY_REPLICATION_TOMBSTONE_TTL_SECS", 7 * DAY_SECS, integer(1, 365 * DAY_SECS)) * 1000,
   });
   const exposed = servers.find((s) => !isLoopbackHost(natsHost(s)));
   if (enabled && user === null && !insecure && exposed !== undefined) {

@@ -32,6 +32,7 @@ import { baseSettings, Settings } from "./settings/settings.ts";
 import { ConfigWatch } from "./settings/config-watch.ts";
 import { SettingsFileError } from "./settings/settings-file.ts";
 import { Replicator, REPLICATION_TICK_MS } from "./replication/replicator.ts";
+import { statusPageCluster } from "./replication/status-page-view.ts";
 import { startTlsTermination, TlsStartError, type TlsTermination } from "./tls/tls-termination.ts";
 import { createStatusPage } from "./status/status-page.ts";
 import type { CircuitStateCode } from "./status/status-sources.ts";
@@ -229,6 +230,7 @@ export async function startEdgeProxy(config: Config, services: EdgeProxyServices
     circuitsEnabled: () => circuitSettings().enabled,
     ...(health ? { probeState: (id: string) => health.probeState(id) } : {}),
     backendTally: (id) => observability.metrics?.backendTally(id),
+    ...(replication ? { cluster: () => statusPageCluster(replication.cluster(), replication.stats) } : {}), // replication (issue 10)
   });
   // ───────────────────────────────────────────────────────────────────────────────────────────────
   try {

@@ -1,7 +1,8 @@
 // The replication side of one POP's routing.db: the outbox of local changes (filled by a trigger on
 // the change log, migrations.ts step 3), the stamp of every replicated key (replication_keys: HLC,
 // origin, owner, tombstone, last bucket revision seen) and the last applied bucket revision
-// (store_meta). Its own connection; every method is one short transaction.
+// (store_meta). Its own connection; every method is one short transaction (a watched batch: one
+// transaction of at most a few hundred entries).
 import { formatHlc, nextHlc, observeHlc, parseHlc, ZERO_HLC, type Hlc } from "../core/hlc.ts";
 import { mergeDecision, type Merge } from "../core/lww.ts";
 import { inTransaction, openSqlConnection, type SqlConnection } from "../store/sql-connection.ts";
@@ -18,6 +19,21 @@ export interface OutboxItem {
   readonly revision: number;
 }
 
+/** One bucket entry as the watcher delivered it (in revision order). */
+export type WatchedChange =
+  | { readonly kind: "entry"; readonly entry: ReplicatedEntry; readonly revision: number }
+  /** A DEL/PURGE marker: the key holds nothing any more. */
+  | { readonly kind: "removed"; readonly id: string; readonly revision: number }
+  /** Not a backend's entry (a damaged value, a foreign key): only moves the applied revision. */
+  | { readonly kind: "skip"; readonly revision: number };
+
+export interface BatchResult {
+  /** Entries and removals merged (skips not counted). */
+  readonly applied: number;
+  readonly conflicts: number;
+  readonly changed: boolean;
+}
+
 export interface ApplyResult {
   readonly decision: Merge;
   /** The incoming version won over a local change not yet published, or lost to a local one. */
@@ -28,6 +44,7 @@ export interface ApplyResult {
 
 const META_REVISION = "replication_revision";
 const META_STREAM = "replication_stream";
+const META_RECONCILED = "replication_reconciled";
 const INSERT_COLUMNS = [...REPLICATED_COLUMNS, "origin"];
 
 export class ReplicaDb {
@@ -86,7 +103,7 @@ export class ReplicaDb {
   resetBucket(identity: string): void {
     inTransaction(this.db, "BEGIN IMMEDIATE", () => {
       this.db.run("UPDATE replication_keys SET revision = 0");
-      this.db.run("DELETE FROM store_meta WHERE key = ?", [META_REVISION]);
+      this.db.run("DELETE FROM store_meta WHERE key IN (?, ?)", [META_REVISION, META_RECONCILED]);
       this.db.run("INSERT INTO store_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value", [META_STREAM, identity]);
       this.db.run(`INSERT INTO replication_outbox (id, at_ms, hlc) SELECT k.id, 0, k.hlc FROM replication_keys k WHERE true
         ON CONFLICT (id) DO NOTHING`);
@@ -146,9 +163,17 @@ export class ReplicaDb {
 
   /** JetStream stored the item at `revision`: out of the outbox, unless the id changed again since. */
   published(item: OutboxItem, revision: number): void {
+    this.publishedAll([{ item, revision }]);
+  }
+
+  /** Several acknowledged publishes in one transaction (a batch of the publisher). */
+  publishedAll(acked: readonly { readonly item: OutboxItem; readonly revision: number }[]): void {
+    if (acked.length === 0) return;
     inTransaction(this.db, "BEGIN IMMEDIATE", () => {
-      this.db.run("DELETE FROM replication_outbox WHERE id = ? AND n = ? AND hlc = ?", [item.id, item.n, item.entry.hlc]);
-      this.db.run("UPDATE replication_keys SET revision = ? WHERE id = ? AND revision < ?", [revision, item.id, revision]);
+      for (const { item, revision } of acked) {
+        this.db.run("DELETE FROM replication_outbox WHERE id = ? AND n = ? AND hlc = ?", [item.id, item.n, item.entry.hlc]);
+        this.db.run("UPDATE replication_keys SET revision = ? WHERE id = ? AND revision < ?", [revision, item.id, revision]);
+      }
     });
   }
 
@@ -158,31 +183,133 @@ export class ReplicaDb {
    */
   apply(entry: ReplicatedEntry, revision: number, advance = true): ApplyResult {
     return inTransaction(this.db, "BEGIN IMMEDIATE", () => {
-      this.#stamp(entry.id);
-      const incomingHlc = parseHlc(entry.hlc);
-      if (incomingHlc !== null) this.#clock = observeHlc(this.#clock, incomingHlc);
-      const known = this.db.get("SELECT hlc, origin FROM replication_keys WHERE id = ?", [entry.id]);
-      const local = known === undefined ? null : { hlc: String(known.hlc), origin: String(known.origin) };
-      const decision = mergeDecision(local, entry);
-      const pendingLocal = this.db.get("SELECT 1 AS p FROM replication_outbox WHERE id = ?", [entry.id]) !== undefined;
-      let changed = false;
-      if (decision === "apply") {
-        changed = this.#write(entry);
-        // The trigger queued this write as a local change, and any unpublished local change lost: drop both.
-        this.db.run("DELETE FROM replication_outbox WHERE id = ?", [entry.id]);
-        this.db.run(
-          `INSERT INTO replication_keys (id, hlc, origin, owner, tombstone, revision) VALUES (?, ?, ?, ?, ?, ?)
-           ON CONFLICT (id) DO UPDATE SET hlc = excluded.hlc, origin = excluded.origin, owner = excluded.owner, tombstone = excluded.tombstone, revision = excluded.revision`,
-          [entry.id, entry.hlc, entry.origin, entry.owner, entry.row === null ? 1 : 0, revision],
-        );
-      } else {
-        this.db.run("UPDATE replication_keys SET revision = ? WHERE id = ? AND revision < ?", [revision, entry.id, revision]);
-      }
+      const result = this.#applyEntry(entry, revision);
       // A value read out of order (kv.get after a refused publish) must not move the watch position.
       if (advance) this.#setRevision(revision);
-      const conflict = decision === "keep" || (decision === "apply" && pendingLocal && local !== null && local.origin === this.popId);
-      return { decision, conflict, changed };
+      return result;
     });
+  }
+
+  /**
+   * Applies what the watcher delivered, in revision order, in ONE transaction (a catch-up of thousands
+   * of entries costs one commit per batch, not per entry), and moves the applied revision to the last
+   * one in the same transaction: a crash applies the whole batch again, never half of it.
+   */
+  applyBatch(changes: readonly WatchedChange[]): BatchResult {
+    if (changes.length === 0) return { applied: 0, conflicts: 0, changed: false };
+    return inTransaction(this.db, "BEGIN IMMEDIATE", () => {
+      let applied = 0, conflicts = 0, changed = false, last = 0;
+      for (const c of changes) {
+        last = Math.max(last, c.revision);
+        if (c.kind === "entry") {
+          const r = this.#applyEntry(c.entry, c.revision);
+          applied++;
+          if (r.conflict) conflicts++;
+          changed ||= r.changed;
+        } else if (c.kind === "removed") {
+          applied++;
+          changed = this.#applyRemoval(c.id, c.revision) || changed;
+        }
+      }
+      this.#setRevision(last);
+      return { applied, conflicts, changed };
+    });
+  }
+
+  #applyEntry(entry: ReplicatedEntry, revision: number): ApplyResult {
+    this.#stamp(entry.id);
+    const incomingHlc = parseHlc(entry.hlc);
+    if (incomingHlc !== null) this.#clock = observeHlc(this.#clock, incomingHlc);
+    const known = this.db.get("SELECT hlc, origin FROM replication_keys WHERE id = ?", [entry.id]);
+    const local = known === undefined ? null : { hlc: String(known.hlc), origin: String(known.origin) };
+    const decision = mergeDecision(local, entry);
+    const pendingLocal = this.#pending(entry.id);
+    let changed = false;
+    if (decision === "apply") {
+      changed = this.#write(entry);
+      // The trigger queued this write as a local change, and any unpublished local change lost: drop both.
+      this.db.run("DELETE FROM replication_outbox WHERE id = ?", [entry.id]);
+      this.db.run(
+        `INSERT INTO replication_keys (id, hlc, origin, owner, tombstone, revision) VALUES (?, ?, ?, ?, ?, ?)
+         ON CONFLICT (id) DO UPDATE SET hlc = excluded.hlc, origin = excluded.origin, owner = excluded.owner, tombstone = excluded.tombstone, revision = excluded.revision`,
+        [entry.id, entry.hlc, entry.origin, entry.owner, entry.row === null ? 1 : 0, revision],
+      );
+    } else {
+      this.db.run("UPDATE replication_keys SET revision = ? WHERE id = ? AND revision < ?", [revision, entry.id, revision]);
+    }
+    const conflict = decision === "keep" || (decision === "apply" && pendingLocal && local !== null && local.origin === this.popId);
+    return { decision, conflict, changed };
+  }
+
+  /**
+   * The key was deleted or purged in the bucket (a purged tombstone, or `nats kv del` by hand): the
+   * backend is gone everywhere and the key forgets its stamp. A local change not yet published
+   * survives (it is newer than anything this POP saw) and is published against the marker's revision.
+   */
+  #applyRemoval(id: string, revision: number): boolean {
+    this.#stamp(id);
+    if (this.#pending(id)) {
+      this.db.run("UPDATE replication_keys SET revision = ? WHERE id = ?", [revision, id]);
+      return false;
+    }
+    const changed = this.db.run("DELETE FROM backends WHERE id = ?", [id]) > 0;
+    this.db.run("DELETE FROM replication_outbox WHERE id = ?", [id]); // the trigger queued the delete
+    this.db.run("DELETE FROM replication_keys WHERE id = ?", [id]);
+    return changed;
+  }
+
+  #pending(id: string): boolean {
+    return this.db.get("SELECT 1 AS p FROM replication_outbox WHERE id = ?", [id]) !== undefined;
+  }
+
+  /** The bucket's last revision of a key, as a publish must expect it (0: the key holds nothing). */
+  setKeyRevision(id: string, revision: number): void {
+    this.db.run("UPDATE replication_keys SET revision = ? WHERE id = ?", [revision, id]);
+  }
+
+  /**
+   * Tombstones stamped before `cutoffMs` that this POP saw in the bucket and has no newer local change
+   * of: the ones the sweeper may purge, each with the revision the purge must find (oldest first).
+   */
+  expiredTombstones(cutoffMs: number, limit: number): { id: string; revision: number }[] {
+    return this.db.all(
+      `SELECT id, revision FROM replication_keys k WHERE tombstone = 1 AND revision > 0 AND hlc < ?
+       AND NOT EXISTS (SELECT 1 FROM replication_outbox o WHERE o.id = k.id) ORDER BY revision LIMIT ?`,
+      [formatHlc({ wallMs: Math.max(0, Math.floor(cutoffMs)), logical: 0 }), limit],
+    ).map((r) => ({ id: String(r.id), revision: Number(r.revision) }));
+  }
+
+  /**
+   * After an absence during which tombstones were purged (so their deletes can no longer be watched):
+   * every key seen in the bucket up to `upToRevision` that is no longer there (`present` false) and has
+   * no local change waiting is deleted here too. Returns the ids removed.
+   */
+  forgetAbsent(present: (id: string) => boolean, upToRevision: number): string[] {
+    const rows = this.db.all(
+      `SELECT id FROM replication_keys k WHERE revision > 0 AND revision <= ?
+       AND NOT EXISTS (SELECT 1 FROM replication_outbox o WHERE o.id = k.id)`,
+      [upToRevision],
+    ).map((r) => String(r.id)).filter((id) => !present(id));
+    if (rows.length === 0) return [];
+    return inTransaction(this.db, "BEGIN IMMEDIATE", () => {
+      const removed: string[] = [];
+      for (const id of rows) {
+        if (this.#pending(id)) continue;
+        if (this.db.run("DELETE FROM replication_keys WHERE id = ? AND revision > 0 AND revision <= ?", [id, upToRevision]) === 0) continue;
+        if (this.db.run("DELETE FROM backends WHERE id = ?", [id]) > 0) removed.push(id);
+        this.db.run("DELETE FROM replication_outbox WHERE id = ?", [id]);
+      }
+      return removed;
+    });
+  }
+
+  /** The purge watermark this POP last re-read the bucket's keys for (0: never). */
+  reconciledThrough(): number {
+    return Number(this.#meta(META_RECONCILED) ?? 0);
+  }
+
+  setReconciledThrough(revision: number): void {
+    this.db.run("INSERT INTO store_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value", [META_RECONCILED, String(revision)]);
   }
 
   /** Records a revision as applied without an entry (a key that is not a backend's, a damaged value). */

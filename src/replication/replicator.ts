@@ -4,18 +4,22 @@
 //   CLI / API / reaper / sqlite3 ──commit──► routing.db ──trigger──► replication_outbox
 //        tick: PRAGMA data_version moved? → stamp (HLC) → publish (compare-and-set on the key's
 //        last revision) → acked → out of the outbox            ─────────────►  KV <bucket>
-//   KV <bucket> ──watch (from the last applied revision)──► LWW apply ──► routing.db ──► refresh routes
+//   KV <bucket> ──watch (from the last applied revision)──► batch (≤ APPLY_BATCH) ──► LWW apply, one
+//        transaction per batch ──► routing.db ──► refresh routes
+//   tombstones older than the TTL: purged by the lowest live POP (tombstone-sweep.ts)
 //   KV <bucket>_pops: every POP's presence (id, region, lag, outbox), written every few seconds
 //
 // Nothing here blocks routing: NATS down or refused, the POP keeps its local routing.db and queues.
 import type { NatsConnection } from "@nats-io/nats-core";
-import { jetstream } from "@nats-io/jetstream";
+import { jetstream, type JetStreamManager } from "@nats-io/jetstream";
 import { Kvm, type KV, type KvEntry } from "@nats-io/kv";
 import type { ReplicationConfig } from "../config.ts";
 import type { Logger } from "../lifecycle/log.ts";
 import { NatsLink } from "./nats-link.ts";
-import { ReplicaDb, type OutboxItem } from "./replica-db.ts";
-import { BACKEND_KEYS, decodeEntry, encodeEntry, keyOf } from "./replicated-row.ts";
+import { ReplicaDb, type OutboxItem, type WatchedChange } from "./replica-db.ts";
+import { BACKEND_KEYS, decodeEntry, encodeEntry, idOfKey, keyOf } from "./replicated-row.ts";
+import { isWrongRevision, natsSweepBucket, readPurgedThrough } from "./nats-sweep-bucket.ts";
+import { sweepIntervalMs, sweepTombstones } from "./tombstone-sweep.ts";
 import { clusterStatus, expiringPop, isFresh, type ClusterStatus, type PresenceValue, type SeenPresence } from "../core/cluster-view.ts";
 
 export interface ReplicationStats {
@@ -43,6 +47,9 @@ export interface ReplicatorDeps {
 /** How often tick() should run: local edits are noticed within this. */
 export const REPLICATION_TICK_MS = 20;
 const BATCH = 256;
+/** Watched entries applied per transaction at most: a 10,000-entry catch-up is ~40 commits, and the
+ *  event loop (the data path) is never held by one batch for long. */
+export const APPLY_BATCH = 256;
 const MAX_BACKOFF_MS = 2000;
 /** Watcher health is checked this often; a watcher making no progress while the stream is ahead for two checks is recreated. */
 const WATCH_CHECK_MS = 1000;
@@ -59,7 +66,10 @@ export class Replicator {
   #publishing: Promise<void> | null = null;
   #retryAtMs = 0;
   #backoffMs = 0;
-  #watcher: { stop(): void; closed: boolean; startedAtMs: number } | null = null;
+  #watcher: WatchState | null = null;
+  #jsm: JetStreamManager | null = null;
+  #sweepAtMs = 0;
+  #sweeping = false;
   #watchCheckAtMs = 0;
   #watchChecking = false;
   #stallSince: number | null = null;
@@ -140,6 +150,12 @@ export class Replicator {
       this.#watchChecking = true;
       void this.#checkWatcher(nowMs).finally(() => { this.#watchChecking = false; });
     }
+    if (nowMs >= this.#sweepAtMs && !this.#sweeping) {
+      this.#sweepAtMs = nowMs + sweepIntervalMs(this.#deps.config.tombstoneTtlMs);
+      this.#sweeping = true;
+      // Not the sweeping POP (or no fresh view of the others yet): look again after the next presence round.
+      void this.#sweep(nowMs).then((ran) => { if (!ran) this.#sweepAtMs = nowMs + this.#presenceMs; }).finally(() => { this.#sweeping = false; });
+    }
     if (nowMs >= this.#presenceAtMs && !this.#presenceBusy) {
       this.#presenceAtMs = nowMs + this.#presenceMs;
       this.#presenceBusy = true;
@@ -181,6 +197,7 @@ export class Replicator {
         this.#db.resetBucket(identity);
         this.#outbox = this.#db.outboxDepth();
       }
+      this.#jsm = await js.jetstreamManager();
       this.#kv = kv;
       this.#pops = pops;
       this.#deps.log.info("replication bucket open", { bucket, replicas, applied_revision: this.#db.appliedRevision(), outbox: this.#outbox });
@@ -200,6 +217,15 @@ export class Replicator {
       const items = this.#db.pending(BATCH);
       if (items.length === 0) break;
       const results = await Promise.allSettled(items.map((item) => this.#publishOne(kv, item)));
+      // The acknowledged ones leave the outbox together: one transaction per batch, not per key.
+      const acked = results.flatMap((r) => (r.status === "fulfilled" && r.value !== null ? [r.value] : []));
+      try {
+        this.#db.publishedAll(acked);
+      } catch (err) {
+        // routing.db busy: they stay in the outbox and are published again (an identical value, same stamp)
+        this.#deps.log.debug("replication: cannot record publishes yet", { error: (err as Error).message });
+      }
+      this.#published += acked.length;
       const failed = results.find((r) => r.status === "rejected");
       this.#outbox = this.#db.outboxDepth();
       if (failed !== undefined) {
@@ -213,7 +239,8 @@ export class Replicator {
     this.#outbox = this.#db.outboxDepth();
   }
 
-  async #publishOne(kv: KV, item: OutboxItem): Promise<void> {
+  /** The revision JetStream stored it at, or null when the key had moved on (merged instead). */
+  async #publishOne(kv: KV, item: OutboxItem): Promise<{ item: OutboxItem; revision: number } | null> {
     const key = keyOf(item.id);
     const value = encodeEntry(item.entry);
     let revision: number;
@@ -224,11 +251,12 @@ export class Replicator {
       // Someone wrote the key since this POP last saw it: merge what is there (LWW), then try again
       // with its revision; a newer version there drops this change from the outbox.
       const current = await kv.get(key);
-      if (current !== null) this.#applyEntry(current, false);
-      return;
+      if (current === null) this.#db.setKeyRevision(item.id, 0); // purged and its marker removed: create
+      else if (current.operation !== "PUT") this.#db.setKeyRevision(item.id, current.revision); // a marker
+      else this.#applyFetched(current);
+      return null;
     }
-    this.#db.published(item, revision);
-    this.#published++;
+    return { item, revision };
   }
 
   // --- watching ---------------------------------------------------------------------------------
@@ -236,17 +264,25 @@ export class Replicator {
   #watch(): void {
     const kv = this.#kv;
     if (kv === null || !this.#link.up) return;
-    const from = this.#db.appliedRevision();
-    const state = { closed: false, startedAtMs: this.#deps.now(), stop: () => {} };
+    const state: WatchState = { closed: false, startedAtMs: this.#deps.now(), stop: () => {}, inbox: [], scheduled: false };
     this.#watcher = state;
     void (async () => {
       try {
+        await this.#reconcile(kv);
+        if (state.closed) return;
+        state.startedAtMs = this.#deps.now(); // the stall check counts from the watch, not the re-read
+        const from = this.#db.appliedRevision();
         const iter = await kv.watch({ key: BACKEND_KEYS, ...(from > 0 ? { resumeFromRevision: from + 1 } : {}) });
         state.stop = () => iter.stop();
         if (state.closed) iter.stop();
         for await (const e of iter) {
           if (state.closed) break;
-          this.#applyEntry(e);
+          state.inbox.push(e);
+          // Applied once every entry already received is in (a macrotask later): one transaction for all.
+          if (!state.scheduled) {
+            state.scheduled = true;
+            setTimeout(() => this.#drain(state), 0);
+          }
         }
       } catch (err) {
         if (!state.closed) this.#deps.log.debug("replication watcher ended", { error: (err as Error).message });
@@ -259,40 +295,101 @@ export class Replicator {
   #restartWatch(): void {
     if (this.#watcher !== null) {
       this.#watcher.closed = true;
+      this.#watcher.inbox.length = 0;
       this.#watcher.stop();
     }
     this.#watcher = null;
     this.#stallSince = null;
   }
 
-  /** `watched`: delivered by the watcher in revision order (so it also moves the resume position). */
-  #applyEntry(e: KvEntry, watched = true): void {
-    if (e.operation !== "PUT") {
-      if (watched) this.#db.skip(e.revision); // deleted by hand with the nats CLI: no stamp to merge; tombstones are values
+  /** Applies what the watcher queued, APPLY_BATCH entries per transaction, in revision order. */
+  #drain(state: WatchState): void {
+    state.scheduled = false;
+    if (state.closed || this.#stopped) {
+      state.inbox.length = 0;
       return;
+    }
+    const batch = state.inbox.splice(0, APPLY_BATCH);
+    if (batch.length === 0) return;
+    if (state.inbox.length > 0) {
+      state.scheduled = true;
+      setTimeout(() => this.#drain(state), 0);
+    }
+    const changes = batch.map((e) => this.#change(e));
+    let result;
+    try {
+      result = this.#db.applyBatch(changes);
+    } catch (err) {
+      // routing.db locked for longer than the busy timeout: a new watcher resumes from the last applied revision.
+      this.#deps.log.warn("replication: cannot apply changes yet, retrying", { entries: batch.length, error: (err as Error).message });
+      if (this.#watcher === state) this.#restartWatch();
+      return;
+    }
+    this.#applied += result.applied;
+    this.#conflicts += result.conflicts;
+    this.#lag = Math.max(0, this.#deps.now() - batch[batch.length - 1]!.created.getTime());
+    if (result.changed) this.#deps.onChanged();
+    if (this.#outbox > 0) this.#outboxStale = true; // an applied version may have dropped a losing local change
+  }
+
+  #change(e: KvEntry): WatchedChange {
+    if (e.operation !== "PUT") {
+      // A purged tombstone's marker (tombstone-sweep.ts), or a key deleted by hand with the nats CLI.
+      const id = idOfKey(e.key);
+      return id === null ? { kind: "skip", revision: e.revision } : { kind: "removed", id, revision: e.revision };
     }
     const entry = decodeEntry(e.key, e.string());
     if ("problem" in entry) {
       if (!this.#badKeys.has(e.key)) this.#deps.log.warn("replication: entry ignored", { key: e.key, problem: entry.problem });
       this.#badKeys.add(e.key);
-      if (watched) this.#db.skip(e.revision);
-      return;
+      return { kind: "skip", revision: e.revision };
     }
-    let result;
-    try {
-      result = this.#db.apply(entry, e.revision, watched);
-    } catch (err) {
-      // routing.db locked for longer than the busy timeout: this watcher resumes from the last applied revision.
-      this.#deps.log.warn("replication: cannot apply a change yet, retrying", { id: entry.id, error: (err as Error).message });
-      if (watched) this.#restartWatch();
-      return;
-    }
+    return { kind: "entry", entry, revision: e.revision };
+  }
+
+  /** A value read with kv.get after a refused publish: merged, without moving the watch position. */
+  #applyFetched(e: KvEntry): void {
+    const change = this.#change(e);
+    if (change.kind !== "entry") return;
+    const result = this.#db.apply(change.entry, e.revision, false);
     this.#applied++;
     if (result.conflict) this.#conflicts++;
-    const nowMs = this.#deps.now();
-    this.#lag = Math.max(0, nowMs - e.created.getTime());
     if (result.changed) this.#deps.onChanged();
-    if (this.#outbox > 0) this.#outboxStale = true; // an applied version may have dropped a losing local change
+    this.#outboxStale = true;
+  }
+
+  /**
+   * Tombstones were purged past this POP's last applied revision (it was away longer than the TTL):
+   * the deletes it missed can no longer be watched, so it lists the bucket's keys and deletes here the
+   * ones gone from it. Once per watermark; the watch then resumes from the last applied revision.
+   */
+  async #reconcile(kv: KV): Promise<void> {
+    const pops = this.#pops;
+    const applied = this.#db.appliedRevision();
+    if (pops === null || applied === 0) return;
+    const purged = await readPurgedThrough(pops);
+    if (purged <= applied || this.#db.reconciledThrough() >= purged) return;
+    const present = new Set<string>();
+    for await (const key of await kv.keys(BACKEND_KEYS)) present.add(key);
+    const removed = this.#db.forgetAbsent((id) => present.has(keyOf(id)), applied);
+    this.#db.setReconciledThrough(purged);
+    this.#deps.log.info("replication: tombstones were purged while this POP was away, re-read the bucket's keys", { applied_revision: applied, purged_through: purged, keys: present.size, removed: removed.length });
+    if (removed.length > 0) this.#deps.onChanged();
+  }
+
+  /** The lowest live POP purges tombstones (and then their markers) older than the TTL. */
+  async #sweep(nowMs: number): Promise<boolean> {
+    const kv = this.#kv, pops = this.#pops, jsm = this.#jsm;
+    const { popId, bucket, tombstoneTtlMs } = this.#deps.config;
+    if (kv === null || pops === null || jsm === null || !this.#link.up || this.#upSinceMs === null) return false;
+    if (expiringPop(popId, this.#seen.values(), nowMs) !== popId || nowMs - this.#seenAtMs > 2 * this.#presenceMs + WATCH_CHECK_MS) return false;
+    try {
+      const r = await sweepTombstones(this.#db, natsSweepBucket(kv, pops, jsm, bucket), tombstoneTtlMs, nowMs);
+      if (r.purged > 0 || r.markersRemoved > 0) this.#deps.log.info("replication: old tombstones purged", { tombstones: r.purged, markers: r.markersRemoved, ttl_secs: tombstoneTtlMs / 1000 });
+    } catch (err) {
+      this.#deps.log.debug("replication: tombstone sweep failed, retrying at the next one", { error: (err as Error).message });
+    }
+    return true;
   }
 
   /** A watcher that stopped delivering while the stream holds newer revisions is replaced. */
@@ -390,7 +487,11 @@ export class Replicator {
   }
 }
 
-function isWrongRevision(err: unknown): boolean {
-  const e = err as { code?: unknown; message?: string; api_error?: { err_code?: number } };
-  return e?.api_error?.err_code === 10071 || /wrong last sequence|key exists/i.test(String(e?.message ?? ""));
+interface WatchState {
+  closed: boolean;
+  startedAtMs: number;
+  stop(): void;
+  /** Received, not yet applied (in revision order). */
+  readonly inbox: KvEntry[];
+  scheduled: boolean;
 }

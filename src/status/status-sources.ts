@@ -16,6 +16,14 @@ export interface PopStatus {
   readonly state: string;
   /** Seconds since this POP was last heard from (null: never). */
   readonly lastSeenSecs?: number | null;
+  /** Its link to the replication cluster as last reported. */
+  readonly link?: "up" | "down";
+  /** Replication lag it reported, in seconds (null: unknown). */
+  readonly lagSecs?: number | null;
+  /** Local changes it has not published yet (null: unknown). */
+  readonly outbox?: number | null;
+  /** The POP serving this page. */
+  readonly self?: boolean;
 }
 
 /** Replication state, shown in the page's "POPs and replication" section. */

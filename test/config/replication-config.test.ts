@@ -15,7 +15,7 @@ const fails = (env: Record<string, string>, variable: string, message: RegExp) =
 
 test("off by default; the POP id defaults to the host name", () => {
   const c = loadConfig({}, "edge-fra-1");
-  assert.deepEqual(c.replication, { enabled: false, servers: [], user: null, password: null, popId: "edge-fra-1", insecure: false, replicas: 3, bucket: "edgeproxy_routes" });
+  assert.deepEqual(c.replication, { enabled: false, servers: [], user: null, password: null, popId: "edge-fra-1", insecure: false, replicas: 3, bucket: "edgeproxy_routes", tombstoneTtlMs: 7 * 86_400_000 });
   assert.equal(loadConfig({}, "bad host!").replication.popId, "edgeproxy");
 });
 
@@ -23,9 +23,9 @@ test("values are parsed: a server list, credentials, pop id, replicas, bucket", 
   const c = loadConfig({
     ...on, EDGEPROXY_REPLICATION_NATS_URL: "nats://10.0.0.1:4222, nats-2.internal:4222,[fd00::3]:4222",
     EDGEPROXY_REPLICATION_NATS_USER: "edge", EDGEPROXY_REPLICATION_NATS_PASSWORD: "pw", EDGEPROXY_POP_ID: "fra-1",
-    EDGEPROXY_REPLICATION_REPLICAS: "1", EDGEPROXY_REPLICATION_BUCKET: "routes_eu",
+    EDGEPROXY_REPLICATION_REPLICAS: "1", EDGEPROXY_REPLICATION_BUCKET: "routes_eu", EDGEPROXY_REPLICATION_TOMBSTONE_TTL_SECS: "3600",
   }, "h");
-  assert.deepEqual(c.replication, { enabled: true, servers: ["10.0.0.1:4222", "nats-2.internal:4222", "[fd00::3]:4222"], user: "edge", password: "pw", popId: "fra-1", insecure: false, replicas: 1, bucket: "routes_eu" });
+  assert.deepEqual(c.replication, { enabled: true, servers: ["10.0.0.1:4222", "nats-2.internal:4222", "[fd00::3]:4222"], user: "edge", password: "pw", popId: "fra-1", insecure: false, replicas: 1, bucket: "routes_eu", tombstoneTtlMs: 3_600_000 });
 });
 
 test("invalid values stop startup naming the variable", () => {
@@ -34,6 +34,7 @@ test("invalid values stop startup naming the variable", () => {
   fails({ ...on, EDGEPROXY_REPLICATION_NATS_URL: "127.0.0.1:4222", EDGEPROXY_POP_ID: "a b" }, "EDGEPROXY_POP_ID", /got "a b"/);
   fails({ ...on, EDGEPROXY_REPLICATION_NATS_URL: "127.0.0.1:4222", EDGEPROXY_REPLICATION_REPLICAS: "7" }, "EDGEPROXY_REPLICATION_REPLICAS", /at most 5/);
   fails({ ...on, EDGEPROXY_REPLICATION_NATS_URL: "127.0.0.1:4222", EDGEPROXY_REPLICATION_INSECURE: "maybe" }, "EDGEPROXY_REPLICATION_INSECURE", /true or false/);
+  fails({ ...on, EDGEPROXY_REPLICATION_NATS_URL: "127.0.0.1:4222", EDGEPROXY_REPLICATION_TOMBSTONE_TTL_SECS: "0" }, "EDGEPROXY_REPLICATION_TOMBSTONE_TTL_SECS", /positive integer.*got "0"/);
   fails({ ...on, EDGEPROXY_REPLICATION_NATS_URL: "127.0.0.1:4222", EDGEPROXY_REPLICATION_NATS_USER: "edge" }, "EDGEPROXY_REPLICATION_NATS_PASSWORD", /required when EDGEPROXY_REPLICATION_NATS_USER/);
   fails({ ...on, EDGEPROXY_REPLICATION_NATS_URL: "127.0.0.1:4222", EDGEPROXY_REPLICATION_NATS_PASSWORD: "pw" }, "EDGEPROXY_REPLICATION_NATS_USER", /required when EDGEPROXY_REPLICATION_NATS_PASSWORD/);
 });

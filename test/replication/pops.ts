@@ -37,9 +37,9 @@ export function popEnv(pop: { id: string; dbPath: string; natsUrl: string; extra
   };
 }
 
-export async function startPop(id: string, dir: string, natsUrl: string, on: typeof runtime = runtime, extraEnv: Record<string, string> = {}): Promise<Pop> {
+export async function startPop(id: string, dir: string, natsUrl: string, on: typeof runtime = runtime, extraEnv: Record<string, string> = {}, startTimeoutMs?: number): Promise<Pop> {
   const dbPath = join(dir, `${id}.db`);
-  const proxy = await startProxy(popEnv({ id, dbPath, natsUrl, extraEnv }), on);
+  const proxy = await startProxy(popEnv({ id, dbPath, natsUrl, extraEnv }), on, startTimeoutMs);
   const api = await proxy.waitForLog("edgeProxy API listening");
   return { id, dbPath, on, proxy, apiPort: Number(String(api.addr).split(":").pop()), natsUrl, extraEnv };
 }

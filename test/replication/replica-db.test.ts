@@ -140,3 +140,100 @@ test("a reset bucket gets every known key again with its stamp", async () => {
     await t.close();
   }
 });
+
+test("a watched batch is one transaction: conflicting versions of one key end with the LWW winner, the revision moves once", async () => {
+  const t = setup();
+  try {
+    const hlc = (ms: number) => `${String(ms).padStart(16, "0")}.000000`;
+    const r = t.db.applyBatch([
+      { kind: "entry", entry: { id: "k", hlc: hlc(5000), origin: "pop-b", owner: null, row: row("k", 5) }, revision: 10 },
+      { kind: "entry", entry: { id: "other", hlc: hlc(1000), origin: "pop-c", owner: null, row: row("other", 1) }, revision: 11 },
+      // older than the one already applied: kept out, whatever its revision
+      { kind: "entry", entry: { id: "k", hlc: hlc(3000), origin: "pop-c", owner: null, row: row("k", 3) }, revision: 12 },
+      // same stamp, higher origin: wins the tie
+      { kind: "entry", entry: { id: "k", hlc: hlc(5000), origin: "pop-z", owner: null, row: row("k", 9) }, revision: 13 },
+      { kind: "entry", entry: { id: "k", hlc: hlc(5000), origin: "pop-c", owner: null, row: row("k", 4) }, revision: 14 },
+      { kind: "skip", revision: 15 },
+    ]);
+    assert.deepEqual(r, { applied: 5, conflicts: 2, changed: true });
+    assert.equal((await t.store.getBackend("k"))?.backend?.weight, 9);
+    assert.equal((await t.store.getBackend("other"))?.backend?.weight, 1);
+    assert.equal(t.db.appliedRevision(), 15);
+    assert.equal(t.db.outboxDepth(), 0, "applied rows are not echoed into the outbox");
+    // the same versions in the other order end the same
+    const u = setup();
+    try {
+      u.db.applyBatch([14, 13, 12, 10].map((rev) => {
+        const [ms, origin, w] = rev === 10 ? [5000, "pop-b", 5] : rev === 12 ? [3000, "pop-c", 3] : rev === 13 ? [5000, "pop-z", 9] : [5000, "pop-c", 4];
+        return { kind: "entry" as const, entry: { id: "k", hlc: hlc(ms as number), origin: origin as string, owner: null, row: row("k", w as number) }, revision: rev };
+      }));
+      assert.equal((await u.store.getBackend("k"))?.backend?.weight, 9);
+    } finally {
+      await u.close();
+    }
+  } finally {
+    await t.close();
+  }
+});
+
+test("a batch that cannot commit applies nothing and leaves the revision where it was", async () => {
+  const t = setup();
+  try {
+    t.db.applyBatch([{ kind: "entry", entry: { id: "a", hlc: "0000000000001000.000000", origin: "pop-b", owner: null, row: row("a", 1) }, revision: 1 }]);
+    t.raw.exec("PRAGMA busy_timeout = 0");
+    t.raw.exec("BEGIN IMMEDIATE"); // another writer holds the file
+    assert.throws(() => t.db.applyBatch([
+      { kind: "entry", entry: { id: "a", hlc: "0000000000002000.000000", origin: "pop-b", owner: null, row: row("a", 2) }, revision: 2 },
+      { kind: "entry", entry: { id: "b", hlc: "0000000000002000.000000", origin: "pop-b", owner: null, row: row("b", 2) }, revision: 3 },
+    ]));
+    t.raw.exec("ROLLBACK");
+    assert.equal(t.db.appliedRevision(), 1);
+    assert.equal((await t.store.getBackend("a"))?.backend?.weight, 1);
+    assert.equal(await t.store.getBackend("b"), null);
+  } finally {
+    await t.close();
+  }
+});
+
+test("a DEL/PURGE marker deletes the backend and forgets its stamp; a pending local change survives it", async () => {
+  const t = setup();
+  try {
+    t.db.applyBatch([
+      { kind: "entry", entry: { id: "gone", hlc: "0000000000001000.000000", origin: "pop-b", owner: null, row: row("gone", 1) }, revision: 1 },
+      { kind: "entry", entry: { id: "kept", hlc: "0000000000001000.000000", origin: "pop-b", owner: null, row: row("kept", 1) }, revision: 2 },
+    ]);
+    await t.store.setWeight("kept", 8); // local edit, not yet published
+    const r = t.db.applyBatch([{ kind: "removed", id: "gone", revision: 3 }, { kind: "removed", id: "kept", revision: 4 }]);
+    assert.equal(r.changed, true);
+    assert.equal(await t.store.getBackend("gone"), null);
+    assert.equal((t.raw.prepare("SELECT COUNT(*) AS n FROM replication_keys WHERE id = 'gone'").get([]) as { n: number }).n, 0);
+    assert.equal((await t.store.getBackend("kept"))?.backend?.weight, 8);
+    t.db.stampPending();
+    const item = t.db.pending(10).find((i) => i.id === "kept")!;
+    assert.equal(item.revision, 4, "published against the marker's revision");
+    assert.equal(t.db.outboxDepth(), 1);
+    assert.equal(t.db.appliedRevision(), 4);
+  } finally {
+    await t.close();
+  }
+});
+
+test("after an absence past purged tombstones, keys gone from the bucket are deleted here (not local changes, not newer keys)", async () => {
+  const t = setup();
+  try {
+    t.db.applyBatch(["a", "b", "c", "d"].map((id, i) => ({ kind: "entry" as const, entry: { id, hlc: "0000000000001000.000000", origin: "pop-b", owner: null, row: row(id, 1) }, revision: i + 1 })));
+    await t.store.setWeight("c", 5); // waiting in the outbox
+    // "d" was published here after the resume point (its revision is above it)
+    t.raw.exec("UPDATE replication_keys SET revision = 9 WHERE id = 'd'");
+    const removed = t.db.forgetAbsent((id) => id === "a", 4);
+    assert.deepEqual(removed, ["b"]);
+    assert.equal(await t.store.getBackend("b"), null);
+    assert.ok(await t.store.getBackend("c"), "a local change waiting in the outbox stays");
+    assert.ok(await t.store.getBackend("d"), "a key seen after the resume point stays");
+    assert.equal(t.db.outboxDepth(), 1, "the delete is not published: the cluster already deleted it");
+    t.db.setReconciledThrough(7);
+    assert.equal(t.db.reconciledThrough(), 7);
+  } finally {
+    await t.close();
+  }
+});

@@ -1,5 +1,6 @@
 // The status page on the metrics listener's fetch handler (no port): document, assets and data with
-// their headers, beside the exposition and /health; nothing from the store inside the HTML.
+// their headers, beside the exposition and /health; nothing from the store inside the HTML; the
+// replication rows as the page's script renders them (in a fake DOM that only takes text).
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { metricsFetch } from "../../src/metrics/metrics-server.ts";
@@ -8,6 +9,9 @@ import { createStatusPage, STATUS_CSP } from "../../src/status/status-page.ts";
 import { STATUS_JS } from "../../src/status/page/script.ts";
 import type { StatusReport } from "../../src/status/status-report.ts";
 import { backend, fakeSources } from "./status-fixture.ts";
+import { fakeDocument, renderOnce } from "./fake-dom.ts";
+import { clusterStatus } from "../../src/core/cluster-view.ts";
+import { statusPageCluster } from "../../src/replication/status-page-view.ts";
 
 const XSS_ID = "<img src=x onerror=alert(1)>";
 const fakeMetrics = { contentType: "text/plain; version=0.0.4; charset=utf-8", render: async () => "x 1\n" } as unknown as ProxyMetrics;
@@ -84,4 +88,31 @@ test("a source that throws answers 500, the listener keeps serving", async () =>
   assert.equal(res.status, 500);
   assert.match(await res.text(), /status collection failed: boom/);
   assert.equal((await fetch(new Request("http://x/"))).status, 200);
+});
+
+test("replication's POP rows render as text: id, region, link, last seen, lag, outbox; markup from the bucket stays text", async () => {
+  const MARKUP_POP = "<img src=x onerror=alert(2)>";
+  const presence = (id: string, lagMs: number, outbox: number, intervalMs = 1000) => ({ id, region: "eu", outbox, lag_ms: lagMs, applied_revision: 7, interval_ms: intervalMs });
+  const view = clusterStatus("pop-a", { value: { ...presence("pop-a", 12, 0), region: "sa" }, linkUp: true }, [
+    { value: presence("pop-b", 1500, 3), seenMs: 98_000 },
+    { value: presence(MARKUP_POP, 0, 0), seenMs: 10_000 },
+  ], 100_000);
+  const stats = { connected: true, lagSeconds: 0.012, outbox: 0, published: 5, applied: 9, conflicts: 1 };
+  const sources = fakeSources([backend("a")], [], { cluster: () => statusPageCluster(view, stats) });
+  const report = await (await handler(sources)(new Request("http://x/status.json"))).json() as StatusReport;
+  const doc = fakeDocument(["backends", "pops"]);
+  await renderOnce(STATUS_JS, doc, report);
+  assert.equal(doc.getElementById("replication").textContent, "connected");
+  const pops = doc.getElementById("pops");
+  assert.equal(pops.hidden, false);
+  const rows = pops.tBodies[0]!.elements.map((tr) => tr.elements.map((td) => td.textContent));
+  assert.deepEqual(rows, [
+    [MARKUP_POP, "eu", "down", "1m 30s ago", "0 ms", "0"],
+    ["pop-a (this POP)", "sa", "up", "0s ago", "12 ms", "0"],
+    ["pop-b", "eu", "up", "2s ago", "1.5 s", "3"],
+  ]);
+  const markupCell = pops.tBodies[0]!.elements[0]!.elements[0]!;
+  assert.deepEqual(markupCell.children, [MARKUP_POP], "one text node, no element made from it");
+  const detail = doc.getElementById("cluster-detail").elements.map((e) => e.textContent);
+  assert.deepEqual(detail, ["this POP", "pop-a", "outbox", "0", "lag (s)", "0.012", "published", "5", "applied", "9", "conflicts", "1"]);
 });

@@ -35,7 +35,7 @@ export const STATUS_HTML = `<!doctype html>
     <p>Replication: <strong id="replication">…</strong></p>
     <dl id="cluster-detail" class="pairs"></dl>
     <table id="pops" hidden>
-      <thead><tr><th>POP</th><th>Region</th><th>State</th><th>Last heard</th></tr></thead>
+      <thead><tr><th>POP</th><th>Region</th><th>State</th><th>Last heard</th><th>Lag</th><th>Outbox</th></tr></thead>
       <tbody></tbody>
     </table>
   </section>

@@ -128,8 +128,15 @@ export const STATUS_JS = `"use strict";
     pops.hidden = c.pops.length === 0;
     pops.tBodies[0].replaceChildren.apply(pops.tBodies[0], c.pops.map(function (p) {
       var tr = el("tr");
-      tr.append(el("td", "id", p.id), el("td", "", p.region || "–"), el("td", "", p.state),
-        el("td", "", p.lastSeenSecs === null || p.lastSeenSecs === undefined ? "–" : duration(Math.round(p.lastSeenSecs)) + " ago"));
+      tr.setAttribute("data-pop-id", p.id);
+      var id = el("td", "id", p.id);
+      if (p.self) id.append(el("span", "sub", " (this POP)"));
+      var link = el("td");
+      link.append(state(p.state, p.link === "up" ? "good" : p.link === "down" ? "bad" : "none"));
+      tr.append(id, el("td", "", p.region || "–"), link,
+        el("td", "", p.lastSeenSecs === null || p.lastSeenSecs === undefined ? "–" : duration(Math.round(p.lastSeenSecs)) + " ago"),
+        el("td", "", p.lagSecs === null || p.lagSecs === undefined ? "–" : p.lagSecs < 1 ? Math.round(p.lagSecs * 1000) + " ms" : p.lagSecs.toFixed(1) + " s"),
+        el("td", "", p.outbox === null || p.outbox === undefined ? "–" : count(p.outbox)));
       return tr;
     }));
   }
