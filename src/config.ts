@@ -2,6 +2,7 @@
 // an invalid value never falls back to the default.
 import type { RateLimitSettings } from "./core/token-bucket.ts";
 import type { CircuitSettings } from "./core/circuit.ts";
+import { SettingError as ConfigError } from "./setting-error.ts";
 
 export interface ListenAddress {
   readonly host: string;
@@ -114,12 +115,8 @@ export interface PostgresConfig {
   readonly snapshotPath: string;
 }
 
-export class ConfigError extends Error {
-  constructor(readonly variable: string, message: string) {
-    super(`${variable}: ${message}`);
-    this.name = "ConfigError";
-  }
-}
+/** An invalid value: the one error type naming the setting (src/setting-error.ts). */
+export { ConfigError };
 
 type Env = Readonly<Record<string, string | undefined>>;
 

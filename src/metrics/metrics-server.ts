@@ -5,17 +5,11 @@ import type { HostPort } from "../runtime/types.ts";
 import { serveHttp } from "../runtime/http-server.ts";
 import type { ProxyMetrics } from "./metrics.ts";
 import { healthReport, type HealthSource } from "../health/health-report.ts";
+import { SettingError } from "../setting-error.ts";
 
 export interface RunningMetricsServer {
   readonly address: HostPort;
   close(): Promise<void>;
-}
-
-export class MetricsStartError extends Error {
-  constructor(readonly variable: string, message: string) {
-    super(`${variable}: ${message}`);
-    this.name = "MetricsStartError";
-  }
 }
 
 export function metricsFetch(path: string, metrics: ProxyMetrics, health: HealthSource): (request: Request) => Promise<Response> {
@@ -42,6 +36,6 @@ export async function startMetricsServer(config: MetricsConfig, metrics: ProxyMe
     return await serveHttp(config.listen, metricsFetch(config.path, metrics, health));
   } catch (err) {
     const { host, port } = config.listen;
-    throw new MetricsStartError("EDGEPROXY_METRICS_LISTEN_ADDR", `cannot listen on ${host.includes(":") ? `[${host}]` : host}:${port}: ${(err as Error).message}`);
+    throw new SettingError("EDGEPROXY_METRICS_LISTEN_ADDR", `cannot listen on ${host.includes(":") ? `[${host}]` : host}:${port}: ${(err as Error).message}`);
   }
 }
