@@ -63,7 +63,7 @@ export class Observability implements Component {
 
   readonly status = (): HealthStatus => (this.drain.draining ? "draining" : "ok");
 
-  /** Opens the metrics listener (throws MetricsStartError naming the variable). */
+  /** Opens the metrics listener (throws a SettingError naming the variable). */
   async start(): Promise<RunningMetricsServer | null> {
     if (this.metrics === null) return null;
     const server = await startMetricsServer(this.#deps.metrics, this.metrics, this.health);
