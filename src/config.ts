@@ -9,6 +9,7 @@ import { CidrSet } from "./core/proxy-protocol/cidr.ts";
 import { CIRCUIT, HEALTH_CHECK, RATE_LIMIT, sectionFromEnv } from "./settings/reloadable-schema.ts";
 import { flagKind } from "./settings/setting-kinds.ts";
 import { hostPort } from "./core/host-port.ts";
+import { SettingError as ConfigError } from "./core/setting-error.ts";
 
 export interface ListenAddress {
   readonly host: string;
@@ -144,14 +145,8 @@ export interface PostgresConfig {
   readonly snapshotPath: string;
 }
 
-export class ConfigError extends Error {
-  readonly variable: string;
-  constructor(variable: string, message: string) {
-    super(`${variable}: ${message}`);
-    this.variable = variable;
-    this.name = "ConfigError";
-  }
-}
+/** An invalid value: the one error type naming the setting (src/setting-error.ts). */
+export { ConfigError };
 
 type Env = Readonly<Record<string, string | undefined>>;
 

@@ -1,6 +1,8 @@
 // Composition root: read config, pick the runtime adapter, start the proxy, stop on a signal.
-import { loadConfig, ConfigError } from "./config.ts";
-import { startEdgeProxy, StartupError } from "./edge-proxy.ts";
+import { loadConfig } from "./config.ts";
+import { startEdgeProxy } from "./edge-proxy.ts";
+import { SettingError } from "./core/setting-error.ts";
+import { systemClock } from "./runtime/clock.ts";
 import { createLogger } from "./lifecycle/log.ts";
 import { loadTransport } from "./runtime/index.ts";
 import { readEnv, exit, hostName } from "./runtime/env.ts";
@@ -13,14 +15,14 @@ async function main(): Promise<void> {
   try {
     config = loadConfig(readEnv(), hostName());
   } catch (err) {
-    if (err instanceof ConfigError) {
+    if (err instanceof SettingError) {
       console.error(`[edgeproxy] invalid configuration: ${err.message}`);
       exit(2);
     }
     throw err;
   }
   const log = createLogger(config.logLevel);
-  const starting = startEdgeProxy(config, { transport: await loadTransport(), readFile: readFileBytes, fileIdentity: fileIdentitySync, log, now: Date.now });
+  const starting = startEdgeProxy(config, { transport: await loadTransport(), readFile: readFileBytes, fileIdentity: fileIdentitySync, log, clock: systemClock });
   // Installed before startup finishes: a SIGTERM right after "listening" is logged still drains.
   const signals = new ShutdownSignals();
   onShutdownSignal(async (signal) => {
@@ -45,7 +47,7 @@ async function main(): Promise<void> {
   try {
     await starting;
   } catch (err) {
-    if (err instanceof StartupError) {
+    if (err instanceof SettingError) {
       console.error(`[edgeproxy] cannot start: ${err.message}`);
       exit(1);
     }

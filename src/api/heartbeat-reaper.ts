@@ -1,7 +1,8 @@
 // Deregisters (soft-deletes) API-registered backends whose last heartbeat is older than
 // EDGEPROXY_HEARTBEAT_TTL_SECS. Static backends (CLI, hand edits: no heartbeat) are never touched.
 // The check-and-delete is one conditional write in the store, so a heartbeat that lands during a
-// sweep is never lost. Runs in the proxy process while the API is enabled.
+// sweep is never lost. Runs in the proxy process while the API is enabled: the API component ticks
+// sweep() every sweepIntervalMs.
 import type { Logger } from "../core/logger.ts";
 
 export interface HeartbeatExpiry {
@@ -15,7 +16,6 @@ export function sweepIntervalMs(ttlMs: number): number {
 }
 
 export class HeartbeatReaper {
-  #timer: ReturnType<typeof setInterval> | null = null;
   #running: Promise<string[]> | null = null;
   #failing = false;
 
@@ -65,13 +65,8 @@ export class HeartbeatReaper {
     return expired;
   }
 
-  start(now: () => number): void {
-    this.#timer ??= setInterval(() => void this.sweep(now()), sweepIntervalMs(this.ttlMs));
-  }
-
-  async stop(): Promise<void> {
-    if (this.#timer !== null) clearInterval(this.#timer);
-    this.#timer = null;
+  /** Resolves once a sweep under way finished. */
+  async settled(): Promise<void> {
     await this.#running;
   }
 }

@@ -9,6 +9,7 @@ import type { Command } from "commander";
 import { ConfigError, loadConfig, type Config, type ListenAddress } from "../config.ts";
 import type { CliContext } from "./program.ts";
 import { UsageError } from "./usage-error.ts";
+import { hostPort } from "../core/host-port.ts";
 
 /** How `health` reaches the proxy (fetch and the runtime's TCP connect, given by cli/main.ts). */
 export interface HealthReach {
@@ -23,8 +24,8 @@ export type HealthTarget =
 
 /** The listener `health` checks for this configuration (see the order above). */
 export function healthTarget(config: Config): HealthTarget {
-  if (config.metrics.enabled) return { kind: "http", variable: "EDGEPROXY_METRICS_LISTEN_ADDR", url: `http://${hostPort(config.metrics.listen)}/health` };
-  if (config.apiEnabled) return { kind: "http", variable: "EDGEPROXY_API_LISTEN_ADDR", url: `http://${hostPort(config.apiListen)}/health` };
+  if (config.metrics.enabled) return { kind: "http", variable: "EDGEPROXY_METRICS_LISTEN_ADDR", url: `http://${localHostPort(config.metrics.listen)}/health` };
+  if (config.apiEnabled) return { kind: "http", variable: "EDGEPROXY_API_LISTEN_ADDR", url: `http://${localHostPort(config.apiListen)}/health` };
   const { host, port } = local(config.listen);
   return { kind: "tcp", variable: "EDGEPROXY_LISTEN_ADDR", host, port };
 }
@@ -36,9 +37,9 @@ function local(address: ListenAddress): ListenAddress {
   return address;
 }
 
-function hostPort(address: ListenAddress): string {
+function localHostPort(address: ListenAddress): string {
   const { host, port } = local(address);
-  return `${host.includes(":") ? `[${host}]` : host}:${port}`;
+  return hostPort(host, port);
 }
 
 /** The proxy did not answer: the CLI prints `unhealthy: <message>` and exits 1. */
@@ -80,7 +81,7 @@ async function check(target: HealthTarget, reach: HealthReach, timeoutMs: number
       return { ok: false, detail: `${target.url} (${target.variable}): ${reason(err)}` };
     }
   }
-  const where = `${target.host.includes(":") ? `[${target.host}]` : target.host}:${target.port}`;
+  const where = hostPort(target.host, target.port);
   try {
     await reach.connect(target.host, target.port, timeoutMs);
     return { ok: true, detail: `TCP connect to ${where} (${target.variable})` };

@@ -129,8 +129,17 @@ export class ReferenceEngine implements SelectionEngine {
     return this.#candidate(slot);
   }
 
+  isRoutable(slot: number): boolean {
+    assertSlot(slot, this.capacity);
+    return this.#routable(slot);
+  }
+
+  #routable(slot: number): boolean {
+    return this.#present[slot] === 1 && this.#healthy[slot] === 1 && this.#probeDown[slot] === 0 && !this.#circuits.blocked(slot);
+  }
+
   #candidate(slot: number): boolean {
-    return this.#present[slot] === 1 && this.#healthy[slot] === 1 && this.#probeDown[slot] === 0 && !this.#circuits.blocked(slot) && this.#active[slot]! < this.#hardLimit[slot]!;
+    return this.#routable(slot) && this.#active[slot]! < this.#hardLimit[slot]!;
   }
 
   circuitState(slot: number): number {

@@ -52,6 +52,13 @@ export interface SelectionEngine extends CircuitTable {
   select(clientCountry: number, clientRegion: number, attempt: number, seed: number): number;
   /** Whether the slot is a candidate now (used to keep or break an affinity binding). */
   isCandidate(slot: number): boolean;
+  /**
+   * "Routable": present, healthy in the store, not probed down by the active health check, circuit not
+   * open (open, or half-open with every probe in flight). The candidate rule less the momentary
+   * hard-limit check, read from the same flags the selection scan uses: the one definition behind
+   * /health, edgeproxy_backends_routable, the connection pool and `db show`.
+   */
+  isRoutable(slot: number): boolean;
   /** Reserve one connection on the slot; false if the slot is at its hard limit or not present. */
   acquire(slot: number): boolean;
   release(slot: number): void;

@@ -107,6 +107,13 @@ export class WasmEngine implements SelectionEngine, ClientBuckets {
     return (Atomics.load(this.#flags, slot) & Flag.CANDIDATE) !== 0;
   }
 
+  isRoutable(slot: number): boolean {
+    assertSlot(slot, this.capacity);
+    this.#views();
+    // The `usable` test of derive() in assembly/slots.ts.
+    return (this.#flags[slot]! & (Flag.PRESENT | Flag.HEALTHY | Flag.CIRCUIT_OPEN | Flag.PROBE_DOWN)) === (Flag.PRESENT | Flag.HEALTHY);
+  }
+
   acquire(slot: number): boolean {
     assertSlot(slot, this.capacity);
     return this.#core.acquire(slot) !== 0;

@@ -1,4 +1,4 @@
-// Active health checks: one scheduler probes every routable backend each interval, all at once, each
+// Active health checks: every interval (a tick of the one Scheduler) all routable backends are probed at once, each
 // probe bounded by the timeout. A backend whose probe is still running (slow, up to the timeout) is
 // skipped for that round; the others are not held up. Results feed a HealthState per backend id
 // (core/health-state.ts); its verdict goes into the engine as the slot's PROBE_DOWN flag, so the
@@ -10,8 +10,11 @@ import type { Logger } from "../lifecycle/log.ts";
 import type { HealthProbe, ProbeSpec } from "./health-probe.ts";
 import { forEachRouted, type RoutedSlots } from "../routes/route-counts.ts";
 import { hostPort } from "../core/host-port.ts";
+import type { Component } from "../core/component.ts";
 
 export interface HealthSettings extends ProbeSpec {
+  /** Off: no probes, every verdict dropped (a settings reload switches it either way at the next tick). */
+  readonly enabled?: boolean;
   readonly intervalMs: number;
   readonly healthyThreshold: number;
   readonly unhealthyThreshold: number;
@@ -29,12 +32,12 @@ export interface HealthCheckerDeps {
   readonly onFlip?: (backend: Backend, up: boolean) => void;
 }
 
-export class HealthChecker {
+export class HealthChecker implements Component {
+  readonly name = "health-check";
   readonly #deps: HealthCheckerDeps;
   readonly #states = new Map<string, HealthState>();
   /** Aborts of the probes under way, by backend id. */
   readonly #running = new Map<string, AbortController>();
-  #timer: ReturnType<typeof setTimeout> | null = null;
   #stopped = false;
   #rounds = 0;
 
@@ -62,30 +65,47 @@ export class HealthChecker {
     return this.#states.get(id)?.up === false;
   }
 
-  /** First round now, then one per interval (re-read each time). */
+  /** First round now when enabled; then one per tick (the interval is re-read after each). */
   start(): void {
-    if (this.#stopped || this.#timer !== null) return;
-    this.#timer = setTimeout(() => this.#tick(), 0);
+    this.tick();
   }
 
-  stop(): void {
-    this.#stopped = true;
-    if (this.#timer !== null) clearTimeout(this.#timer);
-    this.#timer = null;
-    for (const abort of this.#running.values()) abort.abort();
-    this.#running.clear();
+  periodMs(): number {
+    return this.#deps.settings().intervalMs;
   }
 
-  #tick(): void {
-    this.#timer = null;
+  /** One round, or, when the settings switched checks off, drops every verdict (all backends routable again). */
+  tick(): void {
     if (this.#stopped) return;
     const settings = this.#deps.settings();
+    if (settings.enabled === false) return this.#disable();
     try {
       this.round(settings);
     } catch (err) {
       this.#deps.log.error("health check round failed", { error: (err as Error).message });
     }
-    this.#timer = setTimeout(() => this.#tick(), settings.intervalMs);
+  }
+
+  stop(): void {
+    this.#stopped = true;
+    this.#abortAll();
+  }
+
+  #abortAll(): void {
+    for (const abort of this.#running.values()) abort.abort();
+    this.#running.clear();
+  }
+
+  #disable(): void {
+    if (this.#states.size === 0 && this.#running.size === 0) return;
+    this.#abortAll();
+    const { table, engine } = this.#deps;
+    for (const [id, state] of this.#states) {
+      const slot = table.slotOf(id);
+      if (!state.up && slot !== undefined) engine.setProbeDown(slot, false);
+    }
+    this.#states.clear();
+    this.#deps.log.info("health checks disabled: every probe verdict dropped");
   }
 
   /** Starts one probe per routable backend not already being probed; forgets backends no longer probed. */
@@ -129,7 +149,7 @@ export class HealthChecker {
       clearTimeout(timer);
       if (this.#running.get(backend.id) === abort) this.#running.delete(backend.id);
     }
-    if (this.#stopped) return;
+    if (this.#stopped || abort.signal.aborted && error === "stopped") return;
     this.#record(backend.id, error, settings);
   }
 

@@ -8,19 +8,11 @@ import type { ProxyMetrics } from "./metrics.ts";
 import { healthReport, type HealthSource } from "../api/health-report.ts";
 import { hostPort } from "../core/host-port.ts";
 import type { StatusPage } from "../status/status-page.ts";
+import { SettingError } from "../core/setting-error.ts";
 
 export interface RunningMetricsServer {
   readonly address: HostPort;
   close(): Promise<void>;
-}
-
-export class MetricsStartError extends Error {
-  readonly variable: string;
-  constructor(variable: string, message: string) {
-    super(`${variable}: ${message}`);
-    this.variable = variable;
-    this.name = "MetricsStartError";
-  }
 }
 
 export function metricsFetch(path: string, metrics: ProxyMetrics, health: HealthSource, status?: StatusPage): (request: Request) => Promise<Response> {
@@ -55,6 +47,6 @@ export async function startMetricsServer(config: MetricsConfig, metrics: ProxyMe
     return await serveHttp(config.listen, metricsFetch(config.path, metrics, health, status));
   } catch (err) {
     const { host, port } = config.listen;
-    throw new MetricsStartError("EDGEPROXY_METRICS_LISTEN_ADDR", `cannot listen on ${hostPort(host, port)}: ${(err as Error).message}`);
+    throw new SettingError("EDGEPROXY_METRICS_LISTEN_ADDR", `cannot listen on ${hostPort(host, port)}: ${(err as Error).message}`);
   }
 }

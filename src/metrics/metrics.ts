@@ -23,7 +23,7 @@ export interface ProxyMetricsDeps {
   readonly active: (slot: number) => number;
   /** The handler's counters and splices (read lazily: the handler is built after the metrics). */
   readonly counters: () => Readonly<ProxyCounters>;
-  readonly inFlight: () => ReadonlySet<Splice>;
+  readonly inFlight: () => Iterable<Splice>;
   readonly routableBackends: () => number;
   readonly draining: () => boolean;
   readonly sources?: MetricsSources;

@@ -13,8 +13,11 @@ import type { Backend } from "../core/types.ts";
 import type { HostPort, UpstreamSocket } from "../runtime/types.ts";
 import type { UpstreamPool } from "../proxy/upstream-pool.ts";
 import type { Logger } from "../lifecycle/log.ts";
+import type { Component } from "../core/component.ts";
 
 export interface PoolSettings {
+  /** Off: take() hands out nothing and the next sweep closes every idle socket (read live). */
+  readonly enabled?: boolean;
   readonly maxPerBackend: number;
   readonly idleTimeoutMs: number;
   readonly maxLifetimeMs: number;
@@ -71,11 +74,11 @@ const REFILL_BACKOFF_MS = 1000;
 /** How often idle sockets are checked for expiry and removed backends. */
 const SWEEP_MS = 1000;
 
-export class BackendPool implements UpstreamPool {
+export class BackendPool implements UpstreamPool, Component {
+  readonly name = "backend-pool";
   readonly stats: PoolStats = { hits: 0, misses: 0, connectFailures: 0, dropped: 0 };
   readonly #deps: BackendPoolDeps;
   readonly #pools = new Map<string, BackendSockets>();
-  #timer: ReturnType<typeof setInterval> | null = null;
   #closed = false;
 
   constructor(deps: BackendPoolDeps) {
@@ -94,14 +97,24 @@ export class BackendPool implements UpstreamPool {
     return n;
   }
 
-  start(): void {
-    if (this.#closed) return;
-    this.#timer ??= setInterval(() => this.sweep(), SWEEP_MS);
+  start(): void {}
+
+  periodMs(): number {
+    return SWEEP_MS;
+  }
+
+  tick(): void {
+    this.sweep();
+  }
+
+  stop(): void {
+    this.close();
   }
 
   take(backend: Backend): UpstreamSocket | null {
     if (this.#closed) return null;
     const settings = this.#deps.settings();
+    if (settings.enabled === false) return null;
     const nowMs = this.#deps.now();
     let pool = this.#pools.get(backend.id);
     if (pool !== undefined && (pool.host !== backend.host || pool.port !== backend.port)) {
@@ -134,7 +147,7 @@ export class BackendPool implements UpstreamPool {
     const settings = this.#deps.settings();
     const nowMs = this.#deps.now();
     for (const [id, pool] of this.#pools) {
-      const backend = this.#deps.routable(id);
+      const backend = settings.enabled === false ? null : this.#deps.routable(id);
       if (backend === null || backend.host !== pool.host || backend.port !== pool.port) {
         this.#drain(id, pool);
         continue;
@@ -158,8 +171,6 @@ export class BackendPool implements UpstreamPool {
   /** Closes every idle socket; connects still under way close their socket when they complete. */
   close(): void {
     this.#closed = true;
-    if (this.#timer !== null) clearInterval(this.#timer);
-    this.#timer = null;
     for (const [id, pool] of this.#pools) this.#drain(id, pool);
   }
 

@@ -15,7 +15,7 @@ export interface TrafficTotals {
   readonly rateLimited: number;
 }
 
-export function trafficTotals(counters: Readonly<ProxyCounters>, inFlight: ReadonlySet<Splice>): TrafficTotals {
+export function trafficTotals(counters: Readonly<ProxyCounters>, inFlight: Iterable<Splice>): TrafficTotals {
   let bytesReceived = counters.bytesFromClients, bytesSent = counters.bytesToClients;
   for (const splice of inFlight) {
     bytesReceived += splice.bytesFromClient;

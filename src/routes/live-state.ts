@@ -1,8 +1,9 @@
 // Publishes the proxy's live per-backend counts (active connections, health check result, circuit state)
-// into routing.db for `edgeproxy db show`. Runs on the route-reload interval and writes only when a
+// into routing.db for `edgeproxy db show`. Ticks on the route-reload interval and writes only when a
 // value changed, or to refresh the "still alive" stamp every second interval.
 import type { Logger } from "../lifecycle/log.ts";
 import type { LiveRow } from "../store/live-table.ts";
+import type { Component } from "../core/component.ts";
 
 export interface LiveCount {
   readonly id: string;
@@ -18,10 +19,10 @@ export interface LiveSink {
   close(): void;
 }
 
-export class LiveStatePublisher {
+export class LiveStatePublisher implements Component {
+  readonly name = "live-state";
   #published = new Map<string, LiveRow>();
   #stampedAtMs = -Infinity;
-  #timer: ReturnType<typeof setInterval> | null = null;
   #failing = false;
 
   readonly sink: LiveSink;
@@ -29,16 +30,13 @@ export class LiveStatePublisher {
   readonly counts: () => readonly LiveCount[];
   readonly intervalMs: number;
   readonly log: Logger;
-  constructor(
-    sink: LiveSink,
-    counts: () => readonly LiveCount[],
-    intervalMs: number,
-    log: Logger,
-  ) {
+  readonly now: () => number;
+  constructor(sink: LiveSink, counts: () => readonly LiveCount[], intervalMs: number, log: Logger, now: () => number) {
     this.sink = sink;
     this.counts = counts;
     this.intervalMs = intervalMs;
     this.log = log;
+    this.now = now;
   }
 
   /** Compares with what was last written; writes the difference. True when something was written. */
@@ -66,17 +64,22 @@ export class LiveStatePublisher {
     return true;
   }
 
-  start(now: () => number): void {
+  start(): void {
     // A restarted proxy must not leave the previous run's rows behind.
     this.#clear();
-    this.publish(now());
-    this.#timer ??= setInterval(() => this.publish(now()), this.intervalMs);
+    this.publish(this.now());
   }
 
-  /** Stops publishing and removes the live state (a stopped proxy has none), then closes the sink. */
+  periodMs(): number {
+    return this.intervalMs;
+  }
+
+  tick(nowMs: number): void {
+    this.publish(nowMs);
+  }
+
+  /** Removes the live state (a stopped proxy has none), then closes the sink. */
   stop(): void {
-    if (this.#timer !== null) clearInterval(this.#timer);
-    this.#timer = null;
     this.#clear();
     this.sink.close();
   }

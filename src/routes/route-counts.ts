@@ -3,6 +3,7 @@
 // as soon as it has seen every backend in the table.
 import type { Backend } from "../core/types.ts";
 import type { LiveCount } from "./live-state.ts";
+import { CIRCUIT_STATE_NAMES } from "../core/circuit.ts";
 
 export interface RoutedSlots {
   readonly size: number;
@@ -20,17 +21,35 @@ export function forEachRouted(table: RoutedSlots, capacity: number, fn: (backend
   }
 }
 
-/** Healthy backends in the current route snapshot (deleted and invalid rows are never in it), less
- *  those `out` excludes (active health check down, circuit open): the effective health. */
-export function routableCount(table: RoutedSlots, capacity: number, out?: (backend: Backend, slot: number) => boolean): number {
+/** Backends routable now (SelectionEngine.isRoutable: store healthy, probe not down, circuit not open): GET /health, the gauge. */
+export function routableCount(table: RoutedSlots, engine: { readonly capacity: number; isRoutable(slot: number): boolean }): number {
   let n = 0;
-  forEachRouted(table, capacity, (b, slot) => { if (b.healthy && !out?.(b, slot)) n++; });
+  forEachRouted(table, engine.capacity, (_, slot) => { if (engine.isRoutable(slot)) n++; });
   return n;
 }
 
-/** One entry per backend in the table with its active connection count (and health check result). */
-export function liveCounts(table: RoutedSlots, capacity: number, active: (slot: number) => number, probe?: (id: string) => string | null): LiveCount[] {
+/** The backend `id` as routed now when it is routable (the pool keeps sockets only for these), else null. */
+export function routableBackend(table: RoutedSlots & { slotOf(id: string): number | undefined }, engine: { isRoutable(slot: number): boolean }, id: string): Backend | null {
+  const slot = table.slotOf(id);
+  return slot !== undefined && engine.isRoutable(slot) ? table.backendAt(slot) : null;
+}
+
+/** The engine's reads that the live state publishes per backend. */
+export interface LiveSlots {
+  readonly capacity: number;
+  active(slot: number): number;
+  circuitState(slot: number): number;
+}
+
+/** One entry per backend in the table: active connections, circuit state (null while the breaker is
+ *  off) and health check result (null when not probed). */
+export function liveCounts(table: RoutedSlots, engine: LiveSlots, from: { readonly circuitsOn?: boolean; readonly probe?: (id: string) => string | null } = {}): LiveCount[] {
   const out: LiveCount[] = [];
-  forEachRouted(table, capacity, (b, slot) => out.push({ id: b.id, active: active(slot), probe: probe?.(b.id) ?? null }));
+  forEachRouted(table, engine.capacity, (b, slot) => out.push({
+    id: b.id,
+    active: engine.active(slot),
+    circuit: from.circuitsOn ? (CIRCUIT_STATE_NAMES[engine.circuitState(slot)] ?? null) : null,
+    probe: from.probe?.(b.id) ?? null,
+  }));
   return out;
 }

@@ -10,16 +10,7 @@ import { openLibsqlStore } from "../store/libsql-store.ts";
 import { lazyPgStore } from "../store/lazy-pg-store.ts";
 import { startChangeFeed, type ChangeFeed } from "../store/pg-change-feed.ts";
 import { snapshotFile } from "../store/snapshot-file.ts";
-
-/** The routing store cannot be used at start; `variable` is the setting to look at. */
-export class RoutingStartError extends Error {
-  readonly variable: string;
-  constructor(variable: string, message: string) {
-    super(`${variable}: ${message}`);
-    this.variable = variable;
-    this.name = "RoutingStartError";
-  }
-}
+import { SettingError } from "../core/setting-error.ts";
 
 export interface RoutingSource {
   /** Read by RouteSync; with PostgreSQL also the API's store (writes stamped source "api"). */
@@ -29,7 +20,7 @@ export interface RoutingSource {
   readonly where: string;
   readonly reloadMs: number;
   readonly keeper: SnapshotKeeper | null;
-  /** First read; falls back to the saved snapshot when PostgreSQL is down. Throws a RoutingStartError. */
+  /** First read; falls back to the saved snapshot when PostgreSQL is down. Throws a SettingError. */
   start(routeSync: RouteSync): Promise<void>;
   close(): Promise<void>;
 }
@@ -50,7 +41,7 @@ function libsqlSource(config: Config, host: RoutingHost): RoutingSource {
     // fileIdentity: an operator's `mv new.db routing.db` is followed instead of reading the old inode.
     store = openLibsqlStore(config.dbPath, { busyTimeoutMs: 5000, fileIdentity: () => host.fileIdentity(config.dbPath) });
   } catch (err) {
-    throw new RoutingStartError("EDGEPROXY_DB_PATH", `cannot open routing store ${config.dbPath}: ${(err as Error).message}`);
+    throw new SettingError("EDGEPROXY_DB_PATH", `cannot open routing store ${config.dbPath}: ${(err as Error).message}`);
   }
   return {
     store,
@@ -62,7 +53,7 @@ function libsqlSource(config: Config, host: RoutingHost): RoutingSource {
       await routeSync.refresh();
       if (routeSync.failing) {
         await store.close();
-        throw new RoutingStartError("EDGEPROXY_DB_PATH", `routing store ${config.dbPath} cannot be read (see the log line above)`);
+        throw new SettingError("EDGEPROXY_DB_PATH", `routing store ${config.dbPath} cannot be read (see the log line above)`);
       }
     },
     close: () => store.close(),
@@ -113,7 +104,7 @@ function postgresSource(config: Config, host: RoutingHost): RoutingSource {
       }
       if (saved == null) {
         await store.close();
-        throw new RoutingStartError("EDGEPROXY_POSTGRES_URL", `PostgreSQL routing store ${store.displayUrl} cannot be read and there is no saved snapshot at ${keeper.path} (see the log line above)`);
+        throw new SettingError("EDGEPROXY_POSTGRES_URL", `PostgreSQL routing store ${store.displayUrl} cannot be read and there is no saved snapshot at ${keeper.path} (see the log line above)`);
       }
       sync.restore(saved.snapshot);
       log.warn("routing from the saved snapshot until PostgreSQL answers", { path: keeper.path, backends: saved.snapshot.backends.length, saved_at: new Date(saved.savedAtMs).toISOString() });

@@ -104,3 +104,11 @@ export interface Transport {
   /** Copy bytes both ways (buffered early client bytes first) with backpressure and half-close. */
   splice(client: ClientSocket, upstream: UpstreamSocket, options: SpliceOptions): Splice;
 }
+
+/** Time and timers, injected (runtime/clock.ts in production, a fake clock in tests). */
+export interface Clock {
+  /** Milliseconds since the epoch. */
+  now(): number;
+  /** Calls `fire` once, `delayMs` from now; returns what cancels it. */
+  after(delayMs: number, fire: () => void): () => void;
+}

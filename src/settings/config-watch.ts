@@ -28,9 +28,9 @@ export class ConfigWatch {
     this.#poll = new FilePoll([path], readFile);
   }
 
-  /** Settings from `path` over `base`; throws SettingsFileError when it cannot be read or is invalid. */
-  static async open(path: string, base: ReloadableSettings, readFile: ReadFile, log: Logger): Promise<ConfigWatch> {
-    const watch = new ConfigWatch(path, base, new Settings(base), readFile, log);
+  /** Settings from `path` over `base` (written into `settings`); throws SettingsFileError when it cannot be read or is invalid. */
+  static async open(path: string, base: ReloadableSettings, readFile: ReadFile, log: Logger, settings = new Settings(base)): Promise<ConfigWatch> {
+    const watch = new ConfigWatch(path, base, settings, readFile, log);
     let text;
     try {
       text = decode((await watch.#poll.poll())![0]!);

@@ -9,7 +9,7 @@ import type { RateLimitSettings } from "../core/token-bucket.ts";
 export interface ReloadableSettings {
   readonly rateLimit: RateLimitSettings;
   readonly circuit: CircuitSettings;
-  /** `enabled` counts at start only (the checker is started or not); the rest applies every round. */
+  /** Applies at the checker's next tick, `enabled` included (off drops every probe verdict). */
   readonly healthCheck: HealthConfig;
   /** By backend id. */
   readonly backends: BackendOverrides;

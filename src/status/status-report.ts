@@ -4,6 +4,7 @@
 import { forEachRouted } from "../routes/route-counts.ts";
 import type { ClusterStatus, StatusSources } from "./status-sources.ts";
 import type { ConnectionRate } from "./connection-rate.ts";
+import { hostPort } from "../core/host-port.ts";
 
 export type CircuitWord = "closed" | "open" | "half-open" | "off";
 export type HealthCheckWord = "up" | "down" | "pending" | "off";
@@ -55,7 +56,7 @@ const CIRCUIT_WORDS = ["closed", "open", "half-open"] as const;
 export const REPLICATION_OFF: ClusterStatus = Object.freeze({ replication: "off", pops: Object.freeze([]) });
 
 function address(host: string, port: number): string {
-  return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
+  return hostPort(host, port);
 }
 
 function clusterOf(sources: StatusSources): ClusterStatus {
@@ -76,7 +77,7 @@ export function statusReport(sources: StatusSources, rate: ConnectionRate): Stat
   forEachRouted(sources.table, sources.capacity, (b, slot) => {
     const active = sources.active(slot);
     const circuit: CircuitWord = circuitsOn ? CIRCUIT_WORDS[sources.circuitState!(slot)] ?? "closed" : "off";
-    const probe = sources.probeState === undefined ? "off" : sources.probeState(b.id) ?? "pending";
+    const probe = sources.probeState === undefined || sources.healthChecksEnabled?.() === false ? "off" : sources.probeState(b.id) ?? "pending";
     const tally = sources.backendTally?.(b.id);
     const takes = b.healthy && probe !== "down" && circuit !== "open";
     if (takes) routable++; // the /health count: limits are load, not health

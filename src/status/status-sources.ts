@@ -52,6 +52,8 @@ export interface StatusSources {
   readonly circuitsEnabled?: () => boolean;
   /** Active health check verdict; absent when health checks are off, null before the first verdict. */
   readonly probeState?: (id: string) => "up" | "down" | null;
+  /** Health checks follow the settings live: false shows "off" although probeState is given. */
+  readonly healthChecksEnabled?: () => boolean;
   /** Connections opened to and failed connects of a backend so far (the metrics' tallies). */
   readonly backendTally?: (id: string) => { readonly connections: number; readonly errors: number } | undefined;
   /** Replication (POPs, state); absent until replication is running. */

@@ -1,22 +1,15 @@
-// The TLS listener of a running proxy: certificate and key read from PEM files, checked at start
-// (a bad or missing file stops startup, naming its variable), and re-read every interval: changed
-// files that form a usable pair are swapped in for new connections; a bad pair is logged and the
-// previous certificate stays.
+// TLS termination in two parts across the plane seam. The control plane holds one TlsCertificate: the
+// certificate and key read from PEM files at start (a bad or missing file stops startup, naming its
+// variable) and re-read every tick; a changed pair is handed to every TLS listener, a bad pair is
+// logged and the previous certificate stays. Each data plane holds a TlsListenerPart that listens
+// with the current pair and takes the new ones.
 import type { TlsConfig } from "../config.ts";
 import type { ClientSocket, TlsCredentials, TlsListener, Transport } from "../runtime/types.ts";
 import { FilePoll, type ReadFile } from "../settings/file-poll.ts";
 import type { Logger } from "../lifecycle/log.ts";
 import { hostPort } from "../core/host-port.ts";
-
-/** A start failure, with the variable the operator has to fix. */
-export class TlsStartError extends Error {
-  readonly variable: string;
-  constructor(variable: string, message: string) {
-    super(message);
-    this.variable = variable;
-    this.name = "TlsStartError";
-  }
-}
+import type { Component } from "../core/component.ts";
+import { SettingError } from "../core/setting-error.ts";
 
 const CERT_PEM = /-----BEGIN CERTIFICATE-----/;
 const KEY_PEM = /-----BEGIN (?:RSA |EC |ENCRYPTED )?PRIVATE KEY-----/;
@@ -24,70 +17,124 @@ const KEY_PEM = /-----BEGIN (?:RSA |EC |ENCRYPTED )?PRIVATE KEY-----/;
 /** The pair's text, or the variable and what is wrong with its file. */
 function credentialsFrom(config: TlsConfig, cert: Uint8Array, key: Uint8Array): TlsCredentials {
   const certText = new TextDecoder().decode(cert), keyText = new TextDecoder().decode(key);
-  if (!CERT_PEM.test(certText)) throw new TlsStartError("EDGEPROXY_TLS_CERT", `${config.certPath} holds no PEM certificate (-----BEGIN CERTIFICATE-----)`);
-  if (/-----BEGIN ENCRYPTED PRIVATE KEY-----/.test(keyText)) throw new TlsStartError("EDGEPROXY_TLS_KEY", `${config.keyPath} is encrypted; a key without a passphrase is needed`);
-  if (!KEY_PEM.test(keyText)) throw new TlsStartError("EDGEPROXY_TLS_KEY", `${config.keyPath} holds no PEM private key (-----BEGIN PRIVATE KEY-----)`);
+  if (!CERT_PEM.test(certText)) throw new SettingError("EDGEPROXY_TLS_CERT", `${config.certPath} holds no PEM certificate (-----BEGIN CERTIFICATE-----)`);
+  if (/-----BEGIN ENCRYPTED PRIVATE KEY-----/.test(keyText)) throw new SettingError("EDGEPROXY_TLS_KEY", `${config.keyPath} is encrypted; a key without a passphrase is needed`);
+  if (!KEY_PEM.test(keyText)) throw new SettingError("EDGEPROXY_TLS_KEY", `${config.keyPath} holds no PEM private key (-----BEGIN PRIVATE KEY-----)`);
   return { cert: certText, key: keyText };
 }
 
 const rejectedPair = (config: TlsConfig, err: Error) =>
-  new TlsStartError("EDGEPROXY_TLS_KEY", `${config.keyPath} and the certificate in ${config.certPath} cannot be used together: ${err.message}`);
+  new SettingError("EDGEPROXY_TLS_KEY", `${config.keyPath} and the certificate in ${config.certPath} cannot be used together: ${err.message}`);
 
-export interface TlsTermination {
-  readonly listener: TlsListener;
-  /** Re-reads the files; swaps in a changed, usable pair. Never throws. */
-  check(): Promise<void>;
-  close(): Promise<void>;
-}
+/** The certificate files (control plane): read at start, polled every tick (EDGEPROXY_CONFIG_WATCH_INTERVAL_SECS). */
+export class TlsCertificate implements Component {
+  readonly name = "tls-certificate";
+  readonly #poll: FilePoll;
+  readonly #listeners = new Set<TlsListener>();
+  #credentials: TlsCredentials | null = null;
+  #lastError: string | null = null;
 
-export async function startTlsTermination(
-  config: TlsConfig,
-  deps: { transport: Transport; onClient: (client: ClientSocket) => void; readFile: ReadFile; log: Logger },
-): Promise<TlsTermination> {
-  const certPath = config.certPath!, keyPath = config.keyPath!;
-  const read = async (variable: string, path: string) => {
-    try {
-      return await deps.readFile(path);
-    } catch (err) {
-      throw new TlsStartError(variable, `cannot read ${path}: ${(err as Error).message}`);
-    }
-  };
-  const cert = await read("EDGEPROXY_TLS_CERT", certPath);
-  const key = await read("EDGEPROXY_TLS_KEY", keyPath);
-  const credentials = credentialsFrom(config, cert, key);
-
-  let listener: TlsListener;
-  try {
-    listener = await deps.transport.listenTls({ ...config.listen, credentials, handshakeTimeoutMs: config.handshakeTimeoutMs }, deps.onClient);
-  } catch (err) {
-    if ((err as { code?: string }).code === "ETLSCREDENTIALS") throw rejectedPair(config, err as Error);
-    const { host, port } = config.listen;
-    throw new TlsStartError("EDGEPROXY_TLS_LISTEN_ADDR", `cannot listen on ${hostPort(host, port)}: ${(err as Error).message}`);
+  readonly config: TlsConfig;
+  readonly readFile: ReadFile;
+  readonly log: Logger;
+  readonly pollMs: number;
+  constructor(config: TlsConfig, readFile: ReadFile, log: Logger, pollMs: number) {
+    this.config = config;
+    this.readFile = readFile;
+    this.log = log;
+    this.pollMs = pollMs;
+    this.#poll = new FilePoll([config.certPath!, config.keyPath!], readFile);
   }
 
-  const poll = new FilePoll([certPath, keyPath], deps.readFile);
-  await poll.poll().catch(() => {}); // the contents just served are the baseline
-  let lastError: string | null = null;
-  const rejected = (message: string) => {
-    if (message === lastError) return; // once per distinct problem (a cert and key copied one after the other pass through one)
-    lastError = message;
-    deps.log.error("TLS certificate files rejected, keeping the previous certificate", { cert: certPath, key: keyPath, error: message });
-  };
+  /** The pair read at start or last swapped in. */
+  get credentials(): TlsCredentials {
+    if (this.#credentials === null) throw new Error("[edgeproxy] TLS certificate used before it was read");
+    return this.#credentials;
+  }
 
-  return {
-    listener,
-    async check() {
+  async start(): Promise<void> {
+    const { certPath, keyPath } = this.config;
+    const read = async (variable: string, path: string) => {
       try {
-        const changed = await poll.poll();
-        if (changed === null) return;
-        await listener.setCredentials(credentialsFrom(config, changed[0]!, changed[1]!));
-        lastError = null;
-        deps.log.info("TLS certificate reloaded", { cert: certPath, key: keyPath });
+        return await this.readFile(path);
       } catch (err) {
-        const e = err as Error & { code?: string };
-        rejected(e.code === "ETLSCREDENTIALS" ? rejectedPair(config, e).message : e.message);
+        throw new SettingError(variable, `cannot read ${path}: ${(err as Error).message}`);
       }
-    },
-    close: () => listener.close(),
-  };
+    };
+    const cert = await read("EDGEPROXY_TLS_CERT", certPath!);
+    const key = await read("EDGEPROXY_TLS_KEY", keyPath!);
+    this.#credentials = credentialsFrom(this.config, cert, key);
+    await this.#poll.poll().catch(() => {}); // the contents just read are the baseline
+  }
+
+  /** A listener that takes every new pair from now on; returns what detaches it. */
+  attach(listener: TlsListener): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  periodMs(): number {
+    return this.pollMs;
+  }
+
+  /** Re-reads the files; hands a changed, usable pair to every listener. Never throws. */
+  async tick(): Promise<void> {
+    const { certPath, keyPath } = this.config;
+    try {
+      const changed = await this.#poll.poll();
+      if (changed === null) return;
+      const credentials = credentialsFrom(this.config, changed[0]!, changed[1]!);
+      for (const listener of this.#listeners) await listener.setCredentials(credentials);
+      this.#credentials = credentials;
+      this.#lastError = null;
+      this.log.info("TLS certificate reloaded", { cert: certPath, key: keyPath });
+    } catch (err) {
+      const e = err as Error & { code?: string };
+      const message = e.code === "ETLSCREDENTIALS" ? rejectedPair(this.config, e).detail : e instanceof SettingError ? e.detail : e.message;
+      if (message === this.#lastError) return; // once per distinct problem (a cert and key copied one after the other pass through one)
+      this.#lastError = message;
+      this.log.error("TLS certificate files rejected, keeping the previous certificate", { cert: certPath, key: keyPath, error: message });
+    }
+  }
+
+  stop(): void {}
+}
+
+/** The TLS listener of one data plane (EDGEPROXY_TLS_LISTEN_ADDR), serving the control plane's certificate. */
+export class TlsListenerPart implements Component {
+  readonly name = "tls-listener";
+  #listener: TlsListener | null = null;
+  #detach: (() => void) | null = null;
+
+  readonly config: TlsConfig;
+  readonly certificate: TlsCertificate;
+  readonly transport: Transport;
+  readonly onClient: (client: ClientSocket) => void;
+  constructor(config: TlsConfig, certificate: TlsCertificate, transport: Transport, onClient: (client: ClientSocket) => void) {
+    this.config = config;
+    this.certificate = certificate;
+    this.transport = transport;
+    this.onClient = onClient;
+  }
+
+  get listener(): TlsListener | null {
+    return this.#listener;
+  }
+
+  async start(): Promise<void> {
+    const config = this.config;
+    try {
+      this.#listener = await this.transport.listenTls({ ...config.listen, credentials: this.certificate.credentials, handshakeTimeoutMs: config.handshakeTimeoutMs }, this.onClient);
+    } catch (err) {
+      if ((err as { code?: string }).code === "ETLSCREDENTIALS") throw rejectedPair(config, err as Error);
+      const { host, port } = config.listen;
+      throw new SettingError("EDGEPROXY_TLS_LISTEN_ADDR", `cannot listen on ${hostPort(host, port)}: ${(err as Error).message}`);
+    }
+    this.#detach = this.certificate.attach(this.#listener);
+  }
+
+  async stop(): Promise<void> {
+    this.#detach?.();
+    await this.#listener?.close();
+  }
 }

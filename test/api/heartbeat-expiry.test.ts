@@ -24,7 +24,7 @@ describe("heartbeat reaper", () => {
     await api.store.upsertBackend({ id: "cli-1", region: "sa", host: "10.0.0.5", port: 1, lastHeartbeatMs: null });
   });
   afterEach(async () => {
-    await reaper.stop();
+    await reaper.settled();
     await api.close();
   });
 

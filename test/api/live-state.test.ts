@@ -28,7 +28,7 @@ function recordingSink(): LiveSink & { writes: { changed: string[]; removed: str
 test("writes only what changed, and re-stamps an unchanged state every second interval", () => {
   const sink = recordingSink();
   let counts: LiveCount[] = [{ id: "a", active: 0 }, { id: "b", active: 2 }];
-  const publisher = new LiveStatePublisher(sink, () => counts, 1000, silentLogger);
+  const publisher = new LiveStatePublisher(sink, () => counts, 1000, silentLogger, () => 0);
   assert.equal(publisher.publish(0), true);
   assert.deepEqual(sink.writes.at(-1), { changed: ["a=0", "b=2"], removed: [], at: 0 });
   assert.equal(publisher.publish(1000), false, "nothing changed, stamp still fresh");
@@ -44,7 +44,7 @@ test("a sink that fails is retried on the next tick and the proxy carries on", (
   const sink = recordingSink();
   let fail = true;
   const flaky: LiveSink = { ...sink, publish: (...args) => { if (fail) throw new Error("locked"); sink.publish(...args); } };
-  const publisher = new LiveStatePublisher(flaky, () => [{ id: "a", active: 1 }], 1000, silentLogger);
+  const publisher = new LiveStatePublisher(flaky, () => [{ id: "a", active: 1 }], 1000, silentLogger, () => 0);
   assert.equal(publisher.publish(0), false);
   fail = false;
   assert.equal(publisher.publish(1), true, "the unpublished change is written once the sink works");
@@ -60,8 +60,8 @@ test("the table round-trips through routing.db next to the store, and stop() cle
   try {
     assert.equal(reader.read(), null, "no proxy ever published");
     let counts: LiveCount[] = [{ id: "a", active: 3 }, { id: "b", active: 0 }];
-    const publisher = new LiveStatePublisher(writer, () => counts, 500, silentLogger);
-    publisher.start(() => 10_000);
+    const publisher = new LiveStatePublisher(writer, () => counts, 500, silentLogger, () => 10_000);
+    publisher.start();
     let snap = reader.read()!;
     assert.deepEqual([...snap.rows.values()], [{ id: "a", active: 3, circuit: null, probe: null }, { id: "b", active: 0, circuit: null, probe: null }]);
     assert.equal(isFresh(snap, 10_000 + 2500), true);
@@ -96,16 +96,17 @@ test("live writes are not routing changes (no change-log entry, same marker)", a
   }
 });
 
-test("route counts walk only the occupied slots", () => {
+test("route counts walk only the occupied slots; routable and circuit come from the engine", () => {
   const backend = (id: string, healthy: boolean): Backend => ({ id, app: "", region: "sa", country: null, host: "h", port: 1, healthy, weight: 1, softLimit: 1, hardLimit: 1, version: 1 });
   const slots: (Backend | null)[] = [backend("a", true), null, backend("b", false), backend("c", true)];
   let reads = 0;
   const table = { size: 3, backendAt: (s: number) => { reads++; return slots[s] ?? null; } };
-  assert.equal(routableCount(table, 1_000_000), 2);
+  const engine = { capacity: 1_000_000, isRoutable: (s: number) => slots[s]?.healthy === true && s !== 3, active: (s: number) => s * 10, circuitState: (s: number) => (s === 3 ? 1 : 0) };
+  assert.equal(routableCount(table, engine), 1, "c is out (probe down or circuit open: the engine's flag)");
   assert.equal(reads, 4, "stops once every backend was seen");
-  assert.deepEqual(liveCounts(table, 1_000_000, (slot) => slot * 10), [{ id: "a", active: 0, probe: null }, { id: "b", active: 20, probe: null }, { id: "c", active: 30, probe: null }]);
-  assert.deepEqual(liveCounts(table, 1_000_000, () => 0, (id) => (id === "b" ? "down" : "up")).map((c) => c.probe), ["up", "down", "up"]);
-  assert.equal(routableCount(table, 1_000_000, (b) => b.id === "a"), 1, "a backend whose health check is down is not routable");
+  assert.deepEqual(liveCounts(table, engine), [{ id: "a", active: 0, circuit: null, probe: null }, { id: "b", active: 20, circuit: null, probe: null }, { id: "c", active: 30, circuit: null, probe: null }]);
+  assert.deepEqual(liveCounts(table, engine, { circuitsOn: true }).map((c) => c.circuit), ["closed", "closed", "open"]);
+  assert.deepEqual(liveCounts(table, engine, { probe: (id) => (id === "b" ? "down" : "up") }).map((c) => c.probe), ["up", "down", "up"]);
 });
 
 test("a backend_live table made by an older proxy (no probe column) gains the column on first write", () => {

@@ -72,8 +72,9 @@ describe("data path", () => {
     let received = "";
     await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
     db.insert({ id: "half", region: "zz", port: (server.address() as net.AddressInfo).port });
+    const applied = proxy.nextLog("routes applied");
     db.exec("UPDATE backends SET healthy = 0 WHERE id = 'echo'");
-    await sleep(1600); // one reload interval
+    await applied;
     try {
       const socket = net.connect({ port: proxy.port, host: "127.0.0.1", allowHalfOpen: true });
       let text = "";
@@ -85,10 +86,11 @@ describe("data path", () => {
       for (let i = 0; i < 50 && received === ""; i++) await sleep(20);
       assert.equal(received, "still talking");
     } finally {
+      const restored = proxy.nextLog("routes applied");
       db.exec("UPDATE backends SET healthy = 1 WHERE id = 'echo'");
       db.exec("DELETE FROM backends WHERE id = 'half'");
       server.close();
-      await sleep(1600);
+      await restored;
     }
   });
 
@@ -141,22 +143,27 @@ describe("routing store changes while traffic flows", () => {
   const clients = (n: number, net3: number) => Array.from({ length: n }, (_, i) => `127.0.${net3}.${i + 1}`);
   const answers = async (sources: string[]) => new Set(await Promise.all(sources.map((s) => whoAnswers(proxy.port, s))));
 
+  let applied: Promise<unknown>;
+
   test("add, disable and delete rows without dropping a connection", async () => {
     const held = [await holdConnection(proxy.port, "127.0.60.1")];
     assert.equal(held[0]!.id, "a");
 
+    applied = proxy.nextLog("routes applied");
     db.insert({ id: "b", region: "sa", port: backends.b!.port });
-    await sleep(1500);
+    await applied;
     assert.deepEqual(await answers(clients(30, 61)), new Set(["a", "b"]), "the added row receives traffic");
     held.push(await holdConnection(proxy.port, "127.0.60.2"), await holdConnection(proxy.port, "127.0.60.3"));
 
+    applied = proxy.nextLog("routes applied");
     db.exec("UPDATE backends SET healthy = 0 WHERE id = 'a'");
-    await sleep(1500);
+    await applied;
     assert.deepEqual(await answers(clients(30, 62)), new Set(["b"]), "a disabled row gets no new traffic");
 
+    applied = proxy.nextLog("routes applied");
     db.insert({ id: "c", region: "sa", port: backends.c!.port });
     db.exec("DELETE FROM backends WHERE id = 'b'");
-    await sleep(1500);
+    await applied;
     assert.deepEqual(await answers(clients(30, 63)), new Set(["c"]), "a deleted row gets no new traffic");
 
     for (const [i, h] of held.entries()) assert.ok(await echoes(h.socket, `still here ${i}`), `connection ${i} to ${h.id} survived`);
@@ -164,8 +171,9 @@ describe("routing store changes while traffic flows", () => {
   });
 
   test("a routing.db replaced by a corrupt file keeps the last good snapshot; a good replacement is picked up", async () => {
+    applied = proxy.nextLog("routes applied");
     db.exec("UPDATE backends SET healthy = 1 WHERE id = 'a'");
-    await sleep(1500);
+    await applied;
     assert.deepEqual(await answers(clients(20, 64)), new Set(["a", "c"]));
     // An operator deploys a broken file the usual way: write it next to the store, then mv it over
     // (after a checkpoint: SQLite would otherwise read the old pages from the -wal file it leaves).
