@@ -76,7 +76,7 @@ async function check(target: HealthTarget, reach: HealthReach, timeoutMs: number
   if (target.kind === "http") {
     try {
       const { status, body } = await reach.fetch(target.url, timeoutMs);
-      return { ok: status === 200, detail: `${target.url} (${target.variable}) answered ${status} ${body.trim().slice(0, 200)}` };
+      return { ok: status === 200, detail: `${target.url} (${target.variable}) answered ${status} ${body.replace(/\s+/g, " ").trim().slice(0, 200)}` };
     } catch (err) {
       return { ok: false, detail: `${target.url} (${target.variable}): ${reason(err)}` };
     }

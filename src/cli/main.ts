@@ -3,7 +3,7 @@ import { runCli } from "./program.ts";
 import { readEnv } from "../runtime/env.ts";
 import { modifiedAt } from "../runtime/fs.ts";
 import { commandArgs, setExitCode } from "../runtime/command-line.ts";
-import { httpGetStatus } from "../runtime/http-status.ts";
+import { httpGet } from "../runtime/http-status.ts";
 import { loadTransport } from "../runtime/index.ts";
 
 const code = await runCli(commandArgs(), {
@@ -20,8 +20,7 @@ const code = await runCli(commandArgs(), {
     fetch: async (url, timeoutMs) => {
       const { hostname, port, pathname } = new URL(url);
       const host = hostname.startsWith("[") ? hostname.slice(1, -1) : hostname;
-      const status = await httpGetStatus({ host, port: Number(port) || 80 }, pathname, AbortSignal.timeout(timeoutMs), "edgeproxy-health");
-      return { status, body: "" };
+      return await httpGet({ host, port: Number(port) || 80 }, pathname, AbortSignal.timeout(timeoutMs), "edgeproxy-health");
     },
     connect: async (host, port, timeoutMs) => {
       const socket = await (await loadTransport()).connect({ host, port }, timeoutMs);

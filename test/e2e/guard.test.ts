@@ -156,6 +156,6 @@ test("an invalid rate-limit or circuit variable stops startup with exit 2, namin
   for (const [name, value] of [["EDGEPROXY_RATE_LIMIT_BURST", "none"], ["EDGEPROXY_CIRCUIT_FAILURE_THRESHOLD", "0"]] as const) {
     const { code, stderr } = await runToExit({ [name]: value, EDGEPROXY_DB_PATH: "/nonexistent/never-opened.db" });
     assert.equal(code, 2, stderr);
-    assert.match(stderr, new RegExp(`${name}: expected a positive integer`));
+    assert.match(stderr, new RegExp(`${name}: expected an integer from 1 to`));
   }
 });
