@@ -1,0 +1,14 @@
+import { startBackend, whoAnswers } from "/work/wt/threads/test/fixtures/backends.ts";
+import { createRoutingDb } from "/work/wt/threads/test/fixtures/routing-db.ts";
+import { startProxy } from "/work/wt/threads/test/fixtures/proxy-process.ts";
+const b = await startBackend("a");
+const db = await createRoutingDb([{ id: "a", region: "sa", port: b.port, soft_limit: 100, hard_limit: 100 }]);
+const p = await startProxy({ EDGEPROXY_DB_PATH: db.path, EDGEPROXY_WORKERS: "4", EDGEPROXY_METRICS_ENABLED: "true", EDGEPROXY_METRICS_LISTEN_ADDR: "127.0.0.1:0" });
+const m = String((await p.waitForLog("metrics listening")).addr);
+for (let i = 0; i < 20; i++) console.log(await whoAnswers(p.port));
+await new Promise(r => setTimeout(r, 600));
+const text = await (await fetch(`http://${m}/metrics`)).text();
+console.log(text.split("\n").filter(l => /worker|connections_total|client_connections/.test(l) && !l.startsWith("#")).join("\n"));
+console.log(await p.stop());
+console.log(p.logs.map(l => JSON.stringify(l)).join("\n"));
+db.close(); await b.close();
