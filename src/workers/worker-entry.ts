@@ -75,8 +75,8 @@ log.debug("worker listening", { addr: plane.listener!.address, incarnation: data
 let stopping = false;
 const cancelReports = systemClock.after(0, function tick() {
   if (stopping) return;
-  if (plane.handler.counters.accepted >= crashAfter) throw new Error(`EDGEPROXY_TEST_WORKER_CRASH: worker ${data.worker} crashes after ${crashAfter} connections`);
   send({ type: "report", report: report() });
+  if (plane.handler.counters.accepted >= crashAfter) throw new Error(`EDGEPROXY_TEST_WORKER_CRASH: worker ${data.worker} crashes after ${crashAfter} connections`);
   cancel = systemClock.after(data.reportMs, tick);
 });
 let cancel = cancelReports;
