@@ -42,7 +42,7 @@ await waitPort(httpPort, httpServer);
 const serveCmd = {
   node: [nodeBin(), "bench/serve.ts"],
   bun: [join(root, "node_modules/.bin/bun"), "run", "bench/serve.ts"],
-  deno: [denoBin(), "run", "-A", "bench/serve.ts"],
+  deno: [denoBin(), "run", "-A", "--unstable-net", "bench/serve.ts"],
 };
 
 const results = [];
@@ -50,8 +50,9 @@ const direct = { bulk1: iperf(iperfPort, 1), bulk8: iperf(iperfPort, 8), close64
 results.push({ target: "direct", ...direct });
 for (const rt of RUNTIMES) {
   const pBulk = await freePort(), pHttp = await freePort();
-  const a = start(pin(1, serveCmd[rt]), { BACKEND_HOST: "127.0.0.1", BACKEND_PORT: String(iperfPort), LISTEN_PORT: String(pBulk) });
-  const b = start(pin(1, serveCmd[rt]), { BACKEND_HOST: "127.0.0.1", BACKEND_PORT: String(httpPort), LISTEN_PORT: String(pHttp) });
+  // One worker: the proxy is pinned to one core (bench/workers.bench.mjs compares 1 and 2 workers).
+  const a = start(pin(1, serveCmd[rt]), { EDGEPROXY_WORKERS: "1", BACKEND_HOST: "127.0.0.1", BACKEND_PORT: String(iperfPort), LISTEN_PORT: String(pBulk) });
+  const b = start(pin(1, serveCmd[rt]), { EDGEPROXY_WORKERS: "1", BACKEND_HOST: "127.0.0.1", BACKEND_PORT: String(httpPort), LISTEN_PORT: String(pHttp) });
   try {
     await waitPort(pBulk, a); await waitPort(pHttp, b);
     await sleep(300);

@@ -22,5 +22,7 @@ if (which === "core") {
 } else {
   const proxy = run(process.execPath, ["bench/proxy.bench.mjs"]);
   const pool = process.env.BENCH_POOL === "0" ? 0 : run(process.execPath, ["bench/pool.bench.mjs"]);
-  process.exit(proxy || pool);
+  // EDGEPROXY_WORKERS=1 vs 2 (bench/workers.bench.mjs; BENCH_WORKERS=0 skips it).
+  const workers = process.env.BENCH_WORKERS === "0" ? 0 : run(process.execPath, ["bench/workers.bench.mjs"]);
+  process.exit(proxy || pool || workers);
 }

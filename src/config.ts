@@ -60,6 +60,8 @@ export interface Config {
   readonly replication: ReplicationConfig;
   /** PROXY protocol (`EDGEPROXY_PROXY_PROTOCOL*`): sent to backends, accepted from trusted peers. */
   readonly proxyProtocol: ProxyProtocolConfig;
+  /** Data-plane worker threads (`EDGEPROXY_WORKERS`): "auto" = the CPUs available to the process. */
+  readonly workers: number | "auto";
 }
 
 export interface ReplicationConfig {
@@ -326,6 +328,7 @@ export function loadConfig(env: Env, hostName?: string): Config {
     tls: tlsConfig(env),
     configWatch: configWatchConfig(env),
     proxyProtocol: proxyProtocolConfig(env),
+    workers: read<number | "auto">(env, "EDGEPROXY_WORKERS", "auto", workerCount),
     replication: loadReplicationConfig(env, hostName),
   });
   checkApiExposure(config);
@@ -414,6 +417,13 @@ function tlsConfig(env: Env): TlsConfig {
     keyPath: file("EDGEPROXY_TLS_KEY"),
     handshakeTimeoutMs: read(env, "EDGEPROXY_TLS_HANDSHAKE_TIMEOUT_SECS", 10, integer(1, 3600)) * 1000,
   });
+}
+
+function workerCount(raw: string, name: string): number | "auto" {
+  if (raw.toLowerCase() === "auto") return "auto";
+  const n = /^[+]?\d+$/.test(raw) ? Number(raw) : NaN;
+  if (!Number.isSafeInteger(n) || n < 1 || n > 1023) throw new ConfigError(name, `expected "auto" or a count of worker threads from 1 to 1023, got "${raw}"`);
+  return n;
 }
 
 function configWatchConfig(env: Env): ConfigWatchConfig {

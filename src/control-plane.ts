@@ -11,6 +11,7 @@ import type { AffinityBindings } from "./core/affinity.ts";
 import { RouteTable } from "./core/route-table.ts";
 import { createSharedEngine, type WasmEngine } from "./engine/wasm-engine.ts";
 import { affinityCapacityFor, bucketCapacityFor } from "./engine/layout.ts";
+import { publishBytesFor, routePublisher } from "./engine/route-bus.ts";
 import { CircuitGuard } from "./proxy/circuit-guard.ts";
 import type { CircuitState } from "./metrics/metrics-sources.ts";
 import type { MetricsSources } from "./metrics/metrics-sources.ts";
@@ -68,6 +69,18 @@ export interface DataPlaneLinks {
   readonly traffic: () => Traffic;
   /** A backend's health check just failed: close its pooled sockets now. */
   readonly backendDown: (id: string) => void;
+  /** Data planes on worker threads: their circuit transitions per backend (added to this thread's). */
+  readonly circuitTransitions?: (id: string) => readonly number[] | undefined;
+  /** Data planes on worker threads: their PROXY header counts (instead of this thread's). */
+  readonly proxyHeaders?: MetricsSources["proxyHeaders"];
+  /** Data planes on worker threads: accepted and active client connections per worker. */
+  readonly workers?: MetricsSources["workers"];
+}
+
+/** How the data planes run: in this thread, or `workers` worker threads (each its own engine lane). */
+export interface ControlPlaneOptions {
+  /** Worker threads that will attach to the engine (0: the data planes run in this thread). */
+  readonly workers: number;
 }
 
 export interface ControlPlane {
@@ -82,7 +95,7 @@ export interface ControlPlane {
   readonly replication: ReplicationComponent | null;
 }
 
-export function createControlPlane(config: Config, services: ControlPlaneServices, links: DataPlaneLinks): ControlPlane {
+export function createControlPlane(config: Config, services: ControlPlaneServices, links: DataPlaneLinks, options: ControlPlaneOptions = { workers: 0 }): ControlPlane {
   const { log, clock } = services;
   const now = () => clock.now();
   const settings = new Settings(baseSettings(config));
@@ -92,9 +105,11 @@ export function createControlPlane(config: Config, services: ControlPlaneService
     capacity: config.maxBackends,
     bucketCapacity: bucketCapacityFor(config.rateLimit.maxClients),
     affinityCapacity: affinityCapacityFor(config.bindingMax),
+    // Lane 0 is this thread's; each worker thread gets its own, and reads route snapshots published here.
+    ...(options.workers > 0 ? { lanes: options.workers + 1, publishBytes: publishBytesFor(config.maxBackends) } : {}),
   });
   engine.seedBuckets((Math.random() * 0x1_0000_0000) >>> 0);
-  const table = new RouteTable(engine, config.region);
+  const table = new RouteTable(engine, config.region, options.workers > 0 ? routePublisher(engine) : undefined);
   const affinity = engine.bindings(config.bindingTtlMs);
   const circuits = new CircuitGuard(engine, (slot) => table.backendAt(slot), () => settings.current().circuit, log);
   const geo = new GeoDatabase(config.geoipPath, config.regionOverrides, services.readFile, log);
@@ -127,9 +142,10 @@ export function createControlPlane(config: Config, services: ControlPlaneService
       storeUp: () => !routes.failing,
       rateLimited: () => links.traffic().counters.rateLimited,
       circuitState: (slot) => circuits.state(slot) as CircuitState,
-      circuitTransitions: (id) => circuits.transitionsOf(id),
+      circuitTransitions: links.circuitTransitions === undefined ? (id) => circuits.transitionsOf(id) : (id) => addCounts(circuits.transitionsOf(id), links.circuitTransitions!(id)),
       probeHealthy: (slot) => { const b = table.backendAt(slot); return b === null || health.probeHealthy(b.id) !== false; },
-      ...(config.proxyProtocol.trusted !== null ? { proxyHeaders: proxyProtocol.stats } : {}),
+      ...(config.proxyProtocol.trusted !== null ? { proxyHeaders: links.proxyHeaders ?? proxyProtocol.stats } : {}),
+      ...(links.workers ? { workers: links.workers } : {}),
       ...(replication ? { replication: () => replication.stats() } : {}),
       ...services.metricsSources,
     },
@@ -175,4 +191,10 @@ export function createControlPlane(config: Config, services: ControlPlaneService
     shared: { engine, table, affinity, circuits, geo, settings, observer: observability.observer, certificate, proxyProtocol },
     components, routes, health, observability, api, replication,
   };
+}
+
+/** Two per-state count arrays added up (either may be missing). */
+function addCounts(a: readonly number[] | undefined, b: readonly number[] | undefined): readonly number[] | undefined {
+  if (a === undefined || b === undefined) return a ?? b;
+  return a.map((n, i) => n + (b[i] ?? 0));
 }

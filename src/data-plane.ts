@@ -9,6 +9,8 @@ import type { Logger } from "./lifecycle/log.ts";
 import type { Component } from "./core/component.ts";
 import type { Traffic } from "./metrics/observability.ts";
 import type { SharedState } from "./control-plane.ts";
+import type { RouteLookup } from "./core/route-table.ts";
+import type { CertificateSource } from "./tls/tls-termination.ts";
 import { drainConnections } from "./lifecycle/shutdown.ts";
 import { createRateGate } from "./proxy/rate-gate.ts";
 import { Router } from "./proxy/router.ts";
@@ -23,6 +25,16 @@ export interface DataPlaneServices {
   readonly transport: Transport;
   readonly log: Logger;
   readonly clock: Clock;
+  /** Listen with SO_REUSEPORT (a data plane in each of several worker threads on one address). */
+  readonly reusePort?: boolean;
+}
+
+/** What a data plane reads of the control plane: its SharedState in the same thread, or in a worker
+ *  thread the same engine memory with a RouteView as the table and the rest sent by message
+ *  (src/workers/worker-state.ts). */
+export interface DataPlaneState extends Omit<SharedState, "table" | "certificate"> {
+  readonly table: RouteLookup & { slotOf(id: string): number | undefined };
+  readonly certificate: CertificateSource | null;
 }
 
 export interface DataPlane {
@@ -37,7 +49,7 @@ export interface DataPlane {
   readonly tls: TlsListenerPart | null;
 }
 
-export function createDataPlane(config: Config, services: DataPlaneServices, shared: SharedState): DataPlane {
+export function createDataPlane(config: Config, services: DataPlaneServices, shared: DataPlaneState): DataPlane {
   const { transport, log, clock } = services;
   const now = () => clock.now();
   const { engine, table, settings } = shared;
@@ -70,7 +82,7 @@ export function createDataPlane(config: Config, services: DataPlaneServices, sha
     name: "listener",
     async start() {
       try {
-        listener = await transport.listen({ host: config.listen.host, port: config.listen.port }, shared.proxyProtocol.listenerEntry(handler));
+        listener = await transport.listen({ host: config.listen.host, port: config.listen.port, reusePort: services.reusePort ?? false }, shared.proxyProtocol.listenerEntry(handler));
       } catch (err) {
         const { host, port } = config.listen;
         throw new SettingError("EDGEPROXY_LISTEN_ADDR", `cannot listen on ${hostPort(host, port)}: ${(err as Error).message}`);
@@ -80,7 +92,7 @@ export function createDataPlane(config: Config, services: DataPlaneServices, sha
       await listener?.close();
     },
   };
-  const tls = shared.certificate === null ? null : new TlsListenerPart(config.tls, shared.certificate, transport, handler as (client: ClientSocket) => void);
+  const tls = shared.certificate === null ? null : new TlsListenerPart(config.tls, shared.certificate, transport, handler as (client: ClientSocket) => void, services.reusePort ?? false);
 
   return {
     components: [pool, connections, tcp, ...(tls ? [tls] : [])],

@@ -1,6 +1,8 @@
 // Composition root: read config, pick the runtime adapter, start the proxy, stop on a signal.
-import { loadConfig } from "./config.ts";
-import { startEdgeProxy } from "./edge-proxy.ts";
+import { loadConfig, type Config } from "./config.ts";
+import { startEdgeProxy, type WorkerThreads } from "./edge-proxy.ts";
+import type { Logger } from "./lifecycle/log.ts";
+import { availableCpus, reusePortSupport } from "./runtime/reuse-port.ts";
 import { SettingError } from "./core/setting-error.ts";
 import { systemClock } from "./runtime/clock.ts";
 import { createLogger } from "./lifecycle/log.ts";
@@ -22,7 +24,7 @@ async function main(): Promise<void> {
     throw err;
   }
   const log = createLogger(config.logLevel);
-  const starting = startEdgeProxy(config, { transport: await loadTransport(), readFile: readFileBytes, fileIdentity: fileIdentitySync, log, clock: systemClock });
+  const starting = startEdgeProxy(config, { transport: await loadTransport(), readFile: readFileBytes, fileIdentity: fileIdentitySync, log, clock: systemClock }, 1, workerThreads(config, log));
   // Installed before startup finishes: a SIGTERM right after "listening" is logged still drains.
   const signals = new ShutdownSignals();
   onShutdownSignal(async (signal) => {
@@ -53,6 +55,19 @@ async function main(): Promise<void> {
     }
     throw err;
   }
+}
+
+/** EDGEPROXY_WORKERS resolved: "auto" is the CPUs available to the process; a runtime that cannot share a
+ *  listening address (SO_REUSEPORT) says so and runs one data plane in this thread. */
+function workerThreads(config: Config, log: Logger): WorkerThreads | null {
+  const wanted = config.workers === "auto" ? availableCpus() : config.workers;
+  if (wanted <= 1) return null;
+  const unsupported = reusePortSupport();
+  if (unsupported !== null) {
+    log.warn("EDGEPROXY_WORKERS: running one data plane in the main thread, not worker threads", { workers: config.workers, wanted, reason: unsupported });
+    return null;
+  }
+  return { count: wanted, env: readEnv(), hostName: hostName() };
 }
 
 await main();

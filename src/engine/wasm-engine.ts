@@ -45,8 +45,14 @@ export class WasmEngine implements SelectionEngine, ClientBuckets {
   #key!: Uint8Array;
   #header!: Int32Array;
   #bytes!: Uint8Array;
+  /** This lane's row of the held counts (see holds), or null when not kept. */
+  readonly #held: Int32Array | null;
+  /** Held counts per lane and slot (lanes × capacity i32, shared like the memory): what each lane's
+   *  instance has acquire()d and not release()d yet, so the control plane can give back what a worker
+   *  that died held (reclaimLane). Null for a single-lane engine. */
+  readonly holds: SharedArrayBuffer | null;
 
-  constructor(memory: WebAssembly.Memory, lane: number) {
+  constructor(memory: WebAssembly.Memory, lane: number, holds: SharedArrayBuffer | null = null) {
     const { core, shape } = attachCore(memory, lane);
     this.#core = core;
     this.memory = memory;
@@ -56,6 +62,9 @@ export class WasmEngine implements SelectionEngine, ClientBuckets {
     this.bucketCapacity = shape.bucketCapacity;
     this.#select = core.select;
     this.#map = layoutFor(shape);
+    this.holds = holds;
+    if (holds !== null && holds.byteLength < shape.lanes * shape.capacity * 4) throw new RangeError("[edgeproxy] held-count buffer too small for this engine's lanes and capacity");
+    this.#held = holds === null ? null : new Int32Array(holds, lane * shape.capacity * 4, shape.capacity);
     this.#views();
   }
 
@@ -116,12 +125,31 @@ export class WasmEngine implements SelectionEngine, ClientBuckets {
 
   acquire(slot: number): boolean {
     assertSlot(slot, this.capacity);
-    return this.#core.acquire(slot) !== 0;
+    if (this.#core.acquire(slot) === 0) return false;
+    if (this.#held !== null) this.#held[slot]!++; // only this lane writes its row
+    return true;
   }
 
   release(slot: number): void {
     assertSlot(slot, this.capacity);
     this.#core.release(slot);
+    const held = this.#held;
+    if (held !== null && held[slot]! > 0) held[slot]!--;
+  }
+
+  /** Releases every reservation `lane` still holds (its instance is gone: a worker thread that died) and
+   *  zeroes its row; returns how many. Never call it for a lane whose instance is still running. */
+  reclaimLane(lane: number): number {
+    if (this.holds === null) return 0;
+    if (!(Number.isInteger(lane) && lane >= 0 && lane < this.shape.lanes) || lane === this.lane) throw new RangeError(`[edgeproxy] cannot reclaim lane ${String(lane)}`);
+    const row = new Int32Array(this.holds, lane * this.capacity * 4, this.capacity);
+    let reclaimed = 0;
+    for (let slot = 0; slot < this.capacity; slot++) {
+      const n = Atomics.exchange(row, slot, 0);
+      for (let i = 0; i < n; i++) this.#core.release(slot);
+      reclaimed += n;
+    }
+    return reclaimed;
   }
 
   /** Live connections of the slot, counted by every instance on this memory. */
@@ -288,14 +316,17 @@ function checkShape(options: EngineOptions): EngineShape {
 
 /** A new shared engine memory laid out for `options`, and the engine on its lane 0 (the control plane's). */
 export function createSharedEngine(options: EngineOptions): WasmEngine {
-  return new WasmEngine(createCoreMemory(checkShape(options)), 0);
+  const shape = checkShape(options);
+  // Several lanes: several instances (worker threads) whose reservations must be given back if one dies.
+  const holds = shape.lanes > 1 ? new SharedArrayBuffer(shape.lanes * shape.capacity * 4) : null;
+  return new WasmEngine(createCoreMemory(shape), 0, holds);
 }
 
 /** An engine on a memory made by createSharedEngine (in this thread or posted from another), on `lane`
  *  (1..lanes-1 for workers; two live instances must never share a lane). */
-export function attachEngine(memory: WebAssembly.Memory, lane: number): WasmEngine {
+export function attachEngine(memory: WebAssembly.Memory, lane: number, holds: SharedArrayBuffer | null = null): WasmEngine {
   if (!(Number.isInteger(lane) && lane >= 0)) throw new RangeError(`[edgeproxy] engine lane must be a non-negative integer, got ${String(lane)}`);
-  return new WasmEngine(memory, lane);
+  return new WasmEngine(memory, lane, holds);
 }
 
 /** A single-instance WASM selection engine with `capacity` slots (1..1,048,576), all absent,

@@ -24,6 +24,18 @@ export interface MetricsSources {
     readonly local: number;
     rejected(reason: ProxyRejection): number;
   };
+  /** Data-plane worker threads (EDGEPROXY_WORKERS > 1): client connections per worker; absent: no series. */
+  readonly workers?: () => readonly WorkerTally[];
   /** Replication counts (edgeproxy_replication_*), registered only when this is set. */
   readonly replication?: () => ReplicationCounts | null;
+}
+
+export interface WorkerTally {
+  /** 1..EDGEPROXY_WORKERS (also its engine lane). */
+  readonly worker: number;
+  /** Client connections accepted by this worker so far (all its restarts). */
+  readonly accepted: number;
+  readonly active: number;
+  /** Times the worker was restarted after it died. */
+  readonly restarts: number;
 }

@@ -5,7 +5,8 @@ import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { Backend } from "../core/types.ts";
 import { CIRCUIT_STATE_NAMES } from "../core/circuit.ts";
 import { PROXY_REJECTIONS } from "../core/proxy-protocol/header.ts";
-import type { RuntimeName, Splice } from "../runtime/types.ts";
+import type { RuntimeName } from "../runtime/types.ts";
+import type { SpliceBytes } from "../proxy/traffic-totals.ts";
 import type { ConnectionObserver } from "../proxy/connection-observer.ts";
 import type { ProxyCounters } from "../proxy/handle-client.ts";
 import type { MetricsSources } from "./metrics-sources.ts";
@@ -23,7 +24,7 @@ export interface ProxyMetricsDeps {
   readonly active: (slot: number) => number;
   /** The handler's counters and splices (read lazily: the handler is built after the metrics). */
   readonly counters: () => Readonly<ProxyCounters>;
-  readonly inFlight: () => Iterable<Splice>;
+  readonly inFlight: () => Iterable<SpliceBytes>;
   readonly routableBackends: () => number;
   readonly draining: () => boolean;
   readonly sources?: MetricsSources;
@@ -117,6 +118,25 @@ export function createProxyMetrics(deps: ProxyMetricsDeps): ProxyMetrics {
       name: "edgeproxy_proxy_protocol_rejected_total", help: "Connections closed for their PROXY header: malformed, oversized, truncated, timeout, or sent by an untrusted address.",
       labelNames: ["reason"], registers,
       collect() { this.reset(); for (const reason of PROXY_REJECTIONS) this.inc({ reason }, proxyHeaders.rejected(reason)); },
+    });
+  }
+
+  const workers = sources.workers;
+  if (workers !== undefined) {
+    new Counter({
+      name: "edgeproxy_worker_connections_accepted_total", help: "Client connections accepted per data-plane worker thread (EDGEPROXY_WORKERS), restarts included.",
+      labelNames: ["worker"], registers,
+      collect() { this.reset(); for (const w of workers()) this.inc({ worker: String(w.worker) }, w.accepted); },
+    });
+    new Gauge({
+      name: "edgeproxy_worker_connections_active", help: "Client connections open per data-plane worker thread.",
+      labelNames: ["worker"], registers,
+      collect() { this.reset(); for (const w of workers()) this.set({ worker: String(w.worker) }, w.active); },
+    });
+    new Counter({
+      name: "edgeproxy_worker_restarts_total", help: "Data-plane worker threads restarted after they died.",
+      labelNames: ["worker"], registers,
+      collect() { this.reset(); for (const w of workers()) this.inc({ worker: String(w.worker) }, w.restarts); },
     });
   }
 

@@ -5,7 +5,7 @@ import type { MetricsConfig } from "../config.ts";
 import type { SelectionEngine } from "../core/selection.ts";
 import type { RuntimeName } from "../runtime/types.ts";
 import type { ProxyCounters } from "../proxy/handle-client.ts";
-import type { Splice } from "../runtime/types.ts";
+import type { SpliceBytes } from "../proxy/traffic-totals.ts";
 import type { Component } from "../core/component.ts";
 import type { ConnectionObserver } from "../proxy/connection-observer.ts";
 import type { MetricsSources } from "./metrics-sources.ts";
@@ -36,7 +36,7 @@ export interface ObservabilityDeps {
 /** What the client handlers of every data plane add up to. */
 export interface Traffic {
   readonly counters: Readonly<ProxyCounters>;
-  readonly inFlight: Iterable<Splice>;
+  readonly inFlight: Iterable<SpliceBytes>;
 }
 
 export class Observability implements Component {

@@ -59,6 +59,11 @@ export class CircuitGuard implements CircuitGate {
     return this.#byBackend.get(id);
   }
 
+  /** Every backend's transitions so far (a worker thread reports them to the control plane). */
+  allTransitions(): [id: string, counts: readonly number[]][] {
+    return [...this.#byBackend].map(([id, counts]) => [id, [...counts]]);
+  }
+
   advance(nowMs: number): void {
     const s = this.settings();
     if (!this.#enabled(s)) return;

@@ -15,7 +15,10 @@ export interface TrafficTotals {
   readonly rateLimited: number;
 }
 
-export function trafficTotals(counters: Readonly<ProxyCounters>, inFlight: Iterable<Splice>): TrafficTotals {
+/** What the totals read of a running splice (a worker thread reports these sums for its own). */
+export type SpliceBytes = Pick<Splice, "bytesFromClient" | "bytesToClient">;
+
+export function trafficTotals(counters: Readonly<ProxyCounters>, inFlight: Iterable<SpliceBytes>): TrafficTotals {
   let bytesReceived = counters.bytesFromClients, bytesSent = counters.bytesToClients;
   for (const splice of inFlight) {
     bytesReceived += splice.bytesFromClient;

@@ -29,7 +29,7 @@ export function routableCount(table: RoutedSlots, engine: { readonly capacity: n
 }
 
 /** The backend `id` as routed now when it is routable (the pool keeps sockets only for these), else null. */
-export function routableBackend(table: RoutedSlots & { slotOf(id: string): number | undefined }, engine: { isRoutable(slot: number): boolean }, id: string): Backend | null {
+export function routableBackend(table: Pick<RoutedSlots, "backendAt"> & { slotOf(id: string): number | undefined }, engine: { isRoutable(slot: number): boolean }, id: string): Backend | null {
   const slot = table.slotOf(id);
   return slot !== undefined && engine.isRoutable(slot) ? table.backendAt(slot) : null;
 }

@@ -36,3 +36,48 @@ export function threadData<T>(): T {
 export function answer(message: unknown): void {
   parentPort?.postMessage(message);
 }
+
+/** A long-lived thread that talks both ways (the data-plane workers). */
+export interface WorkerThread {
+  send(message: unknown): void;
+  /** Ends the thread now (its handles and sockets are closed by the runtime). */
+  terminate(): Promise<void>;
+}
+
+export interface WorkerThreadEvents {
+  message(message: unknown): void;
+  /** An uncaught exception in the thread (the thread then exits). */
+  error(error: Error): void;
+  /** The thread ended, whatever the reason; called once. */
+  exit(code: number): void;
+}
+
+/** Start `module` in a new thread with `data` as its threadData(); every message and its end go to `events`. */
+export function spawnThread(module: URL, data: unknown, events: WorkerThreadEvents): WorkerThread {
+  const worker = new Worker(module, { workerData: data });
+  let ended = false;
+  worker.on("message", (message: unknown) => events.message(message));
+  worker.on("error", (error: Error) => events.error(error));
+  worker.once("exit", (code: number) => {
+    if (ended) return;
+    ended = true;
+    events.exit(code);
+  });
+  return {
+    send: (message) => { if (!ended) worker.postMessage(message); },
+    terminate: async () => { await worker.terminate(); },
+  };
+}
+
+/** Inside a thread: messages from the thread that started it. */
+export function onParentMessage(handler: (message: unknown) => void): void {
+  parentPort?.on("message", handler);
+}
+
+/** Inside a thread: stop listening to the parent, so the thread can end once its work is done. */
+export function closeParentPort(): void {
+  // Deno's parentPort has no close(); unref() lets the thread end all the same (the parent also ends it).
+  const port = parentPort as { close?: () => void; unref?: () => void } | null;
+  if (typeof port?.close === "function") port.close();
+  else port?.unref?.();
+}

@@ -70,7 +70,11 @@ export interface Listener {
   close(): Promise<void>;
 }
 
-export type ListenOptions = HostPort;
+export interface ListenOptions extends HostPort {
+  /** SO_REUSEPORT: several listeners (one per worker thread) share the address; the kernel spreads
+   *  new connections over them. Check reusePortSupport() (runtime/reuse-port.ts) first. */
+  readonly reusePort?: boolean;
+}
 
 /** PEM certificate chain (leaf first) and its private key. */
 export interface TlsCredentials {
@@ -78,7 +82,7 @@ export interface TlsCredentials {
   readonly key: string;
 }
 
-export interface TlsListenOptions extends HostPort {
+export interface TlsListenOptions extends ListenOptions {
   readonly credentials: TlsCredentials;
   /** A client that has not finished the TLS handshake by then is disconnected. */
   readonly handshakeTimeoutMs: number;

@@ -26,8 +26,16 @@ function credentialsFrom(config: TlsConfig, cert: Uint8Array, key: Uint8Array): 
 const rejectedPair = (config: TlsConfig, err: Error) =>
   new SettingError("EDGEPROXY_TLS_KEY", `${config.keyPath} and the certificate in ${config.certPath} cannot be used together: ${err.message}`);
 
+/** Where a TLS listener gets its certificate: the control plane's TlsCertificate, or in a worker thread
+ *  the pair the control plane sent (src/workers/). */
+export interface CertificateSource {
+  readonly credentials: TlsCredentials;
+  /** The listener takes every new pair from now on; returns what detaches it. */
+  attach(listener: TlsListener): () => void;
+}
+
 /** The certificate files (control plane): read at start, polled every tick (EDGEPROXY_CONFIG_WATCH_INTERVAL_SECS). */
-export class TlsCertificate implements Component {
+export class TlsCertificate implements Component, CertificateSource {
   readonly name = "tls-certificate";
   readonly #poll: FilePoll;
   readonly #listeners = new Set<TlsListener>();
@@ -107,10 +115,13 @@ export class TlsListenerPart implements Component {
   #detach: (() => void) | null = null;
 
   readonly config: TlsConfig;
-  readonly certificate: TlsCertificate;
+  readonly certificate: CertificateSource;
   readonly transport: Transport;
   readonly onClient: (client: ClientSocket) => void;
-  constructor(config: TlsConfig, certificate: TlsCertificate, transport: Transport, onClient: (client: ClientSocket) => void) {
+  /** SO_REUSEPORT (one TLS listener per worker thread on the same address). */
+  readonly reusePort: boolean;
+  constructor(config: TlsConfig, certificate: CertificateSource, transport: Transport, onClient: (client: ClientSocket) => void, reusePort = false) {
+    this.reusePort = reusePort;
     this.config = config;
     this.certificate = certificate;
     this.transport = transport;
@@ -124,7 +135,7 @@ export class TlsListenerPart implements Component {
   async start(): Promise<void> {
     const config = this.config;
     try {
-      this.#listener = await this.transport.listenTls({ ...config.listen, credentials: this.certificate.credentials, handshakeTimeoutMs: config.handshakeTimeoutMs }, this.onClient);
+      this.#listener = await this.transport.listenTls({ ...config.listen, reusePort: this.reusePort, credentials: this.certificate.credentials, handshakeTimeoutMs: config.handshakeTimeoutMs }, this.onClient);
     } catch (err) {
       if ((err as { code?: string }).code === "ETLSCREDENTIALS") throw rejectedPair(config, err as Error);
       const { host, port } = config.listen;

@@ -42,6 +42,7 @@ export interface BunApi {
   listen<Data>(options: {
     hostname: string;
     port: number;
+    reusePort?: boolean;
     allowHalfOpen?: boolean;
     tls?: { cert: string; key: string };
     socket: BunSocketHandler<Data>;

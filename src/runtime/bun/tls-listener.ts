@@ -42,7 +42,7 @@ export async function listenTls(options: TlsListenOptions, onClient: (client: Cl
   } as const satisfies BunSocketHandler<BunSide>;
 
   const open = (port: number, credentials: TlsCredentials): BunListener =>
-    bun.listen<BunSide>({ hostname: options.host, port, allowHalfOpen: true, tls: { cert: credentials.cert, key: credentials.key }, socket: handlers });
+    bun.listen<BunSide>({ hostname: options.host, port, ...(options.reusePort ? { reusePort: true } : {}), allowHalfOpen: true, tls: { cert: credentials.cert, key: credentials.key }, socket: handlers });
 
   let current = options.credentials;
   let listener: BunListener;

@@ -29,6 +29,7 @@ async function listen(options: ListenOptions, onClient: (client: ClientSocket) =
     listener = bun.listen<BunSide>({
       hostname: options.host,
       port: options.port,
+      ...(options.reusePort ? { reusePort: true } : {}),
       allowHalfOpen: true, // a client FIN must only shut the upstream's write side
       socket: {
         ...sideHandlers,

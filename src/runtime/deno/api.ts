@@ -26,7 +26,7 @@ export interface DenoListener {
 }
 
 export interface DenoApi {
-  listen(options: { hostname: string; port: number; transport?: "tcp" }): DenoListener;
+  listen(options: { hostname: string; port: number; transport?: "tcp"; reusePort?: boolean }): DenoListener;
   /** Used only to check a certificate/key pair (see deno/tls-listener.ts). */
   listenTls(options: { hostname: string; port: number; cert: string; key: string }): { close(): void };
   connect(options: { hostname: string; port: number; transport?: "tcp"; signal?: AbortSignal }): Promise<DenoConn>;

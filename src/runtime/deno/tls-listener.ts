@@ -40,7 +40,7 @@ export function listenTls(options: TlsListenOptions, onClient: (client: ClientSo
   return new Promise((resolve, reject) => {
     const onListenError = (error: unknown) => reject(listenFailed(error, options));
     server.once("error", onListenError);
-    server.listen({ host: options.host, port: options.port, backlog: 4096 }, () => {
+    server.listen({ host: options.host, port: options.port, backlog: 4096, ...(options.reusePort ? { reusePort: true } : {}) }, () => {
       server.off("error", onListenError);
       server.on("error", (error) => console.error("[edgeproxy] TLS accept failed:", error));
       const bound = server.address() as { address: string; port: number };

@@ -26,7 +26,7 @@ export function createTransport(): Transport {
 async function listen(options: ListenOptions, onClient: (client: ClientSocket) => void): Promise<Listener> {
   let listener: DenoListener;
   try {
-    listener = deno.listen({ hostname: options.host, port: options.port, transport: "tcp" });
+    listener = deno.listen({ hostname: options.host, port: options.port, transport: "tcp", ...(options.reusePort ? { reusePort: true } : {}) });
   } catch (error) {
     throw listenFailed(error, options);
   }

@@ -8,7 +8,7 @@ export function bind(server: net.Server, options: ListenOptions): Promise<Listen
   return new Promise((resolve, reject) => {
     const onListenError = (error: unknown) => reject(listenFailed(error, options));
     server.once("error", onListenError);
-    server.listen({ host: options.host, port: options.port, backlog: 4096 }, () => {
+    server.listen({ host: options.host, port: options.port, backlog: 4096, ...(options.reusePort ? { reusePort: true } : {}) }, () => {
       server.off("error", onListenError);
       // Accept errors (EMFILE, ...) are reported here; without a listener they would crash the process.
       server.on("error", (error) => console.error("[edgeproxy] accept failed:", error));
