@@ -49,7 +49,8 @@ const libsqlAddon = {
 mkdirSync(dirname(outfile), { recursive: true });
 const started = performance.now();
 const result = await Bun.build({
-  entrypoints: [join(root, "src/cli/main.ts")],
+  // The worker threads' entry (EDGEPROXY_WORKERS > 1) is bundled too: Bun resolves new Worker() of it inside the file.
+  entrypoints: [join(root, "src/cli/main.ts"), join(root, "src/workers/worker-entry.ts")],
   compile: { outfile },
   minify: false, // readable stack traces; minifying saves under 1 MB of ~120
   sourcemap: "none",

@@ -20,7 +20,10 @@ import { spawnThread, type WorkerThread } from "../runtime/threads.ts";
 import { SettingError } from "../core/setting-error.ts";
 import { hostPort } from "../core/host-port.ts";
 
-const ENTRY = new URL("./worker-entry.ts", import.meta.url);
+// In the single executable (bun build --compile, build/build-exe.mjs bundles the entry beside the CLI)
+// every module's URL is the executable's own, /$bunfs/root/edgeproxy, and the entry sits at
+// /$bunfs/root/workers/worker-entry.js.
+const ENTRY = import.meta.url.includes("/$bunfs/") ? new URL("./workers/worker-entry.js", import.meta.url) : new URL("./worker-entry.ts", import.meta.url);
 const REPORT_MS = 250;
 const RESTART_DELAY_MS = 100;
 /** A stop that outlasts the drain by this much: the worker is ended. */

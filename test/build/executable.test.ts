@@ -120,7 +120,8 @@ test("the single executable runs alone: node add, serve, proxy, health, db show,
   assert.equal(added.code, 0, added.out);
   assert.match(added.out, /added echo-1/i);
 
-  const serveEnv = { ...db, EDGEPROXY_LISTEN_ADDR: "127.0.0.1:0", EDGEPROXY_METRICS_ENABLED: "true", EDGEPROXY_METRICS_LISTEN_ADDR: "127.0.0.1:0", EDGEPROXY_SHUTDOWN_TIMEOUT_SECS: "5" };
+  // Two data-plane workers: the worker entry must be bundled in the file too.
+  const serveEnv = { ...db, EDGEPROXY_WORKERS: "2", EDGEPROXY_LISTEN_ADDR: "127.0.0.1:0", EDGEPROXY_METRICS_ENABLED: "true", EDGEPROXY_METRICS_LISTEN_ADDR: "127.0.0.1:0", EDGEPROXY_SHUTDOWN_TIMEOUT_SECS: "5" };
   const startedAt = performance.now();
   const proxy = launch(dir, ["serve"], serveEnv);
   t.after(() => { if (proxy.child.exitCode === null) proxy.child.kill("SIGKILL"); });
