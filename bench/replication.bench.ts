@@ -94,6 +94,9 @@ try {
   while (count(c) < ROWS) { if (Date.now() - healed > 300_000) throw new Error("pop-c never caught up"); await sleep(10); }
   const catchUp = Date.now() - healed;
   console.log(`pop-c converged ${catchUp} ms after the link was healed (target < ${CATCH_UP_TARGET_MS} ms: ${catchUp < CATCH_UP_TARGET_MS ? "met" : "MISSED"}; includes reconnecting, up to ~0.5 s)`);
+} catch (err) {
+  for (const p of pops) console.error(`--- ${p.id} log (last 15 lines)\n` + p.proxy.logs.slice(-15).map((l) => JSON.stringify(l)).join("\n"));
+  throw err;
 } finally {
   await Promise.all(pops.map((p) => p.proxy.stop()));
   await relay.close();
