@@ -10,6 +10,7 @@ import type { Logger } from "../lifecycle/log.ts";
 import type { HealthProbe, ProbeSpec } from "./health-probe.ts";
 import { forEachRouted, type RoutedSlots } from "../routes/route-counts.ts";
 import type { Component } from "../lifecycle/component.ts";
+import type { Clock } from "../runtime/types.ts";
 
 export interface HealthSettings extends ProbeSpec {
   /** Off: no probes, every verdict dropped (a settings reload switches it either way at the next tick). */
@@ -25,7 +26,8 @@ export interface HealthCheckerDeps {
   /** Read at the start of every round: a config reload changes interval, timeout, type and thresholds. */
   readonly settings: () => HealthSettings;
   readonly probe: (spec: ProbeSpec) => HealthProbe;
-  readonly now: () => number;
+  /** Time of the verdicts and the timer of each probe's timeout (the scheduler's clock). */
+  readonly clock: Clock;
   readonly log: Logger;
   /** Called on every flip (after the engine flag changed), e.g. to drain a down backend's pool. */
   readonly onFlip?: (backend: Backend, up: boolean) => void;
@@ -130,22 +132,22 @@ export class HealthChecker implements Component {
     const abort = new AbortController();
     this.#running.set(backend.id, abort);
     const spec: ProbeSpec = { type: settings.type, path: settings.path, timeoutMs: settings.timeoutMs };
-    let timer: ReturnType<typeof setTimeout> | undefined;
+    let cancelTimer: (() => void) | undefined;
     let error: string | null = null;
     try {
       // Settles at the timeout, or at once on stop(): a probe that ignores its signal cannot hold us.
       const deadline = new Promise<never>((_, reject) => {
         abort.signal.addEventListener("abort", () => reject(new Error("stopped")), { once: true });
-        timer = setTimeout(() => {
+        cancelTimer = this.#deps.clock.after(settings.timeoutMs, () => {
           reject(new Error(`timeout after ${settings.timeoutMs} ms`));
           abort.abort();
-        }, settings.timeoutMs);
+        });
       });
       await Promise.race([this.#deps.probe(spec)({ host: backend.host, port: backend.port }, spec, abort.signal), deadline]);
     } catch (err) {
       error = (err as Error).message || String(err);
     } finally {
-      clearTimeout(timer);
+      cancelTimer?.();
       if (this.#running.get(backend.id) === abort) this.#running.delete(backend.id);
     }
     if (this.#stopped || abort.signal.aborted && error === "stopped") return;
@@ -153,14 +155,14 @@ export class HealthChecker implements Component {
   }
 
   #record(id: string, error: string | null, thresholds: HealthSettings): void {
-    const { table, engine, now, log } = this.#deps;
+    const { table, engine, clock, log } = this.#deps;
     const slot = table.slotOf(id);
     const backend = slot === undefined ? null : table.backendAt(slot);
     if (slot === undefined || backend === null || !backend.healthy) return; // left or disabled meanwhile
     let state = this.#states.get(id);
-    if (state === undefined) this.#states.set(id, (state = new HealthState(now())));
+    if (state === undefined) this.#states.set(id, (state = new HealthState(clock.now())));
     const limits: HealthThresholds = { healthy: thresholds.healthyThreshold, unhealthy: thresholds.unhealthyThreshold };
-    const flipped = state.observe(error === null, limits, now());
+    const flipped = state.observe(error === null, limits, clock.now());
     // Every result, not only flips: a backend removed and re-added between rounds sits in a fresh slot.
     engine.setProbeDown(slot, !state.up);
     if (!flipped) {
