@@ -11,7 +11,7 @@ import { trafficOf } from "../../src/data-plane.ts";
 import { SettingError } from "../../src/setting-error.ts";
 import type { Logger } from "../../src/lifecycle/log.ts";
 import { routableCount } from "../../src/routes/route-counts.ts";
-import { FakeClock } from "../fixtures/fake-clock.ts";
+import { FakeClock, settle } from "../fixtures/fake-clock.ts";
 import { FakeTransport } from "../fixtures/fake-transport.ts";
 import { createRoutingDb, type RoutingDb } from "../fixtures/routing-db.ts";
 import { runCli } from "../cli/run-cli.ts";
@@ -178,6 +178,35 @@ describe("startEdgeProxy", () => {
     const connects = transport.connects;
     await clock.advance(5000);
     assert.equal(transport.connects, connects, "no probes while off");
+  });
+
+  test("a client sticks to its backend while it comes back within the binding TTL (sliding from its last use), and is chosen afresh after it", async () => {
+    await start({ EDGEPROXY_TLS_ENABLED: "false", EDGEPROXY_BINDING_TTL_SECS: "2" });
+    const backendAt: Record<number, string> = { 7001: "a", 7002: "b" };
+    const clients = Array.from({ length: 40 }, (_, i) => `10.0.50.${i + 1}`);
+    /** Each client connects once, alone, and leaves: which backend each one reached. */
+    const round = async () => {
+      const reached: string[] = [];
+      for (const ip of clients) {
+        const before = transport.connected.length;
+        const client = transport.client(ip);
+        await settle(1);
+        assert.equal(transport.connected.length, before + 1, `${ip} reached no backend`);
+        reached.push(backendAt[transport.connected.at(-1)!]!);
+        client.close();
+        await settle(1);
+      }
+      return reached;
+    };
+    const first = await round();
+    assert.ok(first.includes("a") && first.includes("b"), `equal weights spread the clients: ${first.join(",")}`);
+    await clock.advance(1999);
+    assert.deepEqual(await round(), first, "1 ms before the TTL every binding holds");
+    await clock.advance(1999);
+    assert.deepEqual(await round(), first, "the TTL counts from the last use: 4 s after the first, bindings still hold");
+    await clock.advance(2000);
+    const later = await round();
+    assert.ok(later.some((id, i) => id !== first[i]), "expired bindings are not reused (40 clients, 50/50 each: all staying has p = 2^-40)");
   });
 
   test("db show shows the circuit state the running proxy publishes", async () => {
