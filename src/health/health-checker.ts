@@ -5,12 +5,12 @@
 // selection scan and the affinity check exclude a down backend. The state is keyed by id, so it
 // survives snapshot swaps; it is dropped when the backend leaves the table or is disabled in the store.
 import type { Backend } from "../core/types.ts";
+import type { Clock } from "../runtime/types.ts";
 import { HealthState, type HealthThresholds } from "../core/health-state.ts";
 import type { Logger } from "../lifecycle/log.ts";
 import type { HealthProbe, ProbeSpec } from "./health-probe.ts";
 import { forEachRouted, type RoutedSlots } from "../routes/route-counts.ts";
 import type { Component } from "../lifecycle/component.ts";
-import type { Clock } from "../runtime/types.ts";
 
 export interface HealthSettings extends ProbeSpec {
   /** Off: no probes, every verdict dropped (a settings reload switches it either way at the next tick). */
