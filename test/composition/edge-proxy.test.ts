@@ -209,6 +209,29 @@ describe("startEdgeProxy", () => {
     assert.ok(later.some((id, i) => id !== first[i]), "expired bindings are not reused (40 clients, 50/50 each: all staying has p = 2^-40)");
   });
 
+  test("the heartbeat reaper runs on the scheduler: a heartbeat keeps a registered backend, the TTL since the last one removes it, not before", async () => {
+    const p = await start({ EDGEPROXY_TLS_ENABLED: "false", EDGEPROXY_HEARTBEAT_TTL_SECS: "2" }); // swept every 500 ms
+    const { host, port } = p.control.api!.address!;
+    const api = (path: string, body?: unknown) => fetch(`http://${host}:${port}${path}`, { method: "POST", body: body === undefined ? undefined : JSON.stringify(body) });
+    const { table } = p.control.shared;
+    const registered = await api("/api/v1/register", { id: "api-1", app: "e2e", region: "sa", ip: "127.0.0.1", port: 7003 });
+    assert.equal(registered.status, 201, await registered.text());
+    await clock.advance(0);
+    assert.notEqual(table.slotOf("api-1"), undefined, "routed at once");
+
+    await clock.advance(1500);
+    assert.equal((await api("/api/v1/heartbeat/api-1")).status, 200);
+    await clock.advance(2000); // the TTL since the heartbeat, not a millisecond more
+    assert.notEqual(table.slotOf("api-1"), undefined, "the heartbeat kept it past the TTL since it registered");
+    assert.equal(said("backend deregistered: no heartbeat").length, 0);
+
+    await clock.advance(600); // one sweep interval later
+    assert.equal(table.slotOf("api-1"), undefined, "deregistered: no heartbeat for the TTL");
+    assert.deepEqual(said("backend deregistered: no heartbeat").map((l) => l.id), ["api-1"]);
+    assert.equal((await api("/api/v1/heartbeat/api-1")).status, 404);
+    assert.notEqual(table.slotOf("a"), undefined, "a backend without heartbeats (CLI, store) never expires");
+  });
+
   test("db show shows the circuit state the running proxy publishes", async () => {
     await start({ EDGEPROXY_CIRCUIT_BREAKER_ENABLED: "true", EDGEPROXY_CIRCUIT_FAILURE_THRESHOLD: "1", EDGEPROXY_CIRCUIT_TIMEOUT_SECS: "60", EDGEPROXY_CONNECT_ATTEMPTS: "2" });
     transport.refused.add(7001);
