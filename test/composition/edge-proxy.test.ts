@@ -181,7 +181,7 @@ describe("startEdgeProxy", () => {
   });
 
   test("a client sticks to its backend while it comes back within the binding TTL (sliding from its last use), and is chosen afresh after it", async () => {
-    await start({ EDGEPROXY_TLS_ENABLED: "false", EDGEPROXY_BINDING_TTL_SECS: "2" });
+    await start({ EDGEPROXY_TLS_ENABLED: "false", EDGEPROXY_BINDING_TTL_SECS: "2", EDGEPROXY_IDLE_TIMEOUT_SECS: "1" });
     const backendAt: Record<number, string> = { 7001: "a", 7002: "b" };
     const clients = Array.from({ length: 40 }, (_, i) => `10.0.50.${i + 1}`);
     /** Each client connects once, alone, and leaves: which backend each one reached. */
@@ -207,6 +207,8 @@ describe("startEdgeProxy", () => {
     await clock.advance(2000);
     const later = await round();
     assert.ok(later.some((id, i) => id !== first[i]), "expired bindings are not reused (40 clients, 50/50 each: all staying has p = 2^-40)");
+    assert.equal(transport.spliceOptions.length, 160);
+    assert.ok(transport.spliceOptions.every((o) => o.idleTimeoutMs === 1000), "EDGEPROXY_IDLE_TIMEOUT_SECS reaches every splice");
   });
 
   test("the heartbeat reaper runs on the scheduler: a heartbeat keeps a registered backend, the TTL since the last one removes it, not before", async () => {
