@@ -4,11 +4,11 @@
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
-import { existsSync, readFileSync } from "node:fs";
 import net from "node:net";
 import process from "node:process";
 import { afterEach, describe, test } from "node:test";
 import type { ClientSocket, Listener, SpliceResult, Transport, UpstreamSocket } from "../../src/runtime/types.ts";
+import { socketsTo, TCP } from "../fixtures/tcp-table.ts";
 
 const loopback = "127.0.0.1";
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -123,23 +123,8 @@ async function ioRoundTrip(): Promise<void> {
   await server.close();
 }
 
-/**
- * Client sockets of this network namespace connecting or connected to 127.0.0.1:`port` (SYN_SENT or
- * ESTABLISHED in /proc/net/tcp and tcp6), or null where /proc/net/tcp does not exist (not Linux).
- */
-function liveConnectsTo(port: number): number | null {
-  if (!existsSync("/proc/net/tcp")) return null;
-  const remote = `0100007F:${port.toString(16).toUpperCase().padStart(4, "0")}`; // 127.0.0.1, v4-mapped in tcp6
-  let count = 0;
-  for (const file of ["/proc/net/tcp", "/proc/net/tcp6"]) {
-    if (!existsSync(file)) continue;
-    for (const line of readFileSync(file, "utf8").split("\n").slice(1)) {
-      const [, , rem, state] = line.trim().split(/\s+/);
-      if (rem?.endsWith(remote) && (state === "01" || state === "02")) count++;
-    }
-  }
-  return count;
-}
+/** Sockets of ours connecting or connected to 127.0.0.1:`port` (null: no /proc/net/tcp, not Linux). */
+const liveConnectsTo = (port: number) => socketsTo(port, [TCP.SYN_SENT, TCP.ESTABLISHED]);
 
 // ---------------------------------------------------------------- the proxy under test
 

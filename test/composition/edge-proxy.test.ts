@@ -234,6 +234,23 @@ describe("startEdgeProxy", () => {
     assert.notEqual(table.slotOf("a"), undefined, "a backend without heartbeats (CLI, store) never expires");
   });
 
+  test("the backend pool opens nothing before a client, fills at the first one, drops idle sockets at the timeout and refills only on demand", async () => {
+    await start({ EDGEPROXY_TLS_ENABLED: "false", EDGEPROXY_POOL_ENABLED: "true", EDGEPROXY_POOL_MAX_PER_BACKEND: "2", EDGEPROXY_POOL_IDLE_TIMEOUT_SECS: "2" });
+    await clock.advance(10_000);
+    assert.equal(transport.connects, 0, "ten seconds of sweeps and reloads, no client: no socket");
+
+    const client = transport.client("10.0.60.1");
+    await clock.advance(0);
+    assert.equal(transport.connects, 3, "the client's own connect, then two for the pool");
+    client.close();
+    await clock.advance(1999);
+    assert.equal(transport.upstreamsClosed, 0, "idle, not yet for the timeout");
+    await clock.advance(1001); // the next sweep
+    assert.equal(transport.upstreamsClosed, 2, "both idle sockets dropped");
+    await clock.advance(10_000);
+    assert.equal(transport.connects, 3, "no refill without a client");
+  });
+
   test("db show shows the circuit state the running proxy publishes", async () => {
     await start({ EDGEPROXY_CIRCUIT_BREAKER_ENABLED: "true", EDGEPROXY_CIRCUIT_FAILURE_THRESHOLD: "1", EDGEPROXY_CIRCUIT_TIMEOUT_SECS: "60", EDGEPROXY_CONNECT_ATTEMPTS: "2" });
     transport.refused.add(7001);
