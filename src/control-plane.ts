@@ -115,7 +115,7 @@ export function createControlPlane(config: Config, services: ControlPlaneService
   const geo = new GeoDatabase(config.geoipPath, config.regionOverrides, services.readFile, log);
   const routes = new Routes(config, { log, now, fileIdentity: services.fileIdentity }, table, settings);
   const health = new HealthChecker({
-    table, engine, settings: () => settings.current().healthCheck, probe: probeFor(services.transport), now, log,
+    table, engine, settings: () => settings.current().healthCheck, probe: probeFor(services.transport), clock, log,
     onFlip: (backend, up) => { if (!up) links.backendDown(backend.id); },
   });
   const proxyProtocol = new ProxyProtocol({ config: config.proxyProtocol, overrides: () => settings.current().backends, hasConfigFile: config.configWatch.file !== null, log });

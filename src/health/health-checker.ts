@@ -5,6 +5,7 @@
 // selection scan and the affinity check exclude a down backend. The state is keyed by id, so it
 // survives snapshot swaps; it is dropped when the backend leaves the table or is disabled in the store.
 import type { Backend } from "../core/types.ts";
+import type { Clock } from "../runtime/types.ts";
 import { HealthState, type HealthThresholds } from "../core/health-state.ts";
 import type { Logger } from "../lifecycle/log.ts";
 import type { HealthProbe, ProbeSpec } from "./health-probe.ts";
@@ -26,7 +27,8 @@ export interface HealthCheckerDeps {
   /** Read at the start of every round: a config reload changes interval, timeout, type and thresholds. */
   readonly settings: () => HealthSettings;
   readonly probe: (spec: ProbeSpec) => HealthProbe;
-  readonly now: () => number;
+  /** Time of the verdicts and the timer of each probe's timeout (the scheduler's clock). */
+  readonly clock: Clock;
   readonly log: Logger;
   /** Called on every flip (after the engine flag changed), e.g. to drain a down backend's pool. */
   readonly onFlip?: (backend: Backend, up: boolean) => void;
@@ -131,22 +133,22 @@ export class HealthChecker implements Component {
     const abort = new AbortController();
     this.#running.set(backend.id, abort);
     const spec: ProbeSpec = { type: settings.type, path: settings.path, timeoutMs: settings.timeoutMs };
-    let timer: ReturnType<typeof setTimeout> | undefined;
+    let cancelTimer: (() => void) | undefined;
     let error: string | null = null;
     try {
       // Settles at the timeout, or at once on stop(): a probe that ignores its signal cannot hold us.
       const deadline = new Promise<never>((_, reject) => {
         abort.signal.addEventListener("abort", () => reject(new Error("stopped")), { once: true });
-        timer = setTimeout(() => {
+        cancelTimer = this.#deps.clock.after(settings.timeoutMs, () => {
           reject(new Error(`timeout after ${settings.timeoutMs} ms`));
           abort.abort();
-        }, settings.timeoutMs);
+        });
       });
       await Promise.race([this.#deps.probe(spec)({ host: backend.host, port: backend.port }, spec, abort.signal), deadline]);
     } catch (err) {
       error = (err as Error).message || String(err);
     } finally {
-      clearTimeout(timer);
+      cancelTimer?.();
       if (this.#running.get(backend.id) === abort) this.#running.delete(backend.id);
     }
     if (this.#stopped || abort.signal.aborted && error === "stopped") return;
@@ -154,14 +156,14 @@ export class HealthChecker implements Component {
   }
 
   #record(id: string, error: string | null, thresholds: HealthSettings): void {
-    const { table, engine, now, log } = this.#deps;
+    const { table, engine, clock, log } = this.#deps;
     const slot = table.slotOf(id);
     const backend = slot === undefined ? null : table.backendAt(slot);
     if (slot === undefined || backend === null || !backend.healthy) return; // left or disabled meanwhile
     let state = this.#states.get(id);
-    if (state === undefined) this.#states.set(id, (state = new HealthState(now())));
+    if (state === undefined) this.#states.set(id, (state = new HealthState(clock.now())));
     const limits: HealthThresholds = { healthy: thresholds.healthyThreshold, unhealthy: thresholds.unhealthyThreshold };
-    const flipped = state.observe(error === null, limits, now());
+    const flipped = state.observe(error === null, limits, clock.now());
     // Every result, not only flips: a backend removed and re-added between rounds sits in a fresh slot.
     engine.setProbeDown(slot, !state.up);
     if (!flipped) {

@@ -121,9 +121,11 @@ export function tlsTransportSuite(transport: Transport): void {
       const proxy = await startTlsProxy(transport, await startEchoBackend(), first);
       const client = await connectTls(proxy.port, ca.ca);
       assert.equal(commonName(client), "first.test");
+      let seen = "";
+      client.on("data", (d: string | Buffer) => (seen += String(d)));
       const all = readAll(client);
       client.write("ping\n");
-      await new Promise((r) => setTimeout(r, 50));
+      for (let i = 0; i < 500 && !seen.includes("ping\n"); i++) await new Promise((r) => setTimeout(r, 10)); // echoed: the splice is up
       client.end("last\n"); // half-close: the echo of "last" still arrives
       assert.equal(await all, "hi\nping\nlast\n");
       const result = await proxy.splices[0]!;

@@ -1,6 +1,7 @@
 // The API's store handle when another process holds routing.db's write lock (the CLI, a sqlite3
 // session): the request waits on timers, so the proxy's event loop (its data path) keeps running,
-// and it succeeds once the lock is released, or answers 503 after its patience ran out.
+// and it succeeds once the lock is released, or answers 503 after its patience ran out. The retry
+// pauses run on a fake clock: the lock is real, the waiting is moved by the test.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
@@ -12,8 +13,21 @@ import { openSqlConnection } from "../../src/store/sql-connection.ts";
 import { StoreError } from "../../src/store/store-errors.ts";
 import { tempDir } from "../fixtures/routing-db.ts";
 import { registration } from "./api-fixture.ts";
+import { FakeClock } from "../fixtures/fake-clock.ts";
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** The retry pauses on `clock`: a locked store's request waits until the test moves time. */
+const pausesOn = (clock: FakeClock) => (ms: number) => new Promise<void>((resolve) => { clock.after(ms, resolve); });
+
+/** Moves `clock` in steps until `work` settled (each step lets one retry run). */
+async function driven<T>(clock: FakeClock, work: Promise<T>, stepMs = 50): Promise<T> {
+  let settled = false;
+  void work.then(() => (settled = true), () => (settled = true));
+  for (let steps = 0; !settled; steps++) {
+    if (steps > 10_000) throw new Error("still waiting after 10,000 clock steps");
+    await clock.advance(stepMs);
+  }
+  return work;
+}
 
 /** The longest gap between ticks of a 5 ms timer while `work` runs: how long the event loop was blocked. */
 async function longestStall<T>(work: T | Promise<T>): Promise<{ result: T; stallMs: number }> {
@@ -31,22 +45,34 @@ function apiOver(store: RoutingStore) {
   return createApi({ store, now: Date.now, heartbeatTtlMs: 60_000, token: null, routableBackends: () => 0, startedAtMs: Date.now() });
 }
 
-const register = (app: ReturnType<typeof createApi>, id: string) =>
-  app.request("/api/v1/register", { method: "POST", body: JSON.stringify(registration({ id })) });
+const register = async (app: ReturnType<typeof createApi>, id: string): Promise<Response> =>
+  await app.request("/api/v1/register", { method: "POST", body: JSON.stringify(registration({ id })) });
 
-test("a locked routing.db: the request waits without blocking the event loop, then succeeds", async () => {
+test("a locked routing.db: the request waits on timers, not in the driver, then succeeds once the lock is released", async () => {
   const tmp = tempDir("edgeproxy-api-lock-");
   const path = join(tmp.dir, "routing.db");
-  const store = openApiStore(path, { now: Date.now });
+  const clock = new FakeClock();
+  const store = openApiStore(path, { now: Date.now, sleep: pausesOn(clock) });
   const holder = openSqlConnection(path);
   try {
     const app = apiOver(store);
     holder.exec("BEGIN IMMEDIATE"); // another writer holds the lock, as `sqlite3 routing.db` with an open transaction would
-    const released = sleep(700).then(() => holder.exec("COMMIT"));
-    const { result: res, stallMs } = await longestStall(register(app, "a"));
-    await released;
+    let settled = false;
+    const { result: { request }, stallMs } = await longestStall((async () => {
+      const request = register(app, "a").finally(() => { settled = true; });
+      // Locked: every attempt ends in the driver at once and the request waits on a timer, so the event
+      // loop (this test included) runs meanwhile. A second of retries, still locked, still waiting.
+      for (let i = 0; i < 20 && !settled; i++) await clock.advance(50);
+      return { request }; // wrapped: an async function returning the promise itself would wait for it
+    })());
+    assert.equal(settled, false, "the request gave up or went through while the store was locked");
+    assert.ok(clock.pending > 0, "waiting on the clock");
+    // A coarse guard, not a timing: the driver itself waits API_BUSY_WAIT_MS (10 ms) per attempt, so no
+    // attempt comes near a second; a driver that waited for the lock would block for its busy timeout.
+    assert.ok(stallMs < 1000, `an attempt blocked the event loop for ${stallMs} ms`);
+    holder.exec("COMMIT");
+    const res = await driven(clock, request);
     assert.equal(res.status, 201, await res.clone().text());
-    assert.ok(stallMs < 250, `the event loop stalled for ${stallMs} ms while the store was locked`);
     assert.equal((await store.getBackend("a"))?.backend?.id, "a");
   } finally {
     holder.close();
@@ -58,13 +84,16 @@ test("a locked routing.db: the request waits without blocking the event loop, th
 test("a lock held longer than the patience: 503 JSON with Retry-After, nothing written", async () => {
   const tmp = tempDir("edgeproxy-api-lock-");
   const path = join(tmp.dir, "routing.db");
-  const store = openApiStore(path, { now: Date.now, patienceMs: 200 });
+  const clock = new FakeClock();
+  const store = openApiStore(path, { now: Date.now, patienceMs: 200, sleep: pausesOn(clock) });
   const holder = openSqlConnection(path);
   try {
     holder.exec("BEGIN IMMEDIATE");
-    const res = await register(apiOver(store), "a");
+    const started = clock.now();
+    const res = await driven(clock, register(apiOver(store), "a"), 10);
     holder.exec("COMMIT");
     assert.equal(res.status, 503);
+    assert.ok(clock.now() - started >= 200, "gave up only once its patience was spent");
     assert.equal(res.headers.get("retry-after"), "1");
     assert.deepEqual(Object.keys(await res.json()).sort(), ["error", "field"]);
     assert.equal(await store.getBackend("a"), null);

@@ -11,7 +11,7 @@ import { trafficOf } from "../../src/data-plane.ts";
 import { SettingError } from "../../src/core/setting-error.ts";
 import type { Logger } from "../../src/lifecycle/log.ts";
 import { routableCount } from "../../src/routes/route-counts.ts";
-import { FakeClock } from "../fixtures/fake-clock.ts";
+import { FakeClock, settle } from "../fixtures/fake-clock.ts";
 import { FakeTransport } from "../fixtures/fake-transport.ts";
 import { createRoutingDb, type RoutingDb } from "../fixtures/routing-db.ts";
 import { runCli } from "../cli/run-cli.ts";
@@ -178,6 +178,77 @@ describe("startEdgeProxy", () => {
     const connects = transport.connects;
     await clock.advance(5000);
     assert.equal(transport.connects, connects, "no probes while off");
+  });
+
+  test("a client sticks to its backend while it comes back within the binding TTL (sliding from its last use), and is chosen afresh after it", async () => {
+    await start({ EDGEPROXY_TLS_ENABLED: "false", EDGEPROXY_BINDING_TTL_SECS: "2", EDGEPROXY_IDLE_TIMEOUT_SECS: "1" });
+    const backendAt: Record<number, string> = { 7001: "a", 7002: "b" };
+    const clients = Array.from({ length: 40 }, (_, i) => `10.0.50.${i + 1}`);
+    /** Each client connects once, alone, and leaves: which backend each one reached. */
+    const round = async () => {
+      const reached: string[] = [];
+      for (const ip of clients) {
+        const before = transport.connected.length;
+        const client = transport.client(ip);
+        await settle(1);
+        assert.equal(transport.connected.length, before + 1, `${ip} reached no backend`);
+        reached.push(backendAt[transport.connected.at(-1)!]!);
+        client.close();
+        await settle(1);
+      }
+      return reached;
+    };
+    const first = await round();
+    assert.ok(first.includes("a") && first.includes("b"), `equal weights spread the clients: ${first.join(",")}`);
+    await clock.advance(1999);
+    assert.deepEqual(await round(), first, "1 ms before the TTL every binding holds");
+    await clock.advance(1999);
+    assert.deepEqual(await round(), first, "the TTL counts from the last use: 4 s after the first, bindings still hold");
+    await clock.advance(2000);
+    const later = await round();
+    assert.ok(later.some((id, i) => id !== first[i]), "expired bindings are not reused (40 clients, 50/50 each: all staying has p = 2^-40)");
+    assert.equal(transport.spliceOptions.length, 160);
+    assert.ok(transport.spliceOptions.every((o) => o.idleTimeoutMs === 1000), "EDGEPROXY_IDLE_TIMEOUT_SECS reaches every splice");
+  });
+
+  test("the heartbeat reaper runs on the scheduler: a heartbeat keeps a registered backend, the TTL since the last one removes it, not before", async () => {
+    const p = await start({ EDGEPROXY_TLS_ENABLED: "false", EDGEPROXY_HEARTBEAT_TTL_SECS: "2" }); // swept every 500 ms
+    const { host, port } = p.control.api!.address!;
+    const api = (path: string, body?: unknown) => fetch(`http://${host}:${port}${path}`, { method: "POST", body: body === undefined ? undefined : JSON.stringify(body) });
+    const { table } = p.control.shared;
+    const registered = await api("/api/v1/register", { id: "api-1", app: "e2e", region: "sa", ip: "127.0.0.1", port: 7003 });
+    assert.equal(registered.status, 201, await registered.text());
+    await clock.advance(0);
+    assert.notEqual(table.slotOf("api-1"), undefined, "routed at once");
+
+    await clock.advance(1500);
+    assert.equal((await api("/api/v1/heartbeat/api-1")).status, 200);
+    await clock.advance(2000); // the TTL since the heartbeat, not a millisecond more
+    assert.notEqual(table.slotOf("api-1"), undefined, "the heartbeat kept it past the TTL since it registered");
+    assert.equal(said("backend deregistered: no heartbeat").length, 0);
+
+    await clock.advance(600); // one sweep interval later
+    assert.equal(table.slotOf("api-1"), undefined, "deregistered: no heartbeat for the TTL");
+    assert.deepEqual(said("backend deregistered: no heartbeat").map((l) => l.id), ["api-1"]);
+    assert.equal((await api("/api/v1/heartbeat/api-1")).status, 404);
+    assert.notEqual(table.slotOf("a"), undefined, "a backend without heartbeats (CLI, store) never expires");
+  });
+
+  test("the backend pool opens nothing before a client, fills at the first one, drops idle sockets at the timeout and refills only on demand", async () => {
+    await start({ EDGEPROXY_TLS_ENABLED: "false", EDGEPROXY_POOL_ENABLED: "true", EDGEPROXY_POOL_MAX_PER_BACKEND: "2", EDGEPROXY_POOL_IDLE_TIMEOUT_SECS: "2" });
+    await clock.advance(10_000);
+    assert.equal(transport.connects, 0, "ten seconds of sweeps and reloads, no client: no socket");
+
+    const client = transport.client("10.0.60.1");
+    await clock.advance(0);
+    assert.equal(transport.connects, 3, "the client's own connect, then two for the pool");
+    client.close();
+    await clock.advance(1999);
+    assert.equal(transport.upstreamsClosed, 0, "idle, not yet for the timeout");
+    await clock.advance(1001); // the next sweep
+    assert.equal(transport.upstreamsClosed, 2, "both idle sockets dropped");
+    await clock.advance(10_000);
+    assert.equal(transport.connects, 3, "no refill without a client");
   });
 
   test("db show shows the circuit state the running proxy publishes", async () => {

@@ -23,15 +23,7 @@ async function split(port: number, net: number): Promise<Record<string, number>>
 }
 
 /** Resolves with the next "config reloaded" line logged after the call. */
-async function nextReload(proxy: ProxyProcess): Promise<Record<string, unknown>> {
-  const seen = proxy.logs.filter((l) => l.msg === "config reloaded").length;
-  for (let i = 0; i < 150; i++) {
-    const all = proxy.logs.filter((l) => l.msg === "config reloaded");
-    if (all.length > seen) return all[seen]!;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`no new "config reloaded" within 15 s; logs:\n${proxy.logs.map((l) => JSON.stringify(l)).join("\n")}`);
-}
+const nextReload = (proxy: ProxyProcess) => proxy.nextLog("config reloaded");
 
 const overrides = (a: number, b: number) => `[backends.a]\nweight = ${a}\n\n[backends."b"]\nweight = ${b}\n`;
 
@@ -144,7 +136,10 @@ describe("config file hot reload: health-check parameters", () => {
     const { proxy, logs, untilLog } = run;
     const open = await holdConnection(proxy.port, "127.0.50.1");
     assert.equal(open.id, "live");
-    await new Promise((r) => setTimeout(r, 1500));
+    // A probe's verdict is logged before the next round probes again: once two tcp probes reached the
+    // backend (every connection but ours is one), the first one's verdict is in the log.
+    for (let i = 0; i < 500 && live.accepted - 1 < 2; i++) await new Promise((r) => setTimeout(r, 20));
+    assert.ok(live.accepted - 1 >= 2, `two probes within 10 s (${live.accepted - 1})`);
     assert.equal(logs("backend unhealthy (health check)", "live").length, 0, "the echo backend accepts TCP: up under the tcp check");
 
     const reloaded = nextReload(proxy);

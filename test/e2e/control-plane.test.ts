@@ -15,13 +15,17 @@ import { openSqlConnection } from "../../src/store/sql-connection.ts";
 const TOKEN = "e2e-token-0123456789abcdef";
 const TTL_SECS = 2;
 const RELOAD_SECS = 1;
+/** Deadline of a condition wait: generous, a loaded machine is not a failure. */
+const SETTLE_MS = 15_000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 // Every probe comes from a new loopback address, so client affinity never pins it to an old choice.
 let nextSource = 0;
 const freshSource = () => { nextSource++; return `127.1.${(nextSource >> 8) & 255}.${(nextSource & 255) || 1}`; };
 
-/** Polls `probe` until it returns `want` or the deadline passes; resolves with the time it took. */
+/** Polls `probe` until it returns `want` or the deadline passes; resolves with the time it took.
+ *  The deadlines are generous (load is not the proxy): how soon a change applies is logic, tested on
+ *  fake time in test/composition/edge-proxy.test.ts and test/api/heartbeat-expiry.test.ts. */
 async function until<T>(what: string, probe: () => Promise<T>, want: T, timeoutMs: number): Promise<number> {
   const started = Date.now();
   let last: T | undefined;
@@ -54,6 +58,12 @@ describe("control plane end to end", () => {
   let heartbeat: ReturnType<typeof setInterval> | null = null;
   const startBeating = () => { heartbeat ??= setInterval(() => void call("POST", "/api/v1/heartbeat/api-1").catch(() => {}), 400); };
   const stopBeating = () => { if (heartbeat) clearInterval(heartbeat); heartbeat = null; };
+  /** Resolves once the proxy logged that the reaper deregistered `id`. */
+  const deregistered = async (id: string) => {
+    const logged = () => proxy.logs.some((l) => l.msg === "backend deregistered: no heartbeat" && l.id === id);
+    for (const deadline = Date.now() + SETTLE_MS; !logged() && Date.now() < deadline;) await sleep(50);
+    assert.ok(logged(), `${id} not deregistered within ${SETTLE_MS} ms`);
+  };
 
   before(async () => {
     backends = { api: await startBackend("api-1"), cli: await startBackend("cli-1") };
@@ -86,17 +96,15 @@ describe("control plane end to end", () => {
   test("a CLI-added backend (other region) routes while nothing nearer exists", async () => {
     const r = await cli("node", "add", "cli-1", "eu", "127.0.0.1", String(backends.cli.port));
     assert.equal(r.code, 0, r.stderr);
-    await until("traffic to cli-1", () => who(), "cli-1", RELOAD_SECS * 1000 + 2000);
+    await until("traffic to cli-1", () => who(), "cli-1", SETTLE_MS);
   });
 
-  test("a registered backend receives traffic within one reload interval", async () => {
-    const started = Date.now();
+  test("a registered backend receives traffic", async () => {
     const res = await register();
     assert.equal(res.status, 201, JSON.stringify(res.body));
     startBeating();
     // api-1 is in this POP's region (sa), so it wins over cli-1 (eu) as soon as the proxy has it.
-    await until("traffic to api-1", () => who(), "api-1", RELOAD_SECS * 1000 + 1000);
-    assert.ok(Date.now() - started <= RELOAD_SECS * 1000 + 1000);
+    await until("traffic to api-1", () => who(), "api-1", SETTLE_MS);
     const health = await (await fetch(`${api}/health`)).json() as { backends: number };
     assert.equal(health.backends, 2);
   });
@@ -111,7 +119,7 @@ describe("control plane end to end", () => {
         const rows = JSON.parse(r.stdout) as { id: string; live: { active: number } | null }[];
         return rows.find((b) => b.id === "api-1")?.live?.active ?? null;
       };
-      await until("api-1 active in db show", active, 1, RELOAD_SECS * 3000 + 5000);
+      await until("api-1 active in db show", active, 1, SETTLE_MS);
       const table = await cli("db", "show");
       assert.match(table.stdout, /^api-1 .* 1 /m);
     } finally {
@@ -120,18 +128,20 @@ describe("control plane end to end", () => {
   });
 
   test("heartbeats keep it registered past the TTL", async () => {
-    await sleep(TTL_SECS * 1000 + 1000);
-    assert.equal(await who(), "api-1", "still routed well past the TTL");
+    // A silent backend registered now is deregistered by a sweep at least a TTL from now: that sweep
+    // would have taken api-1 too (registered earlier) had its heartbeats not kept it.
+    const silent = await call("POST", "/api/v1/register", { id: "silent-1", app: "e2e", region: "us", ip: "127.0.0.1", port: backends.cli.port });
+    assert.equal(silent.status, 201, JSON.stringify(silent.body));
+    await deregistered("silent-1");
+    assert.equal(await who(), "api-1", "still routed past the TTL");
     assert.equal((await call("POST", "/api/v1/heartbeat/api-1")).status, 200);
   });
 
   test("silent past the TTL: deregistered, no new connections; the CLI backend stays", async () => {
     stopBeating();
-    const lastBeat = Date.now();
     assert.equal((await call("POST", "/api/v1/heartbeat/api-1")).status, 200);
-    await until("traffic moves off api-1", () => who(), "cli-1", TTL_SECS * 1000 + 3000);
-    assert.ok(Date.now() - lastBeat >= TTL_SECS * 1000, "not before the TTL");
-    await proxy.waitForLog("backend deregistered: no heartbeat");
+    await until("traffic moves off api-1", () => who(), "cli-1", SETTLE_MS);
+    await deregistered("api-1");
     const gone = await call("GET", "/api/v1/backends/api-1");
     assert.equal(gone.status, 404);
     const beat = await call("POST", "/api/v1/heartbeat/api-1");
@@ -145,13 +155,13 @@ describe("control plane end to end", () => {
   test("re-registering brings traffic back", async () => {
     assert.equal((await register()).status, 200);
     startBeating();
-    await until("traffic back on api-1", () => who(), "api-1", RELOAD_SECS * 1000 + 1000);
+    await until("traffic back on api-1", () => who(), "api-1", SETTLE_MS);
   });
 
   test("deregistering over the API stops new connections", async () => {
     stopBeating();
     assert.equal((await call("DELETE", "/api/v1/backends/api-1")).status, 200);
-    await until("traffic moves off api-1", () => who(), "cli-1", RELOAD_SECS * 1000 + 1000);
+    await until("traffic moves off api-1", () => who(), "cli-1", SETTLE_MS);
   });
 
   test("a write lock held outside the proxy stalls neither its data path nor its API", async () => {

@@ -94,20 +94,22 @@ describe("data path", () => {
     }
   });
 
+  // When it closes (never before the timeout, at most 25 % after) is the idle watch's logic, tested on
+  // a fake clock (test/runtime/idle-watch.test.ts); that the setting reaches every splice is checked
+  // in-process (test/composition/edge-proxy.test.ts). Here: the real proxy closes a quiet connection.
   test("an idle connection is closed after the idle timeout", async () => {
     const socket = net.connect({ port: proxy.port, host: "127.0.0.1" });
-    socket.resume(); // read (and drop) the echo, so the proxy's FIN is seen
-    const started = Date.now();
+    let received = "";
+    socket.on("data", (d: Buffer) => { received += d.toString("utf8"); }); // reading, so the proxy's FIN is seen
     await new Promise((r) => socket.once("connect", r));
-    socket.write("x");
+    socket.write("x\n");
     const closed = await Promise.race([
       new Promise((r) => socket.once("close", () => r(true))),
-      sleep(5000).then(() => false),
+      sleep(10_000).then(() => false),
     ]);
     socket.destroy();
-    assert.ok(closed, "not closed within 5 s");
-    const elapsed = Date.now() - started;
-    assert.ok(elapsed >= 900 && elapsed < 4000, `closed after ${elapsed} ms with a 1 s idle timeout`);
+    assert.ok(closed, "not closed within 10 s (idle timeout 1 s)");
+    assert.ok(received.endsWith("x\n"), `the connection worked before it went quiet: ${JSON.stringify(received)}`);
   });
 });
 
@@ -189,9 +191,10 @@ describe("routing store changes while traffic flows", () => {
     try {
       good.exec("PRAGMA wal_checkpoint(TRUNCATE)"); // everything in the main file before copying it
       copyFileSync(good.path, join(db.dir, "good.db"));
+      applied = proxy.nextLog("routes applied");
       renameSync(join(db.dir, "good.db"), db.path);
       await proxy.waitForLog("routing store readable again", 5000);
-      await sleep(200);
+      await applied;
       assert.deepEqual(await answers(clients(20, 66)), new Set(["b"]));
     } finally {
       good.close();

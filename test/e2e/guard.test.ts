@@ -45,11 +45,11 @@ describe("rate limit per client IP", () => {
 
   test("a burst over the limit gets exactly `burst` connections through; the rest are closed at once", async () => {
     const before = backend.accepted;
-    const started = Date.now();
+    // whoAnswers fails a connection that is neither answered nor closed within 5 s: a refused one left
+    // to time out (the idle timeout is minutes) fails the test without a wall-clock bound here.
     const answers = await Promise.all(Array.from({ length: 12 }, () => whoAnswers(proxy.port, "127.0.80.1")));
     assert.equal(answers.filter((a) => a === "a").length, 5, `answers: ${JSON.stringify(answers)}`);
     assert.equal(answers.filter((a) => a === "").length, 7, "refused: closed without a byte");
-    assert.ok(Date.now() - started < 4000, "refused connections are closed at once, not left to time out");
     assert.equal(backend.accepted - before, 5, "a refused client never reaches a backend");
   });
 

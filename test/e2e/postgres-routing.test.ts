@@ -34,7 +34,9 @@ let nextSource = 0;
 const freshSource = () => { nextSource++; return `127.2.${(nextSource >> 8) & 255}.${(nextSource & 255) || 1}`; };
 const who = (proxy: ProxyProcess) => whoAnswers(proxy.port, freshSource());
 
-/** Polls `probe` until it returns `want`; resolves with the time it took, rejects after `timeoutMs`. */
+/** Polls `probe` until it returns `want`; resolves with the time it took, rejects after `timeoutMs`.
+ *  Deadlines are generous: with a reload interval of an hour only NOTIFY can deliver a change at all,
+ *  so how soon it arrives is load, not correctness. */
 async function until<T>(what: string, probe: () => Promise<T>, want: T, timeoutMs: number): Promise<number> {
   const started = Date.now();
   let last: T | undefined;
@@ -104,42 +106,44 @@ describe("two proxies on one PostgreSQL database", { skip: skipPsql }, () => {
     assert.equal(await who(p2), "pg-a");
   });
 
-  test("a psql edit reaches both proxies within one second", async () => {
+  test("a psql edit reaches both proxies (by NOTIFY: the reload interval is an hour)", async () => {
     psql(schema.url, `INSERT INTO backends (id, app, region, country, wg_ip, port) VALUES ('pg-b', 'e2e', 'sa', 'BR', '127.0.0.1', ${backends[1]!.port});
       UPDATE backends SET healthy = 0 WHERE id = 'pg-a';`);
-    const edited = Date.now();
-    await Promise.all([until("p1 routes to pg-b", () => who(p1), "pg-b", 1000), until("p2 routes to pg-b", () => who(p2), "pg-b", 1000)]);
-    assert.ok(Date.now() - edited <= 1000);
+    await Promise.all([until("p1 routes to pg-b", () => who(p1), "pg-b", 10_000), until("p2 routes to pg-b", () => who(p2), "pg-b", 10_000)]);
   });
 
   test("nothing routing-relevant changed (a heartbeat, an update of no row): no reload", async () => {
+    const generation = async () => (await sql(schema.url, "SELECT value FROM store_meta WHERE key = 'generation'"))[0]!.value;
     const before = [applied(p1), applied(p2)];
+    const marker = await generation();
     psql(schema.url, "UPDATE backends SET last_heartbeat_ms = 42 WHERE id = 'pg-b'; UPDATE backends SET weight = 3 WHERE id = 'no-such-id';");
-    await sleep(800);
-    assert.deepEqual([applied(p1), applied(p2)], before);
+    assert.equal(await generation(), marker, "the change marker (and with it NOTIFY, same trigger branch) did not move");
+    // A routing change after them: each proxy applies it as its next reload, and only it.
+    psql(schema.url, "UPDATE backends SET weight = 2 WHERE id = 'pg-b';");
+    await Promise.all([
+      until("p1 applied the weight change", async () => applied(p1) > before[0]!, true, 10_000),
+      until("p2 applied the weight change", async () => applied(p2) > before[1]!, true, 10_000),
+    ]);
+    assert.deepEqual([applied(p1), applied(p2)], [before[0]! + 1, before[1]! + 1], "one reload: the routing change's");
   });
 
-  test("a CLI change reaches both proxies within one second", async () => {
+  test("a CLI change reaches both proxies", async () => {
     const before = [applied(p1), applied(p2)];
     const r = await runCli(["node", "disable", "pg-b"], pgEnv(schema.url, dir.dir, "cli"));
     assert.equal(r.code, 0, r.stderr);
-    const changed = Date.now();
     // pg-a and pg-b both unhealthy now: no backend, the client is closed.
-    await Promise.all([until("p1 has no backend", () => who(p1), "", 1000), until("p2 has no backend", () => who(p2), "", 1000)]);
-    assert.ok(Date.now() - changed <= 1000);
+    await Promise.all([until("p1 has no backend", () => who(p1), "", 10_000), until("p2 has no backend", () => who(p2), "", 10_000)]);
     assert.deepEqual([applied(p1), applied(p2)], [before[0]! + 1, before[1]! + 1], "one reload per change");
   });
 
-  test("a registration through one POP's API reaches the other proxy within one second", async () => {
+  test("a registration through one POP's API reaches the other proxy", async () => {
     const res = await fetch(`${api}/api/v1/register`, {
       method: "POST",
       headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
       body: JSON.stringify({ id: "pg-c", app: "e2e", region: "sa", ip: "127.0.0.1", port: backends[2]!.port }),
     });
     assert.equal(res.status, 201, await res.text());
-    const registered = Date.now();
-    await until("p2 routes to pg-c", () => who(p2), "pg-c", 1000);
-    assert.ok(Date.now() - registered <= 1000);
+    await until("p2 routes to pg-c", () => who(p2), "pg-c", 10_000);
     const rows = await sql(schema.url, "SELECT source, version::int AS version FROM backends WHERE id = 'pg-c'");
     assert.deepEqual(rows, [{ source: "api", version: 1 }]);
   });
@@ -205,8 +209,11 @@ describe("PostgreSQL outage", { skip: skipPrivate }, () => {
     })();
     await server.stop();
     await proxy.waitForLog("routing store unreadable", 10_000);
-    await sleep(3000); // several reload intervals while down
-    const routedDuringOutage = routed;
+    // Traffic goes on through the outage. (That failing reloads log once per state change, however
+    // many, is tested on fake time in test/routes/route-sync.test.ts.)
+    const routedBefore = routed;
+    for (let i = 0; i < 500 && routed - routedBefore <= 10; i++) await sleep(20);
+    const routedDuringOutage = routed - routedBefore;
     stop = true;
     await traffic;
     assert.deepEqual(failures, [], "every connection during the outage was routed");
@@ -300,7 +307,9 @@ describe("PostgreSQL slow (a link that stops delivering)", { skip }, () => {
     link.freeze();
     await until("store down while reads time out", () => storeUp(url), 0, 10_000);
     assert.equal(await who(proxy), "slow-a", "routing on the last good snapshot");
-    await sleep(2500); // more timed-out reads
+    // More reads time out: each one the proxy sends is held by the frozen link.
+    const held = link.held;
+    await until("two more reads held", async () => link.held >= held + 2, true, 10_000);
     assert.equal(count(proxy, "routing store unreadable"), 1, "logged once per state change");
     link.thaw();
     await until("store up again", () => storeUp(url), 1, 10_000);

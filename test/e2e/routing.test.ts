@@ -77,8 +77,9 @@ describe("geo tiers (POP region us)", () => {
     assert.equal(await whoAnswers(proxy.port, from(NET.NONE)), "us");
   });
   test("tier 3: anything else once nothing nearer is left", async () => {
+    const applied = proxy.nextLog("routes applied");
     db.exec("UPDATE backends SET healthy = 0 WHERE id = 'us'");
-    await new Promise((r) => setTimeout(r, 1600)); // one reload interval
+    await applied;
     const seen = new Set<string>();
     for (let h = 20; h < 40; h++) seen.add(await whoAnswers(proxy.port, from(NET.JP, h)));
     assert.ok([...seen].every((id) => id === "br" || id === "eu"), [...seen].join(","));
@@ -102,21 +103,19 @@ describe("affinity, weights, limits, failover", () => {
     return { backends, db, proxy };
   }
 
-  test("a client sticks to its backend; after the TTL it is chosen afresh", async () => {
+  // That a binding expires after its TTL (sliding), and not before, is logic: tested on fake time in
+  // test/composition/edge-proxy.test.ts. The default TTL (600 s) keeps these rounds far from it.
+  test("a client sticks to its backend", async () => {
     const { proxy } = await setup((b) => [
       { id: "a", region: "sa", port: b.a!.port },
       { id: "b", region: "sa", port: b.b!.port },
-    ], ["a", "b"], { EDGEPROXY_BINDING_TTL_SECS: "2" });
+    ], ["a", "b"]);
     const clients = Array.from({ length: 40 }, (_, i) => from(50, i + 1));
     const first = await Promise.all(clients.map((c) => whoAnswers(proxy.port, c)));
     assert.ok(first.includes("a") && first.includes("b"), "equal weights spread the clients");
     for (let round = 0; round < 4; round++) {
       assert.deepEqual(await Promise.all(clients.map((c) => whoAnswers(proxy.port, c))), first, `round ${round}`);
     }
-    await new Promise((r) => setTimeout(r, 2300)); // TTL is sliding: 2 s since the last use
-    const later = await Promise.all(clients.map((c) => whoAnswers(proxy.port, c)));
-    const moved = later.filter((id, i) => id !== first[i]).length;
-    assert.ok(moved > 0, "expired bindings are not reused (40 clients, 50/50 each: all staying has p = 2^-40)");
   });
 
   test("a bound client is rebound when its backend stops being a candidate", async () => {
@@ -127,11 +126,13 @@ describe("affinity, weights, limits, failover", () => {
     const client = from(51, 7);
     const bound = await whoAnswers(proxy.port, client);
     const other = bound === "a" ? "b" : "a";
+    let applied = proxy.nextLog("routes applied");
     db.exec("UPDATE backends SET healthy = 0 WHERE id = ?", bound);
-    await new Promise((r) => setTimeout(r, 1600));
+    await applied;
     assert.equal(await whoAnswers(proxy.port, client), other);
+    applied = proxy.nextLog("routes applied");
     db.exec("UPDATE backends SET healthy = 1 WHERE id = ?", bound);
-    await new Promise((r) => setTimeout(r, 1600));
+    await applied;
     assert.equal(await whoAnswers(proxy.port, client), other, "the new binding sticks");
   });
 
@@ -167,12 +168,14 @@ describe("affinity, weights, limits, failover", () => {
   });
 
   test("a client is closed cleanly when every backend is at its hard limit", async () => {
-    const { proxy } = await setup((b) => [{ id: "only", region: "sa", port: b.only!.port, soft_limit: 2, hard_limit: 3 }], ["only"]);
+    const { proxy, backends } = await setup((b) => [{ id: "only", region: "sa", port: b.only!.port, soft_limit: 2, hard_limit: 3 }], ["only"]);
     const held = await Promise.all(Array.from({ length: 3 }, (_, i) => holdConnection(proxy.port, from(52, i + 1))));
     assert.deepEqual(held.map((h) => h.id), ["only", "only", "only"]);
     assert.equal(await whoAnswers(proxy.port, from(52, 9)), "", "closed without a backend");
     held[0]!.socket.destroy();
-    await new Promise((r) => setTimeout(r, 200));
+    // The proxy closes the backend side once it saw the client go: then the slot is free.
+    for (let i = 0; i < 500 && backends.only!.open > 2; i++) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(backends.only!.open, 2, "the backend side of the released connection was closed");
     assert.equal(await whoAnswers(proxy.port, from(52, 9)), "only", "a released slot is usable again");
     for (const h of held) h.socket.destroy();
   });

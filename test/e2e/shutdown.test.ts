@@ -75,7 +75,6 @@ test("SIGTERM with 50 connections in flight: none accepted after it, all complet
     assert.ok(held.every((h) => h.id === "b"), "all 50 spliced to the backend");
     assert.equal(s.backend.accepted, 50);
 
-    const signalledAt = Date.now();
     signal(s.proxy, "SIGTERM");
     await s.proxy.waitForLog("shutting down");
 
@@ -98,8 +97,8 @@ test("SIGTERM with 50 connections in flight: none accepted after it, all complet
 
     const code = await s.proxy.exited;
     assert.equal(code, 0, s.proxy.logs.map((l) => JSON.stringify(l)).join("\n"));
-    assert.ok(Date.now() - signalledAt < timeoutSecs * 1000, "exited before the shutdown timeout");
     assert.equal(s.backend.accepted, 50, "no connection accepted after the signal");
+    // Not cut off at the shutdown timeout (which logs it): the connections finished on their own.
     assert.ok(!s.proxy.logs.some((l) => String(l.msg).includes("shutdown timeout")), "nothing was cut off");
     assert.ok(s.proxy.logs.some((l) => l.msg === "stopped"));
   } finally {
@@ -161,7 +160,8 @@ test("SIGINT drains like SIGTERM: listener closed, /health draining on both list
 });
 
 test("Ctrl-C under a task runner (SIGINT from the terminal and again from the runner at once) still drains and exits 0", async () => {
-  const s = await setup({ EDGEPROXY_SHUTDOWN_TIMEOUT_SECS: "60" });
+  // Debug: the proxy logs the twin it ignores, which this test waits for.
+  const s = await setup({ EDGEPROXY_SHUTDOWN_TIMEOUT_SECS: "60", EDGEPROXY_LOG_LEVEL: "debug" });
   const { socket } = await holdConnection(s.proxy.port);
   try {
     // `deno task start` forwards the terminal's SIGINT to the proxy, which got it too, a moment apart
@@ -169,7 +169,7 @@ test("Ctrl-C under a task runner (SIGINT from the terminal and again from the ru
     signal(s.proxy, "SIGINT");
     await s.proxy.waitForLog("draining connections");
     signal(s.proxy, "SIGINT");
-    await new Promise((r) => setTimeout(r, DUPLICATE_WINDOW_MS));
+    await s.proxy.waitForLog("signal delivered twice"); // handled (within DUPLICATE_WINDOW_MS: a twin)
     assert.equal(s.proxy.child.exitCode, null, "not forced out by the twin signal");
     await echo(socket, "still draining\n");
     socket.end();

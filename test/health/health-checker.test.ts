@@ -7,6 +7,7 @@ import { RouteTable } from "../../src/core/route-table.ts";
 import { ReferenceEngine } from "../../src/core/reference-engine.ts";
 import type { Backend } from "../../src/core/types.ts";
 import type { HostPort } from "../../src/runtime/types.ts";
+import { FakeClock } from "../fixtures/fake-clock.ts";
 
 const tick = () => new Promise((r) => setTimeout(r, 0));
 const backend = (id: string, port: number, healthy = true): Backend => ({ id, app: "", region: "sa", country: null, host: "127.0.0.1", port, healthy, weight: 1, softLimit: 10, hardLimit: 20, version: 1 });
@@ -26,6 +27,7 @@ function fixture() {
   const probed: number[] = [];
   let settings: HealthSettings = { intervalMs: 1000, timeoutMs: 60_000, type: "tcp", path: "/health", healthyThreshold: 2, unhealthyThreshold: 2 };
   const flips: string[] = [];
+  const clock = new FakeClock();
   const checker = new HealthChecker({
     table, engine,
     settings: () => settings,
@@ -33,7 +35,7 @@ function fixture() {
       probed.push(target.port);
       pending.set(target.port, { ok, fail, signal });
     }),
-    now: () => 0,
+    clock,
     log: silentLogger,
     onFlip: (b, up) => flips.push(`${b.id}:${up ? "up" : "down"}`),
   });
@@ -45,7 +47,7 @@ function fixture() {
     await tick();
   };
   const candidate = (id: string) => engine.isCandidate(table.slotOf(id)!);
-  return { engine, table, checker, pending, probed, flips, swap, settle, candidate, set: (s: Partial<HealthSettings>) => { settings = { ...settings, ...s }; } };
+  return { clock, engine, table, checker, pending, probed, flips, swap, settle, candidate, set: (s: Partial<HealthSettings>) => { settings = { ...settings, ...s }; } };
 }
 
 test("a backend goes down after the failure threshold and back after the success threshold", async () => {
@@ -82,14 +84,18 @@ test("a slow probe does not hold up the others: its backend is skipped until it 
   assert.equal(f.checker.probeState("a"), "up");
 });
 
-test("the timeout fails a probe and aborts it", async () => {
+test("the timeout fails a probe and aborts it, on the clock, not before", async () => {
   const f = fixture();
-  f.set({ timeoutMs: 20, unhealthyThreshold: 1 });
+  f.set({ timeoutMs: 2000, unhealthyThreshold: 1 });
   f.checker.round();
   await f.settle(2, true);
-  await new Promise((r) => setTimeout(r, 60));
+  await f.clock.advance(1999);
+  assert.equal(f.pending.get(1)!.signal.aborted, false, "still within its timeout");
+  assert.equal(f.checker.probeState("a"), null);
+  await f.clock.advance(1);
   assert.equal(f.pending.get(1)!.signal.aborted, true);
   assert.equal(f.checker.probeState("a"), "down");
+  assert.equal(f.clock.pending, 0, "the answered probe's timer was cancelled too");
 });
 
 test("the verdict survives snapshot swaps (by backend id); a removed or disabled backend is forgotten", async () => {

@@ -20,6 +20,13 @@ const skip = (await postgresSkipReason()) ?? false;
 const settings = (url: string): PgSettings => ({ url, maxConnections: 4, minConnections: 1, connectTimeoutMs: 3000, queryTimeoutMs: 5000 });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** Waits (a condition, 10 s at most) until `check` holds. */
+async function until(what: string, check: () => boolean): Promise<void> {
+  for (const deadline = Date.now() + 10_000; !check(); await sleep(10)) {
+    if (Date.now() > deadline) throw new Error(`${what}: not within 10 s`);
+  }
+}
+
 routingStoreSuite("postgres", async (options) => {
   const schema = await createTestSchema();
   return { store: await openPgStore(settings(schema.url), options), remove: () => schema.drop(), handEdit: async (text) => { await sql(schema.url, text); } };
@@ -93,31 +100,46 @@ describe("postgres store", { skip }, () => {
 
   test("a hand edit (any connection, any search_path) bumps the version, moves the marker and notifies; a heartbeat does neither", async () => {
     const store = await openPgStore(settings(schema.url));
+    await store.upsertBackend({ id: "h-1", region: "sa", host: "10.0.0.9", port: 7000 }); // before anyone listens
     const notified: number[] = [];
     let listening!: () => void;
     const ready = new Promise<void>((r) => { listening = r; });
     const feed = startChangeFeed({ settings: settings(schema.url), schema: store.schema, onChange: () => notified.push(Date.now()), onState: (up) => up && listening() });
+    // A listener of our own: PostgreSQL delivers notifications in commit order, so once it hears a
+    // NOTIFY sent after a change, every notification of that change has been heard before it.
+    const listener = await rawClient(schema.url);
+    const heard: string[] = [];
+    (listener as unknown as { on(event: "notification", fn: (n: { payload?: string }) => void): void })
+      .on("notification", (n) => heard.push(n.payload ?? ""));
+    await listener.query("LISTEN edgeproxy_routes");
+    let witnesses = 0;
+    /** What the listener heard for our schema between now and a witness NOTIFY sent after `change`. */
+    const notificationsOf = async (change: () => Promise<unknown>) => {
+      const from = heard.length;
+      await change();
+      const witness = `witness-${++witnesses}`;
+      await sql(schema.url, `NOTIFY edgeproxy_routes, '${witness}'`);
+      await until(`the listener hears ${witness}`, () => heard.includes(witness));
+      return heard.slice(from, heard.indexOf(witness)).filter((p) => p === store.schema).length;
+    };
     try {
-      await store.upsertBackend({ id: "h-1", region: "sa", host: "10.0.0.9", port: 7000 });
       await ready;
-      await sleep(200);
-      notified.length = 0;
+      notified.length = 0; // the feed's own "changed while not listening" call
       const marker = await store.changeMarker();
       // psql with the default search_path, naming the schema: the triggers still find their tables.
       const base = new URL(schema.url);
       base.searchParams.delete("options");
-      await sql(base.toString(), `UPDATE ${schema.name}.backends SET weight = 7 WHERE id = 'h-1'`);
-      await sleep(300);
-      assert.equal(notified.length, 1, "one notification for one committed change");
+      assert.equal(await notificationsOf(() => sql(base.toString(), `UPDATE ${schema.name}.backends SET weight = 7 WHERE id = 'h-1'`)), 1, "one notification for one committed change");
+      await until("the change feed reports it", () => notified.length >= 1);
       assert.notEqual(await store.changeMarker(), marker);
       assert.equal((await store.getBackend("h-1"))?.version, 2);
       const after = await store.changeMarker();
       notified.length = 0;
-      await sql(schema.url, "UPDATE backends SET last_heartbeat_ms = 12345 WHERE id = 'h-1'");
-      await sleep(300);
-      assert.equal(notified.length, 0, "a heartbeat is not a routing change");
+      assert.equal(await notificationsOf(() => sql(schema.url, "UPDATE backends SET last_heartbeat_ms = 12345 WHERE id = 'h-1'")), 0, "a heartbeat is not a routing change");
       assert.equal(await store.changeMarker(), after);
+      assert.equal(notified.length, 0);
     } finally {
+      await listener.end().catch(() => undefined);
       await feed.close();
       await store.close();
     }
@@ -144,9 +166,8 @@ describe("postgres store", { skip }, () => {
       // Holds an exclusive lock, so the store's read waits until the timeout.
       await holder.query("BEGIN");
       await holder.query("LOCK TABLE store_meta IN ACCESS EXCLUSIVE MODE");
-      const started = Date.now();
+      // The rejection is the point: without the query timeout the read would wait for the lock forever.
       await assert.rejects(store.changeMarker(), (err: unknown) => err instanceof StoreError && /statement timeout|timeout/i.test(err.message));
-      assert.ok(Date.now() - started < 5000);
     } finally {
       await holder.query("ROLLBACK").catch(() => undefined);
       await holder.end();
