@@ -41,11 +41,24 @@ export function isFresh(p: SeenPresence, nowMs: number): boolean {
   return nowMs - p.seenMs <= MISSED_INTERVALS * Math.max(250, p.value.interval_ms);
 }
 
+/**
+ * One presence per POP id, the newest (latest `seenMs`) kept: listing a bucket's keys while a POP
+ * rewrites its key can return that key twice.
+ */
+export function newestPerPop(seen: Iterable<SeenPresence>): SeenPresence[] {
+  const byId = new Map<string, SeenPresence>();
+  for (const p of seen) {
+    const had = byId.get(p.value.id);
+    if (had === undefined || p.seenMs > had.seenMs) byId.set(p.value.id, p);
+  }
+  return [...byId.values()];
+}
+
 /** `self`: this POP's live state (the proxy); null when seen from outside (the CLI), then `selfId` only marks it. */
 export function clusterStatus(selfId: string, self: { readonly value: PresenceValue; readonly linkUp: boolean } | null, others: Iterable<SeenPresence>, nowMs: number): ClusterStatus {
   const pops: PopStatus[] = [];
   let selfUp = false;
-  for (const p of others) {
+  for (const p of newestPerPop(others)) {
     if (self !== null && p.value.id === selfId) continue;
     const fresh = isFresh(p, nowMs);
     if (p.value.id === selfId) selfUp = fresh;
