@@ -103,7 +103,7 @@ export function createControlPlane(config: Config, services: ControlPlaneService
     table, engine, settings: () => settings.current().healthCheck, probe: probeFor(services.transport), now, log,
     onFlip: (backend, up) => { if (!up) links.backendDown(backend.id); },
   });
-  const proxyProtocol = new ProxyProtocol({ config: config.proxyProtocol, overrides: () => settings.current().backends, hasConfigFile: config.configWatch.file !== null, log });
+  const proxyProtocol = new ProxyProtocol({ config: config.proxyProtocol, overrides: () => settings.current().backends, hasConfigFile: config.configWatch.file !== null, log, now });
   const replication = config.replication.enabled
     ? new ReplicationComponent({ config: config.replication, dbPath: config.dbPath, region: config.region, heartbeatTtlMs: config.heartbeatTtlMs, log, now, onChanged: () => routes.refresh() })
     : null;
