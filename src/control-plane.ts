@@ -111,7 +111,7 @@ export function createControlPlane(config: Config, services: ControlPlaneService
     metrics: config.metrics, runtime: services.transport.runtime, table, engine, now, log, traffic: links.traffic,
     // Served by the metrics listener at / and /status.json, read from the same live state as the metrics.
     statusPage: (o) => createStatusPage({
-      pop: { region: config.region, runtime: services.transport.runtime, version: VERSION, startedAtMs: o.health.startedAtMs },
+      pop: { id: config.replication.popId, region: config.region, runtime: services.transport.runtime, version: VERSION, startedAtMs: o.health.startedAtMs },
       now, table, capacity: engine.capacity, active: (slot) => engine.active(slot),
       totals: () => { const t = links.traffic(); return trafficTotals(t.counters, t.inFlight); },
       draining: () => o.drain.draining,
