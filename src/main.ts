@@ -1,5 +1,6 @@
 // Composition root: read config, pick the runtime adapter, start the proxy, stop on a signal.
 import { loadConfig } from "./config.ts";
+import { unknownEnvVariables } from "./config-variables.ts";
 import { startEdgeProxy } from "./edge-proxy.ts";
 import { SettingError } from "./core/setting-error.ts";
 import { systemClock } from "./runtime/clock.ts";
@@ -12,8 +13,9 @@ import { ShutdownSignals } from "./lifecycle/shutdown-signals.ts";
 
 async function main(): Promise<void> {
   let config;
+  const env = readEnv();
   try {
-    config = loadConfig(readEnv(), hostName());
+    config = loadConfig(env, hostName());
   } catch (err) {
     if (err instanceof SettingError) {
       console.error(`[edgeproxy] invalid configuration: ${err.message}`);
@@ -22,6 +24,9 @@ async function main(): Promise<void> {
     throw err;
   }
   const log = createLogger(config.logLevel);
+  for (const u of unknownEnvVariables(env)) {
+    log.warn(`unknown variable ${u.name} ignored${u.closest === null ? "" : ` (did you mean ${u.closest}?)`}`, { variable: u.name, closest: u.closest });
+  }
   const starting = startEdgeProxy(config, { transport: await loadTransport(), readFile: readFileBytes, fileIdentity: fileIdentitySync, log, clock: systemClock });
   // Installed before startup finishes: a SIGTERM right after "listening" is logged still drains.
   const signals = new ShutdownSignals();
