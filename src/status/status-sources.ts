@@ -17,7 +17,7 @@ export interface PopStatus {
   /** Seconds since this POP was last heard from (null: never). */
   readonly last_seen_secs_ago?: number | null;
   /** Its link to the replication cluster as last reported. */
-  readonly link?: "up" | "down";
+  readonly link?: "up" | "down" | "stopped";
   /** Replication lag it reported, in seconds (null: unknown). */
   readonly lag_secs?: number | null;
   /** Local changes it has not published yet (null: unknown). */
