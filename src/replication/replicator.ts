@@ -353,7 +353,7 @@ export class Replicator {
     const change = this.#change(e);
     if (change.kind !== "entry") return;
     const result = this.#db.apply(change.entry, e.revision, false);
-    this.#applied++;
+    if (change.entry.origin !== this.#deps.config.popId) this.#applied++;
     if (result.conflict) this.#conflicts++;
     if (result.changed) this.#deps.onChanged();
     this.#outboxStale = true;
