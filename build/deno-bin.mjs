@@ -14,9 +14,10 @@ const toolsBin = join(toolsDir, "node_modules", ".bin", "deno");
 export function denoBin() {
   if (process.env.DENO_BIN) return process.env.DENO_BIN;
   if (!existsSync(toolsBin)) {
-    console.log(`installing deno@${DENO_VERSION} into .tools/ (first run)`);
+    // stderr only: `npm run start:deno` reads the path this script prints on stdout
+    console.error(`installing deno@${DENO_VERSION} into .tools/ (first run)`);
     const npm = process.platform === "win32" ? "npm.cmd" : "npm";
-    const res = spawnSync(npm, ["install", "--prefix", toolsDir, "--no-save", "--no-audit", "--no-fund", `deno@${DENO_VERSION}`], { stdio: "inherit" });
+    const res = spawnSync(npm, ["install", "--prefix", toolsDir, "--no-save", "--no-audit", "--no-fund", `deno@${DENO_VERSION}`], { stdio: ["inherit", 2, "inherit"] });
     if (res.status !== 0 || !existsSync(toolsBin)) throw new Error(`could not install deno@${DENO_VERSION} into .tools/ (set DENO_BIN to a deno executable instead)`);
   }
   return toolsBin;

@@ -204,7 +204,7 @@ function oneOf<T extends string>(values: readonly T[]) {
 
 export function flag(raw: string, name: string): boolean {
   const v = flagKind.fromText(raw);
-  if (v === undefined) throw new ConfigError(name, `expected ${flagKind.form}, got "${raw}"`);
+  if (v === undefined) throw new ConfigError(name, `expected ${flagKind.textForm ?? flagKind.form}, got "${raw}"`);
   return v;
 }
 

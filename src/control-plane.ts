@@ -118,7 +118,7 @@ export function createControlPlane(config: Config, services: ControlPlaneService
     table, engine, settings: () => settings.current().healthCheck, probe: probeFor(services.transport), clock, log,
     onFlip: (backend, up) => { if (!up) links.backendDown(backend.id); },
   });
-  const proxyProtocol = new ProxyProtocol({ config: config.proxyProtocol, overrides: () => settings.current().backends, hasConfigFile: config.configWatch.file !== null, log });
+  const proxyProtocol = new ProxyProtocol({ config: config.proxyProtocol, overrides: () => settings.current().backends, hasConfigFile: config.configWatch.file !== null, log, now });
   const replication = config.replication.enabled
     ? new ReplicationComponent({ config: config.replication, dbPath: config.dbPath, region: config.region, heartbeatTtlMs: config.heartbeatTtlMs, log, now, onChanged: () => routes.refresh() })
     : null;
@@ -126,7 +126,7 @@ export function createControlPlane(config: Config, services: ControlPlaneService
     metrics: config.metrics, runtime: services.transport.runtime, table, engine, now, log, traffic: links.traffic,
     // Served by the metrics listener at / and /status.json, read from the same live state as the metrics.
     statusPage: (o) => createStatusPage({
-      pop: { region: config.region, runtime: services.transport.runtime, version: VERSION, startedAtMs: o.health.startedAtMs },
+      pop: { id: config.replication.popId, region: config.region, runtime: services.transport.runtime, version: VERSION, startedAtMs: o.health.startedAtMs },
       now, table, capacity: engine.capacity, active: (slot) => engine.active(slot),
       totals: () => { const t = links.traffic(); return trafficTotals(t.counters, t.inFlight); },
       draining: () => o.drain.draining,

@@ -3,6 +3,7 @@ import { loadConfig, type Config } from "./config.ts";
 import { startEdgeProxy, type WorkerThreads } from "./edge-proxy.ts";
 import type { Logger } from "./lifecycle/log.ts";
 import { availableCpus, reusePortSupport } from "./runtime/reuse-port.ts";
+import { unknownEnvVariables } from "./config-variables.ts";
 import { SettingError } from "./core/setting-error.ts";
 import { systemClock } from "./runtime/clock.ts";
 import { createLogger } from "./lifecycle/log.ts";
@@ -14,8 +15,9 @@ import { ShutdownSignals } from "./lifecycle/shutdown-signals.ts";
 
 async function main(): Promise<void> {
   let config;
+  const env = readEnv();
   try {
-    config = loadConfig(readEnv(), hostName());
+    config = loadConfig(env, hostName());
   } catch (err) {
     if (err instanceof SettingError) {
       console.error(`[edgeproxy] invalid configuration: ${err.message}`);
@@ -24,6 +26,9 @@ async function main(): Promise<void> {
     throw err;
   }
   const log = createLogger(config.logLevel);
+  for (const u of unknownEnvVariables(env)) {
+    log.warn(`unknown variable ${u.name} ignored${u.closest === null ? "" : ` (did you mean ${u.closest}?)`}`, { variable: u.name, closest: u.closest });
+  }
   const starting = startEdgeProxy(config, { transport: await loadTransport(), readFile: readFileBytes, fileIdentity: fileIdentitySync, log, clock: systemClock }, 1, workerThreads(config, log));
   // Installed before startup finishes: a SIGTERM right after "listening" is logged still drains.
   const signals = new ShutdownSignals();

@@ -20,6 +20,6 @@ export function registerReplicationMetrics(registry: Registry, stats: () => Repl
   gauge("edgeproxy_replication_lag_seconds", "Time between a change entering the bucket and this POP applying it (while behind: the wait so far).", (s) => s.lagSeconds);
   gauge("edgeproxy_replication_outbox", "Local routing changes not yet acknowledged by JetStream.", (s) => s.outbox);
   counter("edgeproxy_replication_published_total", "Local routing changes acknowledged by JetStream.", (s) => s.published);
-  counter("edgeproxy_replication_applied_total", "Bucket entries merged into routing.db (own echoes included).", (s) => s.applied);
+  counter("edgeproxy_replication_applied_total", "Changes from other POPs merged into routing.db (this POP's own publishes, echoed back by the watch, not counted).", (s) => s.applied);
   counter("edgeproxy_replication_conflicts_total", "Concurrent versions of one backend resolved by last-writer-wins (HLC, origin POP).", (s) => s.conflicts);
 }

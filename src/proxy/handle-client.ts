@@ -9,6 +9,7 @@ import type { Backend } from "../core/types.ts";
 import type { ConnectionOrigin, ProxyVersion } from "../core/proxy-protocol/header.ts";
 import { encodeProxyHeader } from "../core/proxy-protocol/encode.ts";
 import { hostPort } from "../core/host-port.ts";
+import { RefusalLog } from "./refusal-log.ts";
 
 export interface ConnectionPolicy {
   readonly connectTimeoutMs: number;
@@ -63,6 +64,7 @@ export function createClientHandler(deps: ClientHandlerDeps): ClientHandler {
   const { transport, router, log, now, observer, proxyProtocol } = deps;
   const counters: ProxyCounters = { accepted: 0, active: 0, noBackend: 0, connectFailures: 0, rateLimited: 0, bytesFromClients: 0, bytesToClients: 0 };
   const inFlight = new Set<Splice>();
+  const refusals = new RefusalLog(log, now);
 
   async function handle(client: ClientSocket, origin: ConnectionOrigin | undefined): Promise<void> {
     const policy = deps.policy();
@@ -120,7 +122,7 @@ export function createClientHandler(deps: ClientHandlerDeps): ClientHandler {
     }
     if (!gone) {
       counters.noBackend++;
-      log.debug("no backend available", { client: attempts.client });
+      refusals.report("warn", "no backend", "no backend available: client closed", { client: attempts.client });
     }
     client.close();
   }

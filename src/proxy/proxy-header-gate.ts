@@ -11,6 +11,7 @@ import type { ProxyParse, ProxyRejection } from "../core/proxy-protocol/header.t
 import { parseProxyHeader } from "../core/proxy-protocol/parse.ts";
 import { originOf, type ClientHandler } from "./handle-client.ts";
 import type { ProxyHeaderStats } from "./proxy-header-stats.ts";
+import type { RefusalLog } from "./refusal-log.ts";
 
 export interface ProxyHeaderGateOptions {
   readonly trusted: CidrSet;
@@ -18,10 +19,12 @@ export interface ProxyHeaderGateOptions {
   readonly timeoutMs: number;
   readonly stats: ProxyHeaderStats;
   readonly log: Logger;
+  /** Refused headers, logged rate-limited (proxy-protocol.ts shares it with the untrusted check). */
+  readonly refusals: RefusalLog;
 }
 
 export function gateProxyHeaders(handler: ClientHandler, options: ProxyHeaderGateOptions): (client: ClientSocket) => void {
-  const { trusted, timeoutMs, stats, log } = options;
+  const { trusted, timeoutMs, stats, log, refusals } = options;
   return (client) => {
     if (!trusted.contains(client.remoteAddress)) {
       void client.peekEarly(0); // read from now on, so a header it may not send is seen before splice
@@ -32,7 +35,7 @@ export function gateProxyHeaders(handler: ClientHandler, options: ProxyHeaderGat
       (parsed) => {
         if (parsed.kind !== "header") {
           stats.refuse(parsed.reason);
-          log.debug("PROXY header refused", { peer: client.remoteAddress, reason: parsed.reason });
+          reportRefusal(refusals, parsed.reason, client.remoteAddress);
           client.close();
           return;
         }
@@ -52,6 +55,13 @@ export function gateProxyHeaders(handler: ClientHandler, options: ProxyHeaderGat
       },
     );
   };
+}
+
+/** A header that is broken or not allowed is a misconfigured balancer or a probe (warn); one that
+ *  came too slowly or was cut short is the network or a client that left (info). */
+export function reportRefusal(refusals: RefusalLog, reason: ProxyRejection, peer: string): void {
+  const level = reason === "timeout" || reason === "truncated" ? "info" : "warn";
+  refusals.report(level, reason, "PROXY header refused: client closed", { peer, reason });
 }
 
 type Outcome = Exclude<ProxyParse, { kind: "incomplete" }>;

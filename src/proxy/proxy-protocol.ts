@@ -9,7 +9,8 @@ import type { Logger } from "../core/logger.ts";
 import { startsLikeProxyHeader } from "../core/proxy-protocol/parse.ts";
 import { V1_PREFIX, V2_SIGNATURE } from "../core/proxy-protocol/header.ts";
 import type { ClientHandler, ProxyProtocolHooks } from "./handle-client.ts";
-import { gateProxyHeaders } from "./proxy-header-gate.ts";
+import { gateProxyHeaders, reportRefusal } from "./proxy-header-gate.ts";
+import { RefusalLog } from "./refusal-log.ts";
 import { ProxyHeaderStats } from "./proxy-header-stats.ts";
 
 export interface ProxyProtocolDeps {
@@ -19,6 +20,7 @@ export interface ProxyProtocolDeps {
   /** A config file can turn sending on for a backend later, so the hooks must exist. */
   readonly hasConfigFile: boolean;
   readonly log: Logger;
+  readonly now: () => number;
 }
 
 export class ProxyProtocol {
@@ -26,9 +28,11 @@ export class ProxyProtocol {
   /** For createClientHandler; undefined when no header can ever be sent or refused. */
   readonly hooks: ProxyProtocolHooks | undefined;
   readonly #deps: ProxyProtocolDeps;
+  readonly #refusals: RefusalLog;
 
   constructor(deps: ProxyProtocolDeps) {
     this.#deps = deps;
+    this.#refusals = new RefusalLog(deps.log, deps.now);
     const { config, overrides, hasConfigFile } = deps;
     const { send, trusted } = config;
     if (send === "off" && !hasConfigFile && trusted === null) {
@@ -48,7 +52,7 @@ export class ProxyProtocol {
   listenerEntry(handler: ClientHandler): (client: ClientSocket) => void {
     const { trusted, timeoutMs } = this.#deps.config;
     if (trusted === null) return handler;
-    return gateProxyHeaders(handler, { trusted, timeoutMs, stats: this.stats, log: this.#deps.log });
+    return gateProxyHeaders(handler, { trusted, timeoutMs, stats: this.stats, log: this.#deps.log, refusals: this.#refusals });
   }
 
   /** A client that is not trusted, or came over TLS, starting with a PROXY signature: refused.
@@ -62,7 +66,7 @@ export class ProxyProtocol {
     if (bytes.length < need) bytes = await this.#peekWithin(client, need, this.#deps.config.timeoutMs);
     if (bytes.length < need || !startsLikeProxyHeader(bytes)) return false;
     this.stats.refuse("untrusted");
-    this.#deps.log.debug("PROXY header refused", { peer: client.remoteAddress, reason: "untrusted" });
+    reportRefusal(this.#refusals, "untrusted", client.remoteAddress);
     return true;
   }
 

@@ -28,7 +28,8 @@ export type WatchedChange =
   | { readonly kind: "skip"; readonly revision: number };
 
 export interface BatchResult {
-  /** Entries and removals merged (skips not counted). */
+  /** Changes from elsewhere merged: entries another POP wrote (this POP's own publishes come back
+   *  through the watch and are not counted) and removals that deleted a row here. */
   readonly applied: number;
   readonly conflicts: number;
   readonly changed: boolean;
@@ -203,12 +204,15 @@ export class ReplicaDb {
         last = Math.max(last, c.revision);
         if (c.kind === "entry") {
           const r = this.#applyEntry(c.entry, c.revision);
-          applied++;
+          if (c.entry.origin !== this.popId) applied++;
           if (r.conflict) conflicts++;
           changed ||= r.changed;
         } else if (c.kind === "removed") {
-          applied++;
-          changed = this.#applyRemoval(c.id, c.revision) || changed;
+          // A purged tombstone's marker removes nothing more (the tombstone did); `nats kv del` of a live key does.
+          if (this.#applyRemoval(c.id, c.revision)) {
+            applied++;
+            changed = true;
+          }
         }
       }
       this.#setRevision(last);

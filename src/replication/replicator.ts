@@ -51,6 +51,8 @@ const BATCH = 256;
  *  event loop (the data path) is never held by one batch for long. */
 export const APPLY_BATCH = 256;
 const MAX_BACKOFF_MS = 2000;
+/** How long a stopping POP tries to write its `stopped` presence. */
+const STOPPED_PRESENCE_MS = 2000;
 /** Watcher health is checked this often; a watcher making no progress while the stream is ahead for two checks is recreated. */
 const WATCH_CHECK_MS = 1000;
 
@@ -74,7 +76,7 @@ export class Replicator {
   #watchChecking = false;
   #stallSince: number | null = null;
   #presenceAtMs = 0;
-  #presenceBusy = false;
+  #presenceRound: Promise<void> | null = null;
   #seen = new Map<string, SeenPresence>();
   #seenAtMs = 0;
   #upSinceMs: number | null = null;
@@ -156,10 +158,9 @@ export class Replicator {
       // Not the sweeping POP (or no fresh view of the others yet): look again after the next presence round.
       void this.#sweep(nowMs).then((ran) => { if (!ran) this.#sweepAtMs = nowMs + this.#presenceMs; }).finally(() => { this.#sweeping = false; });
     }
-    if (nowMs >= this.#presenceAtMs && !this.#presenceBusy) {
+    if (nowMs >= this.#presenceAtMs && this.#presenceRound === null) {
       this.#presenceAtMs = nowMs + this.#presenceMs;
-      this.#presenceBusy = true;
-      void this.#exchangePresence(nowMs).finally(() => { this.#presenceBusy = false; });
+      this.#presenceRound = this.#exchangePresence(nowMs).finally(() => { this.#presenceRound = null; });
     }
   }
 
@@ -352,7 +353,7 @@ export class Replicator {
     const change = this.#change(e);
     if (change.kind !== "entry") return;
     const result = this.#db.apply(change.entry, e.revision, false);
-    this.#applied++;
+    if (change.entry.origin !== this.#deps.config.popId) this.#applied++;
     if (result.conflict) this.#conflicts++;
     if (result.changed) this.#deps.onChanged();
     this.#outboxStale = true;
@@ -455,6 +456,25 @@ export class Replicator {
     this.#expireOrphans(this.#deps.now());
   }
 
+  /** A clean stop is written to the presence bucket, so the others show this POP `stopped`, not `down`
+   *  (after the round in flight, which would overwrite it; bounded: a stop never waits on NATS long). */
+  async #sayStopped(): Promise<void> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const deadline = new Promise<void>((resolve) => { timer = setTimeout(resolve, STOPPED_PRESENCE_MS); });
+    const say = async () => {
+      await this.#presenceRound;
+      const pops = this.#pops;
+      if (pops === null || !this.#link.up) return;
+      const value: PresenceValue = { ...this.#presence(this.#deps.now()), stopped: true };
+      await pops.put(keyOf(this.#deps.config.popId), JSON.stringify(value));
+    };
+    try {
+      await Promise.race([say().catch(() => {}), deadline]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   /**
    * Backends registered through the API of a POP that has been silent for longer than the heartbeat
    * TTL can no longer be heartbeated (their registering POP would expire them, but it is gone): the
@@ -482,6 +502,7 @@ export class Replicator {
     this.#stopped = true;
     this.#restartWatch();
     await this.#publishing?.catch(() => {});
+    await this.#sayStopped();
     await this.#link.stop();
     this.#db.close();
   }

@@ -80,7 +80,7 @@ export function sectionFromEnv<T extends SectionSpec<Record<string, unknown>>>(
       continue;
     }
     const value = s.kind.fromText(raw);
-    if (value === undefined) fail(s.variable, s.kind.form, raw);
+    if (value === undefined) fail(s.variable, s.kind.textForm ?? s.kind.form, raw);
     out[field] = value;
   }
   return Object.freeze(out) as SectionValues<T>;

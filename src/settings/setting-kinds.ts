@@ -4,6 +4,8 @@
 export interface SettingKind<T> {
   /** The accepted form, e.g. `an integer from 1 to 100`. */
   readonly form: string;
+  /** The accepted form of an environment variable's text, where it is wider than `form`. */
+  readonly textForm?: string;
   /** From an environment variable's (trimmed, non-empty) text; undefined when it is not accepted. */
   fromText(raw: string): T | undefined;
   /** From a config file value; undefined when it is not accepted. */
@@ -24,6 +26,7 @@ export const secondsKind = (max: number) => integerKind(1, max, 1000);
 
 export const flagKind: SettingKind<boolean> = {
   form: "true or false",
+  textForm: "true or false (or 1/0)",
   fromText: (raw) => {
     const v = raw.toLowerCase();
     return v === "true" || v === "1" ? true : v === "false" || v === "0" ? false : undefined;

@@ -32,7 +32,7 @@ export interface BackendStatus {
 
 export interface StatusReport {
   readonly pop: {
-    readonly region: string; readonly runtime: string; readonly version: string;
+    readonly id: string; readonly region: string; readonly runtime: string; readonly version: string;
     readonly uptime_secs: number; readonly status: "ok" | "draining"; readonly store_up: boolean;
   };
   readonly totals: {
@@ -91,7 +91,7 @@ export function statusReport(sources: StatusSources, rate: ConnectionRate): Stat
   });
   return {
     pop: {
-      region: sources.pop.region, runtime: sources.pop.runtime, version: sources.pop.version,
+      id: sources.pop.id, region: sources.pop.region, runtime: sources.pop.runtime, version: sources.pop.version,
       uptime_secs: Math.max(0, Math.floor((now - sources.pop.startedAtMs) / 1000)),
       status: sources.draining() ? "draining" : "ok",
       store_up: sources.storeUp?.() ?? true,

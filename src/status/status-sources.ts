@@ -8,22 +8,31 @@ import type { TrafficTotals } from "../proxy/traffic-totals.ts";
 /** Circuit breaker state of a slot: 0 closed, 1 open, 2 half-open (core/circuit.ts CircuitState). */
 export type CircuitStateCode = 0 | 1 | 2;
 
-/** One other POP as replication sees it. */
+/** One POP as replication sees it (the same names as GET /api/v1/cluster). */
 export interface PopStatus {
   readonly id: string;
   readonly region?: string;
-  /** Free text from the replication layer: "connected", "partitioned", "stale", … */
+  /** Free text from the replication layer: "up", "down", "stopped", … */
   readonly state: string;
   /** Seconds since this POP was last heard from (null: never). */
-  readonly lastSeenSecs?: number | null;
+  readonly last_seen_secs_ago?: number | null;
   /** Its link to the replication cluster as last reported. */
-  readonly link?: "up" | "down";
+  readonly link?: "up" | "down" | "stopped";
   /** Replication lag it reported, in seconds (null: unknown). */
-  readonly lagSecs?: number | null;
+  readonly lag_secs?: number | null;
   /** Local changes it has not published yet (null: unknown). */
   readonly outbox?: number | null;
   /** The POP serving this page. */
   readonly self?: boolean;
+}
+
+/** This POP's own replication counts (snake_case keys; the page script owns their labels). */
+export interface ReplicationDetail {
+  readonly outbox: number;
+  readonly lag_secs: number;
+  readonly published: number;
+  readonly applied: number;
+  readonly conflicts: number;
 }
 
 /** Replication state, shown in the page's "POPs and replication" section. */
@@ -31,13 +40,13 @@ export interface ClusterStatus {
   /** "off" when replication is not configured; otherwise the replication layer's own word. */
   readonly replication: string;
   readonly pops: readonly PopStatus[];
-  /** Extra facts shown as key/value rows (outbox size, last applied revision, …). */
-  readonly detail?: Readonly<Record<string, string | number | boolean | null>>;
+  /** This POP's counts, or why they cannot be read. */
+  readonly detail?: ReplicationDetail | { readonly error: string };
 }
 
 export interface StatusSources {
-  /** This POP: its region, the runtime and version serving it. */
-  readonly pop: { readonly region: string; readonly runtime: string; readonly version: string; readonly startedAtMs: number };
+  /** This POP: its id (EDGEPROXY_POP_ID, else the host name), region, the runtime and version serving it. */
+  readonly pop: { readonly id: string; readonly region: string; readonly runtime: string; readonly version: string; readonly startedAtMs: number };
   readonly now: () => number;
   readonly table: RoutedSlots;
   readonly capacity: number;

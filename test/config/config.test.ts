@@ -77,7 +77,7 @@ test("API values are parsed", () => {
 });
 
 for (const [name, value, words] of [
-  ["EDGEPROXY_API_ENABLED", "yes", 'expected true or false, got "yes"'],
+  ["EDGEPROXY_API_ENABLED", "yes", 'expected true or false (or 1/0), got "yes"'],
   ["EDGEPROXY_API_INSECURE", "maybe", "expected true or false"],
   ["EDGEPROXY_API_LISTEN_ADDR", "8081", "host:port"],
   ["EDGEPROXY_HEARTBEAT_TTL_SECS", "0", "positive integer"],

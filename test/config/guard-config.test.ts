@@ -23,7 +23,7 @@ test("values are parsed; the half-open probe limit follows the success threshold
 });
 
 for (const [name, value, words] of [
-  ["EDGEPROXY_RATE_LIMIT_ENABLED", "on", 'expected true or false, got "on"'],
+  ["EDGEPROXY_RATE_LIMIT_ENABLED", "on", 'expected true or false (or 1/0), got "on"'],
   ["EDGEPROXY_RATE_LIMIT_MAX_REQUESTS", "0", "an integer from 1 to"],
   ["EDGEPROXY_RATE_LIMIT_WINDOW_SECS", "0.5", "an integer from 1 to"],
   ["EDGEPROXY_RATE_LIMIT_BURST", "0", "an integer from 1 to"],

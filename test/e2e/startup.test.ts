@@ -9,14 +9,18 @@ import { tempDir } from "../fixtures/routing-db.ts";
 import { startProxy, runToExit } from "../fixtures/proxy-process.ts";
 import { createLegacyDb } from "../fixtures/legacy-db.ts";
 
-test("with no routing.db, one is created with its schema and the proxy listens", async () => {
+test("with no routing.db, one is created with its schema and the proxy listens; a misspelled variable is warned about", async () => {
   const tmp = tempDir();
   const path = join(tmp.dir, "routing.db");
-  const proxy = await startProxy({ EDGEPROXY_DB_PATH: path });
+  const proxy = await startProxy({ EDGEPROXY_DB_PATH: path, EDGEPROXY_LISTEN_ADR: "127.0.0.1:1" });
   try {
     assert.ok(existsSync(path));
     assert.equal(await whoAnswers(proxy.port), "", "no backend yet: the client is closed cleanly");
     assert.ok(proxy.logs.some((l) => String(l.msg).includes("EDGEPROXY_GEOIP_PATH is not set")), "one clear warning about geo");
+    const unknown = proxy.logs.filter((l) => l.variable === "EDGEPROXY_LISTEN_ADR");
+    assert.equal(unknown.length, 1, "warned once");
+    assert.equal(unknown[0]!.level, "warn");
+    assert.equal(unknown[0]!.msg, "unknown variable EDGEPROXY_LISTEN_ADR ignored (did you mean EDGEPROXY_LISTEN_ADDR?)");
   } finally {
     const code = await proxy.stop();
     assert.equal(code, 0, `SIGTERM exits 0, got ${code}; logs:\n${proxy.logs.map((l) => JSON.stringify(l)).join("\n")}`);

@@ -237,3 +237,26 @@ test("after an absence past purged tombstones, keys gone from the bucket are del
     await t.close();
   }
 });
+
+test("applied counts changes from elsewhere only: this POP's own echoes and no-op removal markers are not counted", async () => {
+  const t = setup();
+  try {
+    const hlc = (ms: number) => `${String(ms).padStart(16, "0")}.000000`;
+    await t.store.upsertBackend({ id: "mine", region: "eu", host: "10.0.0.1", port: 9000 });
+    t.db.stampPending();
+    const [own] = t.db.pending(10);
+    t.db.published(own!, 1);
+    const r = t.db.applyBatch([
+      { kind: "entry", entry: own!.entry, revision: 1 }, // the watch hands this POP's publish back
+      { kind: "entry", entry: { id: "theirs", hlc: hlc(1000), origin: "pop-b", owner: null, row: row("theirs", 2) }, revision: 2 },
+      { kind: "entry", entry: { id: "gone", hlc: hlc(1000), origin: "pop-b", owner: null, row: null }, revision: 3 },
+      { kind: "removed", id: "gone", revision: 4 }, // the purged tombstone's marker: nothing left to remove
+      { kind: "removed", id: "theirs", revision: 5 }, // deleted by hand in the bucket: the row goes
+    ]);
+    assert.deepEqual(r, { applied: 3, conflicts: 0, changed: true });
+    assert.equal((await t.store.getBackend("theirs"))?.backend, undefined);
+    assert.ok((await t.store.getBackend("mine"))?.backend);
+  } finally {
+    await t.close();
+  }
+});

@@ -35,7 +35,7 @@ for (const [table, section] of Object.entries(RELOADABLE_TABLES)) {
       }
       for (const [toml, text] of bad) {
         assert.throws(() => loadConfig({ [spec.variable]: text }), (err: unknown) =>
-          err instanceof ConfigError && err.variable === spec.variable && err.message.startsWith(`${spec.variable}: expected ${spec.kind.form}, got `), `${spec.variable}=${text}`);
+          err instanceof ConfigError && err.variable === spec.variable && err.message.startsWith(`${spec.variable}: expected ${spec.kind.textForm ?? spec.kind.form}, got `), `${spec.variable}=${text}`);
         assert.throws(() => parseSettingsFile(`[${table}]\n${spec.key} = ${toml}\n`, "/e.toml", BASE), (err: unknown) =>
           err instanceof SettingsFileError && err.key === `${table}.${spec.key}` && err.message.includes(`${table}.${spec.key}: expected ${spec.kind.form}, got `), `${table}.${spec.key} = ${toml}`);
       }

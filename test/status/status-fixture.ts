@@ -14,7 +14,7 @@ export function fakeSources(slots: (Backend | null)[], active: number[] = [], ov
   const clock = { now: 100_000 };
   return {
     clock,
-    pop: { region: "sa", runtime: "node", version: "1.2.3", startedAtMs: 40_000 },
+    pop: { id: "pop-sa-1", region: "sa", runtime: "node", version: "1.2.3", startedAtMs: 40_000 },
     now: () => clock.now,
     table: { size: slots.filter((b) => b !== null).length, backendAt: (slot) => slots[slot] ?? null },
     capacity: slots.length + 4,

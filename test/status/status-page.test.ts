@@ -114,5 +114,26 @@ test("replication's POP rows render as text: id, region, link, last seen, lag, o
   const markupCell = pops.tBodies[0]!.elements[0]!.elements[0]!;
   assert.deepEqual(markupCell.children, [MARKUP_POP], "one text node, no element made from it");
   const detail = doc.getElementById("cluster-detail").elements.map((e) => e.textContent);
-  assert.deepEqual(detail, ["this POP", "pop-a", "outbox", "0", "lag (s)", "0.012", "published", "5", "applied", "9", "conflicts", "1"]);
+  assert.deepEqual(detail, ["outbox", "0", "lag (s)", "0.012", "published", "5", "applied", "9", "conflicts", "1"]);
+});
+
+test("/status.json keys are snake_case everywhere (pop, totals, backends, cluster rows and detail); the POP's id is in pop", async () => {
+  const view = clusterStatus("pop-a", { value: { id: "pop-a", region: "sa", outbox: 0, lag_ms: 12, applied_revision: 7, interval_ms: 1000 }, linkUp: true }, [
+    { value: { id: "pop-b", region: "eu", outbox: 3, lag_ms: 1500, applied_revision: 7, interval_ms: 1000 }, seenMs: 98_000 },
+  ], 100_000);
+  const stats = { connected: true, lagSeconds: 0.012, outbox: 0, published: 5, applied: 9, conflicts: 1 };
+  const sources = fakeSources([backend("a")], [], { cluster: () => statusPageCluster(view, stats), backendTally: () => ({ connections: 1, errors: 0 }) });
+  const report = await (await handler(sources)(new Request("http://x/status.json"))).json() as StatusReport;
+  const keys: string[] = [];
+  const walk = (v: unknown, path: string) => {
+    if (Array.isArray(v)) v.forEach((x, i) => walk(x, `${path}[${i}]`));
+    else if (v !== null && typeof v === "object") for (const [k, x] of Object.entries(v)) { keys.push(`${path}.${k}`); walk(x, `${path}.${k}`); }
+  };
+  walk(report, "");
+  assert.ok(keys.includes(".cluster.pops[1].last_seen_secs_ago") && keys.includes(".cluster.detail.lag_secs"), keys.join(" "));
+  assert.deepEqual(keys.filter((k) => !/^[a-z][a-z0-9_]*$/.test(k.slice(k.lastIndexOf(".") + 1))), []);
+  assert.equal(report.pop.id, "pop-sa-1");
+  const doc = fakeDocument(["backends", "pops"]);
+  await renderOnce(STATUS_JS, doc, report);
+  assert.match(doc.getElementById("pop-meta").textContent, /^pop-sa-1 · node · v1\.2\.3/);
 });

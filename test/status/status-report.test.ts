@@ -57,7 +57,7 @@ test("pop and totals: uptime, draining, store, connections per second", () => {
   });
   const rate = new ConnectionRate();
   const first = statusReport(sources, rate);
-  assert.deepEqual(first.pop, { region: "sa", runtime: "node", version: "1.2.3", uptime_secs: 60, status: "ok", store_up: false });
+  assert.deepEqual(first.pop, { id: "pop-sa-1", region: "sa", runtime: "node", version: "1.2.3", uptime_secs: 60, status: "ok", store_up: false });
   assert.deepEqual(first.totals, {
     connections_total: 100, connections_per_sec: null, active: 3, bytes_received: 10, bytes_sent: 20,
     connect_failures: 1, no_backend: 2, rate_limited: 5, backends: 0, routable: 0,
@@ -73,7 +73,7 @@ test("pop and totals: uptime, draining, store, connections per second", () => {
 test("replication: off without a source, the source's state with one, an error as text", () => {
   assert.deepEqual(statusReport(fakeSources([]), new ConnectionRate()).cluster, REPLICATION_OFF);
   assert.deepEqual(REPLICATION_OFF, { replication: "off", pops: [] });
-  const cluster = { replication: "connected", pops: [{ id: "pop-eu-1", region: "eu", state: "connected", lastSeenSecs: 1 }], detail: { outbox: 0 } };
+  const cluster = { replication: "connected", pops: [{ id: "pop-eu-1", region: "eu", state: "up", last_seen_secs_ago: 1 }], detail: { outbox: 0, lag_secs: 0, published: 0, applied: 0, conflicts: 0 } };
   assert.deepEqual(statusReport(fakeSources([], [], { cluster: () => cluster }), new ConnectionRate()).cluster, cluster);
   const broken = statusReport(fakeSources([], [], { cluster: () => { throw new Error("kv watcher stalled"); } }), new ConnectionRate()).cluster;
   assert.deepEqual(broken, { replication: "unknown", pops: [], detail: { error: "kv watcher stalled" } });

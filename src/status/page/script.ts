@@ -6,6 +6,8 @@ export const STATUS_JS = `"use strict";
 (function () {
   var POLL_MS = 1000;
   var HEADERS = ["Backend", "Region", "Address", "Weight", "Active connections", "Circuit", "Health check"];
+  // status.json keys stay stable; what the page calls them is decided here
+  var DETAIL_LABELS = { outbox: "outbox", lag_secs: "lag (s)", published: "published", applied: "applied", conflicts: "conflicts", error: "error" };
   var byId = function (id) { return document.getElementById(id); };
 
   function el(tag, className, text) {
@@ -32,7 +34,7 @@ export const STATUS_JS = `"use strict";
 
   function renderPop(r) {
     byId("pop-region").textContent = r.pop.region;
-    var parts = [r.pop.runtime, "v" + r.pop.version, "up " + duration(r.pop.uptime_secs)];
+    var parts = [r.pop.id, r.pop.runtime, "v" + r.pop.version, "up " + duration(r.pop.uptime_secs)];
     if (r.pop.status !== "ok") parts.push(r.pop.status.toUpperCase());
     if (!r.pop.store_up) parts.push("routing store not answering");
     byId("pop-meta").textContent = parts.join(" · ");
@@ -121,7 +123,7 @@ export const STATUS_JS = `"use strict";
     var pairs = [];
     Object.keys(c.detail || {}).forEach(function (k) {
       var v = c.detail[k];
-      pairs.push(el("dt", "", k), el("dd", "", v === null ? "–" : v));
+      pairs.push(el("dt", "", DETAIL_LABELS[k] || k), el("dd", "", v === null ? "–" : v));
     });
     detail.replaceChildren.apply(detail, pairs);
     var pops = byId("pops");
@@ -134,8 +136,8 @@ export const STATUS_JS = `"use strict";
       var link = el("td");
       link.append(state(p.state, p.link === "up" ? "good" : p.link === "down" ? "bad" : "none"));
       tr.append(id, el("td", "", p.region || "–"), link,
-        el("td", "", p.lastSeenSecs === null || p.lastSeenSecs === undefined ? "–" : duration(Math.round(p.lastSeenSecs)) + " ago"),
-        el("td", "", p.lagSecs === null || p.lagSecs === undefined ? "–" : p.lagSecs < 1 ? Math.round(p.lagSecs * 1000) + " ms" : p.lagSecs.toFixed(1) + " s"),
+        el("td", "", p.last_seen_secs_ago === null || p.last_seen_secs_ago === undefined ? "–" : duration(Math.round(p.last_seen_secs_ago)) + " ago"),
+        el("td", "", p.lag_secs === null || p.lag_secs === undefined ? "–" : p.lag_secs < 1 ? Math.round(p.lag_secs * 1000) + " ms" : p.lag_secs.toFixed(1) + " s"),
         el("td", "", p.outbox === null || p.outbox === undefined ? "–" : count(p.outbox)));
       return tr;
     }));
