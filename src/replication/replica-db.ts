@@ -170,12 +170,26 @@ export class ReplicaDb {
   /** Several acknowledged publishes in one transaction (a batch of the publisher). */
   publishedAll(acked: readonly { readonly item: OutboxItem; readonly revision: number }[]): void {
     if (acked.length === 0) return;
-    inTransaction(this.db, "BEGIN IMMEDIATE", () => {
-      for (const { item, revision } of acked) {
-        this.db.run("DELETE FROM replication_outbox WHERE id = ? AND n = ? AND hlc = ?", [item.id, item.n, item.entry.hlc]);
-        this.db.run("UPDATE replication_keys SET revision = ? WHERE id = ? AND revision < ?", [revision, item.id, revision]);
-      }
+    inTransaction(this.db, "BEGIN IMMEDIATE", () => this.#published(acked));
+  }
+
+  /**
+   * The publisher's one write per round: records the acknowledged publishes of the last round and
+   * stamps the changes made since, in ONE transaction (under a burst of commits by another
+   * connection the write lock is scarce). Returns how many changes it stamped.
+   */
+  settle(acked: readonly { readonly item: OutboxItem; readonly revision: number }[]): number {
+    return inTransaction(this.db, "BEGIN IMMEDIATE", () => {
+      this.#published(acked);
+      return this.#stamp();
     });
+  }
+
+  #published(acked: readonly { readonly item: OutboxItem; readonly revision: number }[]): void {
+    for (const { item, revision } of acked) {
+      this.db.run("DELETE FROM replication_outbox WHERE id = ? AND n = ? AND hlc = ?", [item.id, item.n, item.entry.hlc]);
+      this.db.run("UPDATE replication_keys SET revision = ? WHERE id = ? AND revision < ?", [revision, item.id, revision]);
+    }
   }
 
   /**

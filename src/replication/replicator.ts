@@ -66,6 +66,8 @@ export class Replicator {
   #opening: Promise<void> | null = null;
   #dataVersion = -1;
   #publishing: Promise<void> | null = null;
+  /** Publishes JetStream acknowledged that routing.db could not record yet (busy). */
+  #unrecorded: { item: OutboxItem; revision: number }[] = [];
   #retryAtMs = 0;
   #backoffMs = 0;
   #watcher: WatchState | null = null;
@@ -107,8 +109,8 @@ export class Replicator {
   }
 
   start(): void {
-    this.#dataVersion = this.#db.dataVersion();
-    this.#db.stampPending();
+    // The first tick stamps what changed while the POP was down (and retries while routing.db is busy).
+    this.#dataVersion = -1;
     this.#outbox = this.#db.outboxDepth();
     this.#deps.log.info("replication starting", { pop: this.#deps.config.popId, servers: this.#deps.config.servers.join(","), bucket: this.#deps.config.bucket, outbox: this.#outbox, applied_revision: this.#db.appliedRevision() });
     this.#link.start();
@@ -129,9 +131,11 @@ export class Replicator {
     try {
       const dv = this.#db.dataVersion();
       if (dv !== this.#dataVersion) {
-        this.#dataVersion = dv;
         // Another connection committed: a CLI/API/sqlite3 edit (or only the route sync's live counts).
-        if (this.#db.stampPending() > 0) this.#deps.onChanged();
+        // While the publisher is running it stamps them itself (in the transaction that records its acks).
+        const stamped = this.#publishing === null ? this.#db.stampPending() : 0;
+        this.#dataVersion = dv; // only once stamped: a busy routing.db is tried again at the next tick
+        if (stamped > 0) this.#deps.onChanged();
         this.#outbox = this.#db.outboxDepth();
       }
     } catch (err) {
@@ -144,13 +148,15 @@ export class Replicator {
     }
     if (this.#kv === null) return;
     if (this.#outbox > 0 && this.#publishing === null && nowMs >= this.#retryAtMs) {
-      this.#publishing = this.#publish().finally(() => { this.#publishing = null; });
+      this.#publishing = this.#publish()
+        .catch((err) => { this.#deps.log.warn("replication: publishing failed, retrying", { error: (err as Error).message }); this.#retryAtMs = this.#deps.now() + MAX_BACKOFF_MS; })
+        .finally(() => { this.#publishing = null; });
     }
     if (this.#watcher === null || this.#watcher.closed) this.#watch();
     if (nowMs >= this.#watchCheckAtMs && !this.#watchChecking) {
       this.#watchCheckAtMs = nowMs + WATCH_CHECK_MS;
       this.#watchChecking = true;
-      void this.#checkWatcher(nowMs).finally(() => { this.#watchChecking = false; });
+      void this.#checkWatcher(nowMs).catch(() => {}).finally(() => { this.#watchChecking = false; });
     }
     if (nowMs >= this.#sweepAtMs && !this.#sweeping) {
       this.#sweepAtMs = nowMs + sweepIntervalMs(this.#deps.config.tombstoneTtlMs);
@@ -210,34 +216,56 @@ export class Replicator {
 
   // --- publishing -------------------------------------------------------------------------------
 
+  /**
+   * Publishes the outbox, one round at a time: every stamped change of the round in flight at once
+   * (one ack wait per round, not per key), then ONE write transaction that records the acks and stamps
+   * the changes made meanwhile. Never rejects: routing.db busy (another connection holding the write
+   * lock through a burst of commits) or NATS refusing ends the round; the next tick starts another.
+   * Acks that could not be recorded yet are kept and recorded first (never published twice).
+   */
   async #publish(): Promise<void> {
     const kv = this.#kv!;
     for (;;) {
       if (this.#stopped || !this.#link.up) return;
-      this.#db.stampPending();
-      const items = this.#db.pending(BATCH);
+      let items: OutboxItem[];
+      try {
+        const stamped = this.#db.settle(this.#unrecorded);
+        this.#unrecorded = [];
+        if (stamped > 0) this.#deps.onChanged(); // local edits made during the last round
+        items = this.#db.pending(BATCH);
+      } catch (err) {
+        // Busy for longer than the busy timeout: the next tick tries again (the changes wait in the outbox).
+        this.#deps.log.debug("replication: routing.db busy, publishing at the next tick", { error: (err as Error).message });
+        this.#outboxStale = true;
+        return;
+      }
       if (items.length === 0) break;
       const results = await Promise.allSettled(items.map((item) => this.#publishOne(kv, item)));
-      // The acknowledged ones leave the outbox together: one transaction per batch, not per key.
       const acked = results.flatMap((r) => (r.status === "fulfilled" && r.value !== null ? [r.value] : []));
-      try {
-        this.#db.publishedAll(acked);
-      } catch (err) {
-        // routing.db busy: they stay in the outbox and are published again (an identical value, same stamp)
-        this.#deps.log.debug("replication: cannot record publishes yet", { error: (err as Error).message });
-      }
+      this.#unrecorded = acked;
       this.#published += acked.length;
       const failed = results.find((r) => r.status === "rejected");
-      this.#outbox = this.#db.outboxDepth();
       if (failed !== undefined) {
         this.#backoffMs = Math.min(MAX_BACKOFF_MS, this.#backoffMs === 0 ? 100 : this.#backoffMs * 2);
         this.#retryAtMs = this.#deps.now() + this.#backoffMs;
         this.#deps.log.debug("replication publish failed, retrying", { in_ms: this.#backoffMs, error: String((failed as PromiseRejectedResult).reason?.message ?? failed) });
+        this.#recordAcked();
         return;
       }
       this.#backoffMs = 0;
     }
-    this.#outbox = this.#db.outboxDepth();
+    this.#outboxStale = true;
+  }
+
+  /** Records the acks of the last round now if routing.db allows it (else the next round does). */
+  #recordAcked(): void {
+    try {
+      this.#db.publishedAll(this.#unrecorded);
+      this.#unrecorded = [];
+    } catch {
+      // kept: recorded before the next round publishes anything
+    }
+    this.#outboxStale = true;
   }
 
   /** The revision JetStream stored it at, or null when the key had moved on (merged instead). */
@@ -453,7 +481,11 @@ export class Replicator {
     } catch {
       return; // the next round tries again
     }
-    this.#expireOrphans(this.#deps.now());
+    try {
+      this.#expireOrphans(this.#deps.now());
+    } catch (err) {
+      this.#deps.log.debug("replication: routing.db busy, orphaned registrations looked at next round", { error: (err as Error).message });
+    }
   }
 
   /** A clean stop is written to the presence bucket, so the others show this POP `stopped`, not `down`
