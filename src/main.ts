@@ -11,6 +11,7 @@ import { loadTransport } from "./runtime/index.ts";
 import { readEnv, exit, hostName } from "./runtime/env.ts";
 import { fileIdentitySync, readFileBytes } from "./runtime/fs.ts";
 import { onShutdownSignal } from "./runtime/signals.ts";
+import { ignoreStraySocketErrors } from "./runtime/stray-errors.ts";
 import { ShutdownSignals } from "./lifecycle/shutdown-signals.ts";
 
 async function main(): Promise<void> {
@@ -26,6 +27,7 @@ async function main(): Promise<void> {
     throw err;
   }
   const log = createLogger(config.logLevel);
+  ignoreStraySocketErrors((message, fields) => log.warn(message, fields));
   for (const u of unknownEnvVariables(env)) {
     log.warn(`unknown variable ${u.name} ignored${u.closest === null ? "" : ` (did you mean ${u.closest}?)`}`, { variable: u.name, closest: u.closest });
   }
