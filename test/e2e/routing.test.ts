@@ -29,7 +29,7 @@ function geoDb(dir: string): string {
 
 async function countAnswers(port: number, sources: string[]): Promise<Map<string, number>> {
   const counts = new Map<string, number>();
-  const batch = 50; // bounded concurrency: short connections, not a flood
+  const batch = 10; // bounded concurrency: short connections, not a flood (few overlap, so the split is the weights' tie-break, not load)
   for (let i = 0; i < sources.length; i += batch) {
     const ids = await Promise.all(sources.slice(i, i + batch).map((s) => whoAnswers(port, s)));
     for (const id of ids) counts.set(id, (counts.get(id) ?? 0) + 1);
