@@ -3,6 +3,7 @@ import { Counter, Gauge, type Registry } from "prom-client";
 
 export interface ReplicationCounts {
   readonly connected: boolean;
+  /** Seconds between a change entering the bucket and this POP applying it (the latest one; while behind, the wait so far). */
   readonly lagSeconds: number;
   readonly outbox: number;
   readonly published: number;

@@ -21,16 +21,10 @@ import { BACKEND_KEYS, decodeEntry, encodeEntry, idOfKey, keyOf } from "./replic
 import { isWrongRevision, natsSweepBucket, readPurgedThrough } from "./nats-sweep-bucket.ts";
 import { sweepIntervalMs, sweepTombstones } from "./tombstone-sweep.ts";
 import { clusterStatus, expiringPop, isFresh, type ClusterStatus, type PresenceValue, type SeenPresence } from "../core/cluster-view.ts";
+import type { ReplicationCounts } from "../metrics/replication-metrics.ts";
 
-export interface ReplicationStats {
-  readonly connected: boolean;
-  /** Seconds between a change entering the bucket and this POP applying it (the latest one; while behind, the wait so far). */
-  readonly lagSeconds: number;
-  readonly outbox: number;
-  readonly published: number;
-  readonly applied: number;
-  readonly conflicts: number;
-}
+/** What the metrics export (edgeproxy_replication_*): one declaration, in metrics/replication-metrics.ts. */
+export type ReplicationStats = ReplicationCounts;
 
 export interface ReplicatorDeps {
   readonly config: ReplicationConfig;
