@@ -17,9 +17,8 @@ import net from "node:net";
 import { mkdtempSync, readFileSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { denoBin } from "../build/deno-bin.mjs";
 import { nodeBin } from "../build/node-bin.mjs";
-import { freePort, have, pin, sleep, start, stop, waitPort } from "./lib/processes.mjs";
+import { freePort, have, pin, sleep, start, stop, waitPort, serveCommands } from "./lib/processes.mjs";
 
 const root = new URL("..", import.meta.url).pathname;
 const env = (name, fallback) => Number(process.env[name] ?? fallback);
@@ -130,11 +129,7 @@ async function until(check, ms) {
   return check();
 }
 
-const serveCmd = {
-  node: [nodeBin(), "bench/serve.ts"],
-  bun: [join(root, "node_modules/.bin/bun"), "run", "bench/serve.ts"],
-  deno: [denoBin(), "run", "-A", "bench/serve.ts"],
-};
+const serveCmd = serveCommands();
 
 const work = mkdtempSync(join(tmpdir(), "edgeproxy-cost-"));
 const geo = join(work, "city.mmdb");

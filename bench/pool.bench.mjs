@@ -15,11 +15,8 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { denoBin } from "../build/deno-bin.mjs";
-import { freePort, pin, requireTools, start, startHttpBackend, stop, waitPort } from "./lib/processes.mjs";
-import { nodeBin } from "../build/node-bin.mjs";
+import { freePort, pin, requireTools, start, startHttpBackend, stop, waitPort, serveCommands } from "./lib/processes.mjs";
 
-const root = new URL("..", import.meta.url).pathname;
 const DUR = Number(process.env.DUR ?? 5);
 const DELAY_MS = Number(process.env.DELAY_MS ?? 20);
 const RUNTIMES = (process.env.RUNTIMES ?? "bun").split(",");
@@ -49,11 +46,7 @@ function wrk(port, conc) {
   return { rps, p50: ms("50"), p99: ms("99"), errs: /Socket errors: (.*)/.exec(out)?.[1] };
 }
 
-const serveCmd = {
-  node: [nodeBin(), "bench/serve.ts"],
-  bun: [join(root, "node_modules/.bin/bun"), "run", "bench/serve.ts"],
-  deno: [denoBin(), "run", "-A", "bench/serve.ts"],
-};
+const serveCmd = serveCommands();
 const modes = [
   ["pool off", { EDGEPROXY_POOL_ENABLED: "false" }],
   ["pool on (max 10)", { EDGEPROXY_POOL_ENABLED: "true", EDGEPROXY_POOL_MAX_PER_BACKEND: "10" }],

@@ -9,11 +9,8 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { denoBin } from "../build/deno-bin.mjs";
-import { freePort, pin, requireTools, sleep, start, startHttpBackend, stop, waitPort } from "./lib/processes.mjs";
-import { nodeBin } from "../build/node-bin.mjs";
+import { freePort, pin, requireTools, sleep, start, startHttpBackend, stop, waitPort, serveCommands } from "./lib/processes.mjs";
 
-const root = new URL("..", import.meta.url).pathname;
 const DUR = Number(process.env.DUR ?? 4);
 const RUNTIMES = (process.env.RUNTIMES ?? "node,bun,deno").split(",");
 requireTools("bench", ["iperf3", "wrk", "taskset"], "apt-get install iperf3 wrk util-linux");
@@ -39,11 +36,7 @@ const httpPort = await freePort();
 const httpServer = startHttpBackend(work, httpPort);
 await waitPort(httpPort, httpServer);
 
-const serveCmd = {
-  node: [nodeBin(), "bench/serve.ts"],
-  bun: [join(root, "node_modules/.bin/bun"), "run", "bench/serve.ts"],
-  deno: [denoBin(), "run", "-A", "--unstable-net", "bench/serve.ts"],
-};
+const serveCmd = serveCommands({ unstableNet: true });
 
 const results = [];
 const direct = { bulk1: iperf(iperfPort, 1), bulk8: iperf(iperfPort, 8), close64: wrkClose(httpPort).value };

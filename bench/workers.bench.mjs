@@ -10,11 +10,8 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { denoBin } from "../build/deno-bin.mjs";
-import { nodeBin } from "../build/node-bin.mjs";
-import { freePort, requireTools, sleep, start, startHttpBackend, stop, waitPort } from "./lib/processes.mjs";
+import { freePort, requireTools, sleep, start, startHttpBackend, stop, waitPort, serveCommands } from "./lib/processes.mjs";
 
-const root = new URL("..", import.meta.url).pathname;
 const DUR = Number(process.env.DUR ?? 4);
 const RUNTIMES = (process.env.RUNTIMES ?? "node,bun,deno").split(",");
 const WORKERS = (process.env.WORKERS ?? "1,2").split(",").map(Number);
@@ -46,11 +43,7 @@ const httpPort = await freePort();
 const httpServer = startHttpBackend(work, httpPort);
 await waitPort(httpPort, httpServer);
 
-const serveCmd = {
-  node: [nodeBin(), "bench/serve.ts"],
-  bun: [join(root, "node_modules/.bin/bun"), "run", "bench/serve.ts"],
-  deno: [denoBin(), "run", "-A", "--unstable-net", "bench/serve.ts"],
-};
+const serveCmd = serveCommands({ unstableNet: true });
 
 const results = [];
 for (const rt of RUNTIMES) {

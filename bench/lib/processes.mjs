@@ -4,6 +4,8 @@ import { spawn, spawnSync } from "node:child_process";
 import net from "node:net";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { denoBin } from "../../build/deno-bin.mjs";
+import { nodeBin } from "../../build/node-bin.mjs";
 
 const root = new URL("../..", import.meta.url).pathname;
 export const have = (cmd) => spawnSync("sh", ["-c", `command -v ${cmd}`]).status === 0;
@@ -63,4 +65,14 @@ events { worker_connections 20000; }
 http { access_log off; client_body_temp_path ${work}/tmp; proxy_temp_path ${work}/tmp; fastcgi_temp_path ${work}/tmp; uwsgi_temp_path ${work}/tmp; scgi_temp_path ${work}/tmp;
   server { listen 127.0.0.1:${port} backlog=4096; root ${work}/www; } }`);
   return start(pin(0, ["nginx", "-c", join(work, "nginx.conf")]));
+}
+
+/** argv that runs bench/serve.ts (the proxy with routing fully on) on each runtime, from the repo root.
+ *  `unstableNet`: Deno gets --unstable-net, which its reusePort listeners (EDGEPROXY_WORKERS > 1) need. */
+export function serveCommands({ unstableNet = false } = {}) {
+  return {
+    node: [nodeBin(), "bench/serve.ts"],
+    bun: [join(root, "node_modules/.bin/bun"), "run", "bench/serve.ts"],
+    deno: [denoBin(), "run", "-A", ...(unstableNet ? ["--unstable-net"] : []), "bench/serve.ts"],
+  };
 }
