@@ -2,8 +2,9 @@
 // JetStream KV bucket; bucket → last-writer-wins → routing.db → route table at once.
 //
 //   CLI / API / reaper / sqlite3 ──commit──► routing.db ──trigger──► replication_outbox
-//        tick: PRAGMA data_version moved? → stamp (HLC) → publish (compare-and-set on the key's
-//        last revision) → acked → out of the outbox            ─────────────►  KV <bucket>
+//        tick: PRAGMA data_version moved? → read the new changes (no lock) → stamp (HLC, in memory)
+//        → publish (compare-and-set on the key's last revision) ─────────────►  KV <bucket>
+//        → acked → recorded (out of the outbox) when routing.db's write lock is free (replica-db.ts)
 //   KV <bucket> ──watch (from the last applied revision)──► batch (≤ APPLY_BATCH) ──► LWW apply, one
 //        transaction per batch ──► routing.db ──► refresh routes
 //   tombstones older than the TTL: purged by the lowest live POP (tombstone-sweep.ts)
@@ -16,7 +17,7 @@ import { Kvm, type KV, type KvEntry } from "@nats-io/kv";
 import type { ReplicationConfig } from "../config.ts";
 import type { Logger } from "../lifecycle/log.ts";
 import { NatsLink } from "./nats-link.ts";
-import { ReplicaDb, type OutboxItem, type WatchedChange } from "./replica-db.ts";
+import { isBusy, ReplicaDb, type OutboxItem, type WatchedChange } from "./replica-db.ts";
 import { BACKEND_KEYS, decodeEntry, encodeEntry, idOfKey, keyOf } from "./replicated-row.ts";
 import { isWrongRevision, natsSweepBucket, readPurgedThrough } from "./nats-sweep-bucket.ts";
 import { sweepIntervalMs, sweepTombstones } from "./tombstone-sweep.ts";
@@ -44,6 +45,8 @@ const BATCH = 256;
 /** Watched entries applied per transaction at most: a 10,000-entry catch-up is ~40 commits, and the
  *  event loop (the data path) is never held by one batch for long. */
 export const APPLY_BATCH = 256;
+/** Watched entries kept while routing.db is busy; past this the watcher restarts from the applied revision. */
+const MAX_INBOX = 50_000;
 const MAX_BACKOFF_MS = 2000;
 /** How long a stopping POP tries to write its `stopped` presence. */
 const STOPPED_PRESENCE_MS = 2000;
@@ -60,8 +63,6 @@ export class Replicator {
   #opening: Promise<void> | null = null;
   #dataVersion = -1;
   #publishing: Promise<void> | null = null;
-  /** Publishes JetStream acknowledged that routing.db could not record yet (busy). */
-  #unrecorded: { item: OutboxItem; revision: number }[] = [];
   #retryAtMs = 0;
   #backoffMs = 0;
   #watcher: WatchState | null = null;
@@ -103,7 +104,7 @@ export class Replicator {
   }
 
   start(): void {
-    // The first tick stamps what changed while the POP was down (and retries while routing.db is busy).
+    // The first tick reads what changed while the POP was down.
     this.#dataVersion = -1;
     this.#outbox = this.#db.outboxDepth();
     this.#deps.log.info("replication starting", { pop: this.#deps.config.popId, servers: this.#deps.config.servers.join(","), bucket: this.#deps.config.bucket, outbox: this.#outbox, applied_revision: this.#db.appliedRevision() });
@@ -126,12 +127,13 @@ export class Replicator {
       const dv = this.#db.dataVersion();
       if (dv !== this.#dataVersion) {
         // Another connection committed: a CLI/API/sqlite3 edit (or only the route sync's live counts).
-        // While the publisher is running it stamps them itself (in the transaction that records its acks).
-        const stamped = this.#publishing === null ? this.#db.stampPending() : 0;
-        this.#dataVersion = dv; // only once stamped: a busy routing.db is tried again at the next tick
-        if (stamped > 0) this.#deps.onChanged();
+        // Reads only (WAL: never waits for a writer); stamping is in memory.
+        if (this.#db.noticeChanges() > 0) this.#deps.onChanged();
+        this.#dataVersion = dv;
         this.#outbox = this.#db.outboxDepth();
       }
+      // Stamps and acks reach routing.db when its write lock is free; never waited for here.
+      if (this.#db.unrecorded > 0 && this.#db.record(0)) this.#outboxStale = true;
     } catch (err) {
       this.#deps.log.debug("replication: routing.db busy, retrying next tick", { error: (err as Error).message });
       return;
@@ -140,8 +142,12 @@ export class Replicator {
       this.#outboxStale = false;
       this.#outbox = this.#db.outboxDepth();
     }
+    if (this.#watcher !== null && !this.#watcher.closed && this.#watcher.inbox.length > 0 && !this.#watcher.scheduled) {
+      this.#watcher.scheduled = true; // entries left by a busy routing.db
+      this.#drain(this.#watcher);
+    }
     if (this.#kv === null) return;
-    if (this.#outbox > 0 && this.#publishing === null && nowMs >= this.#retryAtMs) {
+    if (this.#db.hasUnpublished && this.#publishing === null && nowMs >= this.#retryAtMs) {
       this.#publishing = this.#publish()
         .catch((err) => { this.#deps.log.warn("replication: publishing failed, retrying", { error: (err as Error).message }); this.#retryAtMs = this.#deps.now() + MAX_BACKOFF_MS; })
         .finally(() => { this.#publishing = null; });
@@ -211,11 +217,11 @@ export class Replicator {
   // --- publishing -------------------------------------------------------------------------------
 
   /**
-   * Publishes the outbox, one round at a time: every stamped change of the round in flight at once
-   * (one ack wait per round, not per key), then ONE write transaction that records the acks and stamps
-   * the changes made meanwhile. Never rejects: routing.db busy (another connection holding the write
-   * lock through a burst of commits) or NATS refusing ends the round; the next tick starts another.
-   * Acks that could not be recorded yet are kept and recorded first (never published twice).
+   * Publishes the outbox, one round at a time: every pending change of the round in flight at once
+   * (one ack wait per round, not per key); the next round reads the changes committed meanwhile.
+   * Needs no write lock (stamps and acks are held in memory until routing.db can record them,
+   * replica-db.ts), so a burst of commits by another connection does not hold it back. Never
+   * rejects: NATS refusing ends the round with a backoff; the next tick starts another.
    */
   async #publish(): Promise<void> {
     const kv = this.#kv!;
@@ -223,41 +229,39 @@ export class Replicator {
       if (this.#stopped || !this.#link.up) return;
       let items: OutboxItem[];
       try {
-        const stamped = this.#db.settle(this.#unrecorded);
-        this.#unrecorded = [];
-        if (stamped > 0) this.#deps.onChanged(); // local edits made during the last round
+        if (this.#db.noticeChanges() > 0) this.#deps.onChanged(); // local edits made during the last round
         items = this.#db.pending(BATCH);
       } catch (err) {
-        // Busy for longer than the busy timeout: the next tick tries again (the changes wait in the outbox).
-        this.#deps.log.debug("replication: routing.db busy, publishing at the next tick", { error: (err as Error).message });
-        this.#outboxStale = true;
+        this.#deps.log.debug("replication: routing.db unreadable, publishing at the next tick", { error: (err as Error).message });
         return;
       }
       if (items.length === 0) break;
       const results = await Promise.allSettled(items.map((item) => this.#publishOne(kv, item)));
-      const acked = results.flatMap((r) => (r.status === "fulfilled" && r.value !== null ? [r.value] : []));
-      this.#unrecorded = acked;
-      this.#published += acked.length;
+      let acked = 0;
+      for (const r of results) {
+        if (r.status !== "fulfilled" || r.value === null) continue;
+        this.#db.acknowledge(r.value.item, r.value.revision);
+        acked++;
+      }
+      this.#published += acked;
+      this.#recordAcked();
       const failed = results.find((r) => r.status === "rejected");
       if (failed !== undefined) {
         this.#backoffMs = Math.min(MAX_BACKOFF_MS, this.#backoffMs === 0 ? 100 : this.#backoffMs * 2);
         this.#retryAtMs = this.#deps.now() + this.#backoffMs;
         this.#deps.log.debug("replication publish failed, retrying", { in_ms: this.#backoffMs, error: String((failed as PromiseRejectedResult).reason?.message ?? failed) });
-        this.#recordAcked();
         return;
       }
       this.#backoffMs = 0;
     }
-    this.#outboxStale = true;
   }
 
-  /** Records the acks of the last round now if routing.db allows it (else the next round does). */
+  /** Records the acks (and stamps) in routing.db if its write lock is free right now (else a later tick does). */
   #recordAcked(): void {
     try {
-      this.#db.publishedAll(this.#unrecorded);
-      this.#unrecorded = [];
-    } catch {
-      // kept: recorded before the next round publishes anything
+      this.#db.record(0);
+    } catch (err) {
+      this.#deps.log.debug("replication: acks not recorded yet", { error: (err as Error).message });
     }
     this.#outboxStale = true;
   }
@@ -277,7 +281,7 @@ export class Replicator {
       if (current === null) this.#db.setKeyRevision(item.id, 0); // purged and its marker removed: create
       else if (current.operation !== "PUT") this.#db.setKeyRevision(item.id, current.revision); // a marker
       else this.#applyFetched(current);
-      return null;
+      return null; // still pending: the next round publishes it again (or finds it gone)
     }
     return { item, revision };
   }
@@ -334,19 +338,26 @@ export class Replicator {
     }
     const batch = state.inbox.splice(0, APPLY_BATCH);
     if (batch.length === 0) return;
-    if (state.inbox.length > 0) {
-      state.scheduled = true;
-      setTimeout(() => this.#drain(state), 0);
-    }
     const changes = batch.map((e) => this.#change(e));
     let result;
     try {
-      result = this.#db.applyBatch(changes);
+      // Without waiting for the write lock: this runs on the event loop (the data path's, the publisher's).
+      result = this.#db.applyBatch(changes, 0);
     } catch (err) {
-      // routing.db locked for longer than the busy timeout: a new watcher resumes from the last applied revision.
+      if (isBusy(err) && state.inbox.length + batch.length <= MAX_INBOX) {
+        // Another connection holds routing.db (a burst of commits): keep the entries, a later tick applies them.
+        state.inbox.unshift(...batch);
+        this.#deps.log.debug("replication: routing.db busy, applying at a later tick", { entries: state.inbox.length });
+        return;
+      }
+      // Anything else (or too much waiting): a new watcher resumes from the last applied revision.
       this.#deps.log.warn("replication: cannot apply changes yet, retrying", { entries: batch.length, error: (err as Error).message });
       if (this.#watcher === state) this.#restartWatch();
       return;
+    }
+    if (state.inbox.length > 0) {
+      state.scheduled = true;
+      setTimeout(() => this.#drain(state), 0);
     }
     this.#applied += result.applied;
     this.#conflicts += result.conflicts;
@@ -519,7 +530,7 @@ export class Replicator {
     const ids = this.#db.expireOrphans(gone, nowMs);
     if (ids.length === 0) return;
     for (const id of ids) this.#deps.log.info("backend deregistered: its registering POP is gone", { id, ttl_secs: ttl / 1000 });
-    this.#db.stampPending();
+    this.#db.noticeChanges();
     this.#outbox = this.#db.outboxDepth();
     this.#deps.onChanged();
   }
@@ -528,6 +539,11 @@ export class Replicator {
     this.#stopped = true;
     this.#restartWatch();
     await this.#publishing?.catch(() => {});
+    try {
+      this.#db.record(this.#db.writeBusyMs); // a clean stop records its acks (a crash publishes them again)
+    } catch {
+      // busy: the outbox rows are published again after the restart
+    }
     await this.#sayStopped();
     await this.#link.stop();
     this.#db.close();
