@@ -78,6 +78,10 @@ try {
   while (watchers.some((w) => w.seen.size < CHANGES) && Date.now() < deadline) await sleep(20);
   for (const w of watchers) w.stop();
   const lags = watchers.flatMap((w) => [...w.seen.values()]).sort((x, y) => x - y);
+  if (process.env.DIAG) {
+    for (const w of watchers) { const g: string[] = []; for (let i = 0; i < CHANGES; i += 25) { let mx = 0; for (let j = i; j < i + 25; j++) mx = Math.max(mx, w.seen.get(`lag-${j}`) ?? -1); g.push(String(mx)); } console.log(w.pop.id, g.join(" ")); }
+    for (const p of pops) for (const l of p.proxy.logs) if (String(l.msg).startsWith("DIAG")) console.log(p.id, JSON.stringify(l));
+  }
   const missing = watchers.map((w) => CHANGES - w.seen.size).reduce((x, y) => x + y, 0);
   const p99 = pct(lags, 99);
   console.log(`lag over a burst of ${CHANGES} changes at pop-a (committed in ${burstMs} ms), applied at pop-b and pop-c (${RUNTIME}):`);

@@ -284,12 +284,14 @@ export class ReplicaDb {
    * The local changes to publish, oldest first: outbox rows not published yet (or published and
    * refused), each with its stamp: the recorded one, else one given now in memory (see the header).
    * Read-only (one SELECT): never waits for the write lock. The same items come back until acknowledged.
+   * `busy`: ids left out (being published).
    */
-  pending(limit: number): OutboxItem[] {
+  pending(limit: number, busy: (id: string) => boolean = () => false): OutboxItem[] {
     this.noticeChanges();
     if (this.#dirty.size === 0) return [];
     const ids: string[] = [];
     for (const id of this.#dirty) {
+      if (busy(id)) continue;
       ids.push(id);
       if (ids.length >= limit) break;
     }
@@ -299,6 +301,7 @@ export class ReplicaDb {
        WHERE o.id IN (SELECT value FROM json_each(?)) ORDER BY o.at_ms, o.id`,
       [JSON.stringify(ids)],
     );
+    if (ids.length === 0) return [];
     const found = new Set<string>();
     const items: OutboxItem[] = [];
     for (const r of rows) {

@@ -41,7 +41,8 @@ export interface ReplicatorDeps {
 
 /** How often tick() should run: local edits are noticed within this. */
 export const REPLICATION_TICK_MS = 20;
-const BATCH = 256;
+/** Publishes awaiting their answer at most. */
+const MAX_IN_FLIGHT = 256;
 /** Watched entries applied per transaction at most: a 10,000-entry catch-up is ~40 commits, and the
  *  event loop (the data path) is never held by one batch for long. */
 export const APPLY_BATCH = 256;
@@ -62,7 +63,9 @@ export class Replicator {
   #pops: KV | null = null;
   #opening: Promise<void> | null = null;
   #dataVersion = -1;
-  #publishing: Promise<void> | null = null;
+  /** Keys being published, each with its publish (a key is published again only once answered). */
+  readonly #inFlight = new Map<string, Promise<void>>();
+  #pumpScheduled = false;
   #retryAtMs = 0;
   #backoffMs = 0;
   #watcher: WatchState | null = null;
@@ -142,16 +145,12 @@ export class Replicator {
       this.#outboxStale = false;
       this.#outbox = this.#db.outboxDepth();
     }
-    if (this.#watcher !== null && !this.#watcher.closed && this.#watcher.inbox.length > 0 && !this.#watcher.scheduled) {
-      this.#watcher.scheduled = true; // entries left by a busy routing.db
+    if (this.#watcher !== null && this.#watcher.parked) {
+      this.#watcher.parked = false; // entries left by a busy routing.db: try again
       this.#drain(this.#watcher);
     }
     if (this.#kv === null) return;
-    if (this.#db.hasUnpublished && this.#publishing === null && nowMs >= this.#retryAtMs) {
-      this.#publishing = this.#publish()
-        .catch((err) => { this.#deps.log.warn("replication: publishing failed, retrying", { error: (err as Error).message }); this.#retryAtMs = this.#deps.now() + MAX_BACKOFF_MS; })
-        .finally(() => { this.#publishing = null; });
-    }
+    if (this.#db.hasUnpublished) this.#pump();
     if (this.#watcher === null || this.#watcher.closed) this.#watch();
     if (nowMs >= this.#watchCheckAtMs && !this.#watchChecking) {
       this.#watchCheckAtMs = nowMs + WATCH_CHECK_MS;
@@ -217,43 +216,56 @@ export class Replicator {
   // --- publishing -------------------------------------------------------------------------------
 
   /**
-   * Publishes the outbox, one round at a time: every pending change of the round in flight at once
-   * (one ack wait per round, not per key); the next round reads the changes committed meanwhile.
-   * Needs no write lock (stamps and acks are held in memory until routing.db can record them,
-   * replica-db.ts), so a burst of commits by another connection does not hold it back. Never
-   * rejects: NATS refusing ends the round with a backoff; the next tick starts another.
+   * Publishes the pending changes, each as soon as it is read, without waiting for the answers to
+   * earlier ones: a key waits only for its own last publish (whose revision the next one expects), at
+   * most MAX_IN_FLIGHT at once. Runs at every tick and after answers. Needs no write lock (stamps
+   * and acks stay in memory until routing.db can record them, replica-db.ts), so a burst of commits
+   * by another connection does not hold it back. NATS refusing backs off; nothing here throws.
    */
-  async #publish(): Promise<void> {
-    const kv = this.#kv!;
-    for (;;) {
-      if (this.#stopped || !this.#link.up) return;
-      let items: OutboxItem[];
-      try {
-        if (this.#db.noticeChanges() > 0) this.#deps.onChanged(); // local edits made during the last round
-        items = this.#db.pending(BATCH);
-      } catch (err) {
-        this.#deps.log.debug("replication: routing.db unreadable, publishing at the next tick", { error: (err as Error).message });
-        return;
-      }
-      if (items.length === 0) break;
-      const results = await Promise.allSettled(items.map((item) => this.#publishOne(kv, item)));
-      let acked = 0;
-      for (const r of results) {
-        if (r.status !== "fulfilled" || r.value === null) continue;
-        this.#db.acknowledge(r.value.item, r.value.revision);
-        acked++;
-      }
-      this.#published += acked;
-      this.#recordAcked();
-      const failed = results.find((r) => r.status === "rejected");
-      if (failed !== undefined) {
-        this.#backoffMs = Math.min(MAX_BACKOFF_MS, this.#backoffMs === 0 ? 100 : this.#backoffMs * 2);
-        this.#retryAtMs = this.#deps.now() + this.#backoffMs;
-        this.#deps.log.debug("replication publish failed, retrying", { in_ms: this.#backoffMs, error: String((failed as PromiseRejectedResult).reason?.message ?? failed) });
-        return;
-      }
-      this.#backoffMs = 0;
+  #pump(): void {
+    const kv = this.#kv;
+    if (kv === null || this.#stopped || !this.#link.up || this.#deps.now() < this.#retryAtMs) return;
+    const room = MAX_IN_FLIGHT - this.#inFlight.size;
+    if (room <= 0) return;
+    let items: OutboxItem[];
+    try {
+      if (this.#db.noticeChanges() > 0) this.#deps.onChanged(); // local edits: the route table too
+      items = this.#db.pending(room, (id) => this.#inFlight.has(id));
+    } catch (err) {
+      this.#deps.log.debug("replication: routing.db unreadable, publishing at the next tick", { error: (err as Error).message });
+      return;
     }
+    for (const item of items) {
+      const answered = this.#publishOne(kv, item).then(
+        (acked) => {
+          if (acked === null) return; // merged: still pending, published again with the revision found
+          this.#db.acknowledge(acked.item, acked.revision);
+          this.#published++;
+          this.#backoffMs = 0;
+        },
+        (err) => {
+          if (this.#deps.now() < this.#retryAtMs) return; // already backing off (several failed together)
+          this.#backoffMs = Math.min(MAX_BACKOFF_MS, this.#backoffMs === 0 ? 100 : this.#backoffMs * 2);
+          this.#retryAtMs = this.#deps.now() + this.#backoffMs;
+          this.#deps.log.debug("replication publish failed, retrying", { in_ms: this.#backoffMs, error: String((err as Error)?.message ?? err) });
+        },
+      ).finally(() => {
+        this.#inFlight.delete(item.id);
+        this.#afterAnswers();
+      });
+      this.#inFlight.set(item.id, answered);
+    }
+  }
+
+  /** Answers came: record the acks if routing.db is free, and publish what waits (once per macrotask). */
+  #afterAnswers(): void {
+    if (this.#pumpScheduled) return;
+    this.#pumpScheduled = true;
+    setTimeout(() => {
+      this.#pumpScheduled = false;
+      this.#recordAcked();
+      if (this.#db.hasUnpublished) this.#pump();
+    }, 0);
   }
 
   /** Records the acks (and stamps) in routing.db if its write lock is free right now (else a later tick does). */
@@ -291,7 +303,7 @@ export class Replicator {
   #watch(): void {
     const kv = this.#kv;
     if (kv === null || !this.#link.up) return;
-    const state: WatchState = { closed: false, startedAtMs: this.#deps.now(), stop: () => {}, inbox: [], scheduled: false };
+    const state: WatchState = { closed: false, startedAtMs: this.#deps.now(), stop: () => {}, inbox: [], scheduled: false, parked: false };
     this.#watcher = state;
     void (async () => {
       try {
@@ -304,7 +316,7 @@ export class Replicator {
         if (state.closed) iter.stop();
         for await (const e of iter) {
           if (state.closed) break;
-          state.inbox.push(e);
+          state.inbox.push({ change: this.#change(e), createdMs: e.created.getTime() });
           // Applied once every entry already received is in (a macrotask later): one transaction for all.
           if (!state.scheduled) {
             state.scheduled = true;
@@ -338,16 +350,16 @@ export class Replicator {
     }
     const batch = state.inbox.splice(0, APPLY_BATCH);
     if (batch.length === 0) return;
-    const changes = batch.map((e) => this.#change(e));
     let result;
     try {
       // Without waiting for the write lock: this runs on the event loop (the data path's, the publisher's).
-      result = this.#db.applyBatch(changes, 0);
+      result = this.#db.applyBatch(batch.map((b) => b.change), 0);
     } catch (err) {
       if (isBusy(err) && state.inbox.length + batch.length <= MAX_INBOX) {
-        // Another connection holds routing.db (a burst of commits): keep the entries, a later tick applies them.
+        // Another connection holds routing.db (a burst of commits): keep the entries; the next tick
+        // tries again (entries arriving meanwhile only queue).
         state.inbox.unshift(...batch);
-        this.#deps.log.debug("replication: routing.db busy, applying at a later tick", { entries: state.inbox.length });
+        state.scheduled = state.parked = true;
         return;
       }
       // Anything else (or too much waiting): a new watcher resumes from the last applied revision.
@@ -361,7 +373,7 @@ export class Replicator {
     }
     this.#applied += result.applied;
     this.#conflicts += result.conflicts;
-    this.#lag = Math.max(0, this.#deps.now() - batch[batch.length - 1]!.created.getTime());
+    this.#lag = Math.max(0, this.#deps.now() - batch[batch.length - 1]!.createdMs);
     if (result.changed) this.#deps.onChanged();
     if (this.#outbox > 0) this.#outboxStale = true; // an applied version may have dropped a losing local change
   }
@@ -538,7 +550,7 @@ export class Replicator {
   async stop(): Promise<void> {
     this.#stopped = true;
     this.#restartWatch();
-    await this.#publishing?.catch(() => {});
+    await Promise.allSettled([...this.#inFlight.values()]);
     try {
       this.#db.record(this.#db.writeBusyMs); // a clean stop records its acks (a crash publishes them again)
     } catch {
@@ -555,6 +567,9 @@ interface WatchState {
   startedAtMs: number;
   stop(): void;
   /** Received, not yet applied (in revision order). */
-  readonly inbox: KvEntry[];
+  readonly inbox: { readonly change: WatchedChange; readonly createdMs: number }[];
+  /** A drain is due (a macrotask, or the next tick when parked). */
   scheduled: boolean;
+  /** routing.db was busy: the next tick drains. */
+  parked: boolean;
 }
