@@ -367,7 +367,11 @@ export class ReplicaDb {
       let applied = 0, conflicts = 0, changed = false, last = 0;
       for (const c of changes) {
         last = Math.max(last, c.revision);
-        if (c.kind === "entry") {
+        if (c.kind === "entry" && this.#isOwnEcho(c.entry)) {
+          // This POP's own publish coming back, its stamp only in memory (written by the flush above):
+          // nothing to merge, the key's revision only (a burst at this POP returns thousands of these).
+          this.db.run("UPDATE replication_keys SET revision = ? WHERE id = ? AND revision < ?", [c.revision, c.entry.id, c.revision]);
+        } else if (c.kind === "entry") {
           const r = this.#applyEntry(c.entry, c.revision);
           if (c.entry.origin !== this.popId) applied++;
           if (r.conflict) conflicts++;
@@ -383,6 +387,12 @@ export class ReplicaDb {
       this.#setRevision(last);
       return { applied, conflicts, changed };
     }, waitMs);
+  }
+
+  /** A version this POP published and has not recorded yet (its stamp or ack is in memory). */
+  #isOwnEcho(entry: ReplicatedEntry): boolean {
+    if (entry.origin !== this.popId) return false;
+    return this.#stamps.get(entry.id)?.hlc === entry.hlc || this.#acks.get(entry.id)?.hlc === entry.hlc;
   }
 
   #applyEntry(entry: ReplicatedEntry, revision: number): ApplyResult {

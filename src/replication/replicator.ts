@@ -35,12 +35,16 @@ export interface ReplicatorDeps {
   readonly heartbeatTtlMs: number;
   readonly log: Logger;
   readonly now: () => number;
-  /** routing.db changed (remote rows applied, or a local edit noticed): refresh the route table now. */
+  /** routing.db changed (remote rows applied, or a local edit noticed): refresh the route table now
+   *  (asked at most every ROUTES_MIN_INTERVAL_MS while changes keep coming). */
   readonly onChanged: () => void;
 }
 
 /** How often tick() should run: local edits are noticed within this. */
 export const REPLICATION_TICK_MS = 20;
+/** Route refreshes asked by replication at most this often (the first change after a quiet spell at
+ *  once): each re-reads every backend, and a burst of changes would refresh back to back. */
+export const ROUTES_MIN_INTERVAL_MS = 100;
 /** Publishes awaiting their answer at most. */
 const MAX_IN_FLIGHT = 256;
 /** Watched entries applied per transaction at most: a 10,000-entry catch-up is ~40 commits, and the
@@ -66,6 +70,8 @@ export class Replicator {
   /** Keys being published, each with its publish (a key is published again only once answered). */
   readonly #inFlight = new Map<string, Promise<void>>();
   #pumpScheduled = false;
+  #routesAtMs = -Infinity;
+  #routesStale = false;
   #retryAtMs = 0;
   #backoffMs = 0;
   #watcher: WatchState | null = null;
@@ -131,7 +137,7 @@ export class Replicator {
       if (dv !== this.#dataVersion) {
         // Another connection committed: a CLI/API/sqlite3 edit (or only the route sync's live counts).
         // Reads only (WAL: never waits for a writer); stamping is in memory.
-        if (this.#db.noticeChanges() > 0) this.#deps.onChanged();
+        if (this.#db.noticeChanges() > 0) this.#routesChanged();
         this.#dataVersion = dv;
         this.#outbox = this.#db.outboxDepth();
       }
@@ -141,6 +147,7 @@ export class Replicator {
       this.#deps.log.debug("replication: routing.db busy, retrying next tick", { error: (err as Error).message });
       return;
     }
+    if (this.#routesStale && nowMs - this.#routesAtMs >= ROUTES_MIN_INTERVAL_MS) this.#routesChanged();
     if (this.#outboxStale) {
       this.#outboxStale = false;
       this.#outbox = this.#db.outboxDepth();
@@ -167,6 +174,15 @@ export class Replicator {
       this.#presenceAtMs = nowMs + this.#presenceMs;
       this.#presenceRound = this.#exchangePresence(nowMs).finally(() => { this.#presenceRound = null; });
     }
+  }
+
+  /** routing.db changed: the route table is refreshed now, or within ROUTES_MIN_INTERVAL_MS of the last refresh. */
+  #routesChanged(): void {
+    const nowMs = this.#deps.now();
+    this.#routesStale = nowMs - this.#routesAtMs < ROUTES_MIN_INTERVAL_MS;
+    if (this.#routesStale) return; // the tick refreshes it
+    this.#routesAtMs = nowMs;
+    this.#deps.onChanged();
   }
 
   #onUp(nc: NatsConnection): void {
@@ -229,7 +245,7 @@ export class Replicator {
     if (room <= 0) return;
     let items: OutboxItem[];
     try {
-      if (this.#db.noticeChanges() > 0) this.#deps.onChanged(); // local edits: the route table too
+      if (this.#db.noticeChanges() > 0) this.#routesChanged(); // local edits: the route table too
       items = this.#db.pending(room, (id) => this.#inFlight.has(id));
     } catch (err) {
       this.#deps.log.debug("replication: routing.db unreadable, publishing at the next tick", { error: (err as Error).message });
@@ -374,7 +390,7 @@ export class Replicator {
     this.#applied += result.applied;
     this.#conflicts += result.conflicts;
     this.#lag = Math.max(0, this.#deps.now() - batch[batch.length - 1]!.createdMs);
-    if (result.changed) this.#deps.onChanged();
+    if (result.changed) this.#routesChanged();
     if (this.#outbox > 0) this.#outboxStale = true; // an applied version may have dropped a losing local change
   }
 
@@ -400,7 +416,7 @@ export class Replicator {
     const result = this.#db.apply(change.entry, e.revision, false);
     if (change.entry.origin !== this.#deps.config.popId) this.#applied++;
     if (result.conflict) this.#conflicts++;
-    if (result.changed) this.#deps.onChanged();
+    if (result.changed) this.#routesChanged();
     this.#outboxStale = true;
   }
 
@@ -420,7 +436,7 @@ export class Replicator {
     const removed = this.#db.forgetAbsent((id) => present.has(keyOf(id)), applied);
     this.#db.setReconciledThrough(purged);
     this.#deps.log.info("replication: tombstones were purged while this POP was away, re-read the bucket's keys", { applied_revision: applied, purged_through: purged, keys: present.size, removed: removed.length });
-    if (removed.length > 0) this.#deps.onChanged();
+    if (removed.length > 0) this.#routesChanged();
   }
 
   /** The lowest live POP purges tombstones (and then their markers) older than the TTL. */
@@ -544,7 +560,7 @@ export class Replicator {
     for (const id of ids) this.#deps.log.info("backend deregistered: its registering POP is gone", { id, ttl_secs: ttl / 1000 });
     this.#db.noticeChanges();
     this.#outbox = this.#db.outboxDepth();
-    this.#deps.onChanged();
+    this.#routesChanged();
   }
 
   async stop(): Promise<void> {
