@@ -262,12 +262,14 @@ export class ReplicaDb {
          FROM backend_changes c WHERE c.seq > ? ORDER BY c.seq`,
         [this.#changeSeq],
       );
-      if (rows.length === 0 || Number(rows[0]!.seq) === this.#changeSeq + 1) {
+      const contiguous = rows.length > 0 ? Number(rows[0]!.seq) === this.#changeSeq + 1
+        : Number(this.db.get("SELECT COALESCE(MAX(seq), 0) AS seq FROM backend_changes")?.seq ?? 0) >= this.#changeSeq; // not renumbered
+      if (contiguous) {
         for (const r of rows) if (Number(r.queued) === 1) this.#dirty.add(String(r.id));
         if (rows.length > 0) this.#changeSeq = Number(rows[rows.length - 1]!.seq);
         return this.#dirty.size - before;
       }
-      // A gap: entries were pruned (or removed by hand) before they were read.
+      // A gap: entries were pruned (or removed, renumbered by hand) before they were read.
     }
     // The sequence first: a change committed between the two reads is read again later, never missed.
     this.#changeSeq = Number(this.db.get("SELECT COALESCE(MAX(seq), 0) AS seq FROM backend_changes")?.seq ?? 0);
