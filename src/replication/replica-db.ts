@@ -76,7 +76,7 @@ interface MemoryStamp {
 }
 
 /** Busy timeout of the ordinary write transactions: short, they run on the event loop. */
-export const WRITE_BUSY_MS = 50;
+const WRITE_BUSY_MS = 50;
 
 const META_REVISION = "replication_revision";
 const META_STREAM = "replication_stream";
@@ -156,7 +156,8 @@ export class ReplicaDb {
       );
     }
     for (const [id, a] of this.#acks) this.db.run("DELETE FROM replication_outbox WHERE id = ? AND n = ? AND hlc = ?", [id, a.n, a.hlc]);
-    for (const [id, revision] of this.#revisions) this.db.run("UPDATE replication_keys SET revision = ? WHERE id = ?", [revision, id]);
+    // Only forward (an ack may come after a newer version was applied), except 0: the key was purged.
+    for (const [id, revision] of this.#revisions) this.db.run("UPDATE replication_keys SET revision = ? WHERE id = ? AND (revision < ? OR ? = 0)", [revision, id, revision, revision]);
   }
 
   /** Stamps and acks held in memory only (record() writes them). */
@@ -297,13 +298,13 @@ export class ReplicaDb {
       ids.push(id);
       if (ids.length >= limit) break;
     }
+    if (ids.length === 0) return [];
     const rows = this.db.all(
       `SELECT o.id AS oid, o.n AS n, o.hlc AS ohlc, o.at_ms AS at_ms, k.origin AS korigin, k.owner AS kowner, k.revision AS krev, b.*
        FROM replication_outbox o LEFT JOIN replication_keys k ON k.id = o.id LEFT JOIN backends b ON b.id = o.id
        WHERE o.id IN (SELECT value FROM json_each(?)) ORDER BY o.at_ms, o.id`,
       [JSON.stringify(ids)],
     );
-    if (ids.length === 0) return [];
     const found = new Set<string>();
     const items: OutboxItem[] = [];
     for (const r of rows) {
@@ -327,7 +328,7 @@ export class ReplicaDb {
         this.#dirty.delete(id); // published; out of the outbox at the next record
         continue;
       }
-      items.push({ id, n, revision: this.#revisions.get(id) ?? Number(r.krev ?? 0), entry: { id, hlc, origin, owner, row: exists ? replicatedRow(r) : null } });
+      items.push({ id, n, revision: this.#expectedRevision(id, Number(r.krev ?? 0)), entry: { id, hlc, origin, owner, row: exists ? replicatedRow(r) : null } });
     }
     for (const id of ids) if (!found.has(id)) this.#dirty.delete(id); // no longer queued
     return items;
@@ -336,10 +337,16 @@ export class ReplicaDb {
   /** JetStream stored the item at `revision` (in memory; record() or the next write transaction writes it). */
   acknowledge(item: OutboxItem, revision: number): void {
     this.#acks.set(item.id, { n: item.n, hlc: item.entry.hlc });
-    this.#revisions.set(item.id, revision);
+    this.#revisions.set(item.id, Math.max(revision, this.#revisions.get(item.id) ?? 0));
   }
 
-  /** Acknowledged and recorded at once, waiting for the write lock (tests, and a clean stop). */
+  /** The revision a publish of `id` expects: the newest known (0, set after a purge, means "create"). */
+  #expectedRevision(id: string, recorded: number): number {
+    const known = this.#revisions.get(id);
+    return known === undefined ? recorded : known === 0 ? 0 : Math.max(known, recorded);
+  }
+
+  /** Acknowledged and recorded at once, waiting for the write lock (tests). */
   published(item: OutboxItem, revision: number): void {
     this.acknowledge(item, revision);
     this.#transaction(() => {});

@@ -279,6 +279,7 @@ export class Replicator {
     this.#pumpScheduled = true;
     setTimeout(() => {
       this.#pumpScheduled = false;
+      if (this.#stopped) return; // stop() records what is left
       this.#recordAcked();
       if (this.#db.hasUnpublished) this.#pump();
     }, 0);
