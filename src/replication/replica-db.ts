@@ -1,10 +1,34 @@
 // The replication side of one POP's routing.db: the outbox of local changes (filled by a trigger on
 // the change log, migrations.ts step 3), the stamp of every replicated key (replication_keys: HLC,
 // origin, owner, tombstone, last bucket revision seen) and the last applied bucket revision
-// (store_meta). Its own connection; every method is one short transaction (a watched batch: one
+// (store_meta). Its own connection; every write is one short transaction (a watched batch: one
 // transaction of at most a few hundred entries).
+//
+// Publishing needs no write lock. Another connection committing in a tight loop (a script, a bulk
+// import) holds routing.db's write lock almost without a break; in WAL mode reads never wait, so the
+// publisher reads the outbox, stamps new changes in memory, publishes them at once, and records
+// stamps and acknowledgements later, in whichever write transaction gets the lock first:
+//
+//   outbox row (id, n, hlc NULL) ──read (no lock)──► stamp in memory (#stamps) ──► publish (CAS on the
+//   key's last revision: #revisions, else replication_keys) ──ack──► #acks, #revisions
+//   every write transaction first writes #stamps, #acks and #revisions (#flush), so LWW decisions and
+//   the outbox delete (which matches id, n and hlc) see exactly what was published; record() is such
+//   a transaction on its own, tried without waiting for the lock.
+//
+// Crash between publish and record: an acknowledged CLI/API write is never lost. Its outbox row (filled
+// by a trigger in the writer's own transaction) leaves the outbox only when an ack of exactly that
+// (id, n, stamp) is recorded, or when a later version from elsewhere wins LWW over it. A POP that dies
+// with stamps or acks only in memory finds the rows still in its outbox on restart, stamps them again
+// and publishes them again, expecting the revision it had recorded: the bucket moved on (its own
+// unrecorded publish is there), so the publish is refused and what is there is merged
+// (replicator.ts #publishOne; the watcher also delivers it). The new stamp may equal or precede the
+// lost one (the clock restarts from the recorded stamps), so a version of this POP's own that is not
+// older than its pending change and holds other values is not LWW-merged: the pending change is newer
+// by construction (this POP published that version from its own rows, and every later local edit left
+// a pending change), so it stays and is stamped after it (#applyEntry). A version holding the same
+// values is adopted or published again. Either way the bucket ends holding the POP's latest rows.
 import { formatHlc, nextHlc, observeHlc, parseHlc, ZERO_HLC, type Hlc } from "../core/hlc.ts";
-import { mergeDecision, type Merge } from "../core/lww.ts";
+import { compareStamps, mergeDecision, type Merge } from "../core/lww.ts";
 import { inTransaction, openSqlConnection, type SqlConnection } from "../store/sql-connection.ts";
 import { migrate } from "../store/migrations.ts";
 import { REPLICATED_COLUMNS, replicatedRow, sameRow, type ReplicatedEntry, type ReplicatedRow } from "./replicated-row.ts";
@@ -43,6 +67,17 @@ export interface ApplyResult {
   readonly changed: boolean;
 }
 
+/** A stamp given in memory and not yet written to routing.db (see the header). */
+interface MemoryStamp {
+  readonly n: number;
+  readonly hlc: string;
+  readonly owner: string | null;
+  readonly tombstone: boolean;
+}
+
+/** Busy timeout of the ordinary write transactions: short, they run on the event loop. */
+const WRITE_BUSY_MS = 50;
+
 const META_REVISION = "replication_revision";
 const META_STREAM = "replication_stream";
 const META_RECONCILED = "replication_reconciled";
@@ -50,21 +85,34 @@ const INSERT_COLUMNS = [...REPLICATED_COLUMNS, "origin"];
 
 export class ReplicaDb {
   #clock: Hlc = ZERO_HLC;
+  /** Stamped here (published or about to be), not yet in routing.db. */
+  #stamps = new Map<string, MemoryStamp>();
+  /** Acknowledged by JetStream, not yet out of the outbox: never published again meanwhile. */
+  #acks = new Map<string, { readonly n: number; readonly hlc: string }>();
+  /** The key's last bucket revision as known here, newer than routing.db's (acks, refused publishes). */
+  #revisions = new Map<string, number>();
+  /** Ids whose outbox row may need publishing: new changes (read from the change log), refused publishes. */
+  #dirty = new Set<string>();
+  /** Last change-log entry read; null: read the whole outbox (at start, after a reset or a gap). */
+  #changeSeq: number | null = null;
+  #busyMs = -1;
 
   private readonly db: SqlConnection;
   readonly popId: string;
-  private constructor(db: SqlConnection, popId: string) {
+  readonly writeBusyMs: number;
+  private constructor(db: SqlConnection, popId: string, writeBusyMs: number) {
     this.db = db;
     this.popId = popId;
+    this.writeBusyMs = writeBusyMs;
     const row = db.get("SELECT MAX(hlc) AS hlc FROM replication_keys");
     this.#clock = (typeof row?.hlc === "string" ? parseHlc(row.hlc) : null) ?? ZERO_HLC;
   }
 
   /** Opens (and migrates) routing.db. A short busy timeout: this runs on the data path's thread. */
-  static open(path: string, popId: string, busyTimeoutMs = 200): ReplicaDb {
+  static open(path: string, popId: string, busyTimeoutMs = WRITE_BUSY_MS): ReplicaDb {
     const db = openSqlConnection(path);
     try {
-      db.exec(`PRAGMA busy_timeout = ${busyTimeoutMs}`);
+      db.exec(`PRAGMA busy_timeout = ${Math.max(busyTimeoutMs, 200)}`); // migrations: once, at start
       db.get("PRAGMA journal_mode = WAL");
       db.exec("PRAGMA synchronous = NORMAL");
       migrate(db);
@@ -72,7 +120,64 @@ export class ReplicaDb {
       db.close();
       throw err;
     }
-    return new ReplicaDb(db, popId);
+    return new ReplicaDb(db, popId, busyTimeoutMs);
+  }
+
+  /**
+   * BEGIN IMMEDIATE … COMMIT around `fn`, after writing what is only in memory (#flush): every write
+   * transaction sees the stamps and acks of what was published. `waitMs`: how long to wait for the
+   * write lock (0: fail at once with SQLITE_BUSY, the caller tries again later).
+   */
+  #transaction<T>(fn: () => T, waitMs = this.writeBusyMs): T {
+    if (this.#busyMs !== waitMs) {
+      this.db.exec(`PRAGMA busy_timeout = ${waitMs}`);
+      this.#busyMs = waitMs;
+    }
+    const result = inTransaction(this.db, "BEGIN IMMEDIATE", () => {
+      this.#flush();
+      return fn();
+    });
+    // Committed: what was only in memory is in routing.db now.
+    this.#stamps.clear();
+    this.#acks.clear();
+    this.#revisions.clear();
+    return result;
+  }
+
+  /** Writes the in-memory stamps, then acks and revisions (inside a write transaction). */
+  #flush(): void {
+    for (const [id, s] of this.#stamps) {
+      // The outbox row gets its stamp if it is still that change (a newer one is stamped later, after it).
+      this.db.run("UPDATE replication_outbox SET hlc = ? WHERE id = ? AND n = ? AND hlc IS NULL", [s.hlc, id, s.n]);
+      this.db.run(
+        `INSERT INTO replication_keys (id, hlc, origin, owner, tombstone) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (id) DO UPDATE SET hlc = excluded.hlc, origin = excluded.origin, owner = excluded.owner, tombstone = excluded.tombstone`,
+        [id, s.hlc, this.popId, s.owner, s.tombstone ? 1 : 0],
+      );
+    }
+    for (const [id, a] of this.#acks) this.db.run("DELETE FROM replication_outbox WHERE id = ? AND n = ? AND hlc = ?", [id, a.n, a.hlc]);
+    // Only forward (an ack may come after a newer version was applied), except 0: the key was purged.
+    for (const [id, revision] of this.#revisions) this.db.run("UPDATE replication_keys SET revision = ? WHERE id = ? AND (revision < ? OR ? = 0)", [revision, id, revision, revision]);
+  }
+
+  /** Stamps and acks held in memory only (record() writes them). */
+  get unrecorded(): number {
+    return this.#stamps.size + this.#acks.size + this.#revisions.size;
+  }
+
+  /**
+   * Writes the in-memory stamps and acks to routing.db if the write lock is free within `waitMs`
+   * (default: not at all). False when it was busy: they stay in memory for the next try.
+   */
+  record(waitMs = 0): boolean {
+    if (this.unrecorded === 0) return true;
+    try {
+      this.#transaction(() => {}, waitMs);
+      return true;
+    } catch (err) {
+      if (isBusy(err)) return false;
+      throw err;
+    }
   }
 
   /** Changes whenever another connection (CLI, API, sqlite3, the route sync) committed to the file. */
@@ -94,7 +199,7 @@ export class ReplicaDb {
   }
 
   setStreamIdentity(identity: string): void {
-    this.db.run("INSERT INTO store_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value", [META_STREAM, identity]);
+    this.#transaction(() => this.db.run("INSERT INTO store_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value", [META_STREAM, identity]));
   }
 
   /**
@@ -102,7 +207,7 @@ export class ReplicaDb {
    * with its current stamp, so the new bucket receives them (compare-and-set sorts out the rest).
    */
   resetBucket(identity: string): void {
-    inTransaction(this.db, "BEGIN IMMEDIATE", () => {
+    this.#transaction(() => {
       this.db.run("UPDATE replication_keys SET revision = 0");
       this.db.run("DELETE FROM store_meta WHERE key IN (?, ?)", [META_REVISION, META_RECONCILED]);
       this.db.run("INSERT INTO store_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value", [META_STREAM, identity]);
@@ -110,11 +215,12 @@ export class ReplicaDb {
         ON CONFLICT (id) DO NOTHING`);
       this.db.run(`INSERT INTO replication_outbox (id, at_ms) SELECT id, COALESCE(updated_at, 0) FROM backends WHERE true ON CONFLICT (id) DO NOTHING`);
     });
+    this.#changeSeq = null; // rows queued without the change log: read the whole outbox
   }
 
   /** Gives every unstamped outbox row its HLC stamp (at the time of the change); returns how many. */
   stampPending(onlyId?: string): number {
-    return inTransaction(this.db, "BEGIN IMMEDIATE", () => this.#stamp(onlyId));
+    return this.#transaction(() => this.#stamp(onlyId));
   }
 
   #stamp(onlyId?: string): number {
@@ -127,9 +233,7 @@ export class ReplicaDb {
       const hlc = formatHlc(this.#clock);
       const current = this.db.get("SELECT last_heartbeat_ms FROM backends WHERE id = ?", [id]);
       const known = this.db.get("SELECT owner FROM replication_keys WHERE id = ?", [id]);
-      const knownOwner = typeof known?.owner === "string" ? known.owner : null;
-      // Registered here (heartbeats arrive here) → this POP owns its expiry; else keep the owner it had.
-      const owner = current !== undefined && current.last_heartbeat_ms !== null ? this.popId : knownOwner !== this.popId ? knownOwner : null;
+      const owner = this.#ownerOf(current !== undefined && current.last_heartbeat_ms !== null, known?.owner);
       this.db.run("UPDATE replication_outbox SET hlc = ? WHERE id = ?", [hlc, id]);
       this.db.run(
         `INSERT INTO replication_keys (id, hlc, origin, owner, tombstone) VALUES (?, ?, ?, ?, ?)
@@ -140,56 +244,112 @@ export class ReplicaDb {
     return rows.length;
   }
 
-  /** Stamped outbox rows, oldest change first, as the entries to publish. */
-  pending(limit: number): OutboxItem[] {
-    const rows = this.db.all(
-      `SELECT o.id AS oid, o.n AS n, o.hlc AS ohlc, k.origin AS korigin, k.owner AS kowner, k.revision AS krev, b.*
-       FROM replication_outbox o LEFT JOIN replication_keys k ON k.id = o.id LEFT JOIN backends b ON b.id = o.id
-       WHERE o.hlc IS NOT NULL ORDER BY o.at_ms, o.id LIMIT ?`,
-      [limit],
-    );
-    return rows.map((r) => ({
-      id: String(r.oid),
-      n: Number(r.n),
-      revision: Number(r.krev ?? 0),
-      entry: {
-        id: String(r.oid),
-        hlc: String(r.ohlc),
-        origin: typeof r.korigin === "string" ? r.korigin : this.popId,
-        owner: typeof r.kowner === "string" ? r.kowner : null,
-        row: r.id === null || r.id === undefined ? null : replicatedRow(r),
-      },
-    }));
-  }
-
-  /** JetStream stored the item at `revision`: out of the outbox, unless the id changed again since. */
-  published(item: OutboxItem, revision: number): void {
-    this.publishedAll([{ item, revision }]);
-  }
-
-  /** Several acknowledged publishes in one transaction (a batch of the publisher). */
-  publishedAll(acked: readonly { readonly item: OutboxItem; readonly revision: number }[]): void {
-    if (acked.length === 0) return;
-    inTransaction(this.db, "BEGIN IMMEDIATE", () => this.#published(acked));
+  /** Registered here (heartbeats arrive here) → this POP owns its expiry; else the owner it had. */
+  #ownerOf(heartbeatsHere: boolean, knownOwner: unknown): string | null {
+    if (heartbeatsHere) return this.popId;
+    return typeof knownOwner === "string" && knownOwner !== this.popId ? knownOwner : null;
   }
 
   /**
-   * The publisher's one write per round: records the acknowledged publishes of the last round and
-   * stamps the changes made since, in ONE transaction (under a burst of commits by another
-   * connection the write lock is scarce). Returns how many changes it stamped.
+   * Reads the local changes committed since the last call (the change log, by sequence; the whole
+   * outbox at the first call, after a reset, or when the log was pruned past the last one read) and
+   * notes their ids for pending(). Read-only: never waits for the write lock. Returns how many.
    */
-  settle(acked: readonly { readonly item: OutboxItem; readonly revision: number }[]): number {
-    return inTransaction(this.db, "BEGIN IMMEDIATE", () => {
-      this.#published(acked);
-      return this.#stamp();
-    });
+  noticeChanges(): number {
+    const before = this.#dirty.size;
+    if (this.#changeSeq !== null) {
+      const rows = this.db.all(
+        `SELECT c.seq AS seq, c.id AS id, EXISTS (SELECT 1 FROM replication_outbox o WHERE o.id = c.id) AS queued
+         FROM backend_changes c WHERE c.seq > ? ORDER BY c.seq`,
+        [this.#changeSeq],
+      );
+      const contiguous = rows.length > 0 ? Number(rows[0]!.seq) === this.#changeSeq + 1
+        : Number(this.db.get("SELECT COALESCE(MAX(seq), 0) AS seq FROM backend_changes")?.seq ?? 0) >= this.#changeSeq; // not renumbered
+      if (contiguous) {
+        for (const r of rows) if (Number(r.queued) === 1) this.#dirty.add(String(r.id));
+        if (rows.length > 0) this.#changeSeq = Number(rows[rows.length - 1]!.seq);
+        return this.#dirty.size - before;
+      }
+      // A gap: entries were pruned (or removed, renumbered by hand) before they were read.
+    }
+    // The sequence first: a change committed between the two reads is read again later, never missed.
+    this.#changeSeq = Number(this.db.get("SELECT COALESCE(MAX(seq), 0) AS seq FROM backend_changes")?.seq ?? 0);
+    for (const r of this.db.all("SELECT id FROM replication_outbox ORDER BY at_ms, id")) this.#dirty.add(String(r.id));
+    return this.#dirty.size - before;
   }
 
-  #published(acked: readonly { readonly item: OutboxItem; readonly revision: number }[]): void {
-    for (const { item, revision } of acked) {
-      this.db.run("DELETE FROM replication_outbox WHERE id = ? AND n = ? AND hlc = ?", [item.id, item.n, item.entry.hlc]);
-      this.db.run("UPDATE replication_keys SET revision = ? WHERE id = ? AND revision < ?", [revision, item.id, revision]);
+  /** Whether local changes wait to be published (as far as noticed). */
+  get hasUnpublished(): boolean {
+    return this.#dirty.size > 0;
+  }
+
+  /**
+   * The local changes to publish, oldest first: outbox rows not published yet (or published and
+   * refused), each with its stamp: the recorded one, else one given now in memory (see the header).
+   * Read-only (one SELECT): never waits for the write lock. The same items come back until acknowledged.
+   * `busy`: ids left out (being published).
+   */
+  pending(limit: number, busy: (id: string) => boolean = () => false): OutboxItem[] {
+    this.noticeChanges();
+    if (this.#dirty.size === 0) return [];
+    const ids: string[] = [];
+    for (const id of this.#dirty) {
+      if (busy(id)) continue;
+      ids.push(id);
+      if (ids.length >= limit) break;
     }
+    if (ids.length === 0) return [];
+    const rows = this.db.all(
+      `SELECT o.id AS oid, o.n AS n, o.hlc AS ohlc, o.at_ms AS at_ms, k.origin AS korigin, k.owner AS kowner, k.revision AS krev, b.*
+       FROM replication_outbox o LEFT JOIN replication_keys k ON k.id = o.id LEFT JOIN backends b ON b.id = o.id
+       WHERE o.id IN (SELECT value FROM json_each(?)) ORDER BY o.at_ms, o.id`,
+      [JSON.stringify(ids)],
+    );
+    const found = new Set<string>();
+    const items: OutboxItem[] = [];
+    for (const r of rows) {
+      const id = String(r.oid), n = Number(r.n);
+      found.add(id);
+      const exists = r.id !== null && r.id !== undefined;
+      let hlc: string, origin: string, owner: string | null;
+      if (r.ohlc === null || r.ohlc === undefined) {
+        let s = this.#stamps.get(id);
+        if (s === undefined || s.n !== n) {
+          this.#clock = nextHlc(this.#clock, Number(r.at_ms));
+          s = { n, hlc: formatHlc(this.#clock), owner: this.#ownerOf(exists && r.last_heartbeat_ms !== null, r.kowner), tombstone: !exists };
+          this.#stamps.set(id, s);
+        }
+        [hlc, origin, owner] = [s.hlc, this.popId, s.owner];
+      } else {
+        [hlc, origin, owner] = [String(r.ohlc), typeof r.korigin === "string" ? r.korigin : this.popId, typeof r.kowner === "string" ? r.kowner : null];
+      }
+      const ack = this.#acks.get(id);
+      if (ack !== undefined && ack.n === n && ack.hlc === hlc) {
+        this.#dirty.delete(id); // published; out of the outbox at the next record
+        continue;
+      }
+      items.push({ id, n, revision: this.#expectedRevision(id, Number(r.krev ?? 0)), entry: { id, hlc, origin, owner, row: exists ? replicatedRow(r) : null } });
+    }
+    for (const id of ids) if (!found.has(id)) this.#dirty.delete(id); // no longer queued
+    return items;
+  }
+
+  /** JetStream stored the item at `revision` (in memory; record() or the next write transaction writes it). */
+  acknowledge(item: OutboxItem, revision: number): void {
+    this.#acks.set(item.id, { n: item.n, hlc: item.entry.hlc });
+    this.#revisions.set(item.id, Math.max(revision, this.#revisions.get(item.id) ?? 0));
+  }
+
+  /** The revision a publish of `id` expects: the newest known (0, set after a purge, means "create"). */
+  #expectedRevision(id: string, recorded: number): number {
+    const known = this.#revisions.get(id);
+    return known === undefined ? recorded : known === 0 ? 0 : Math.max(known, recorded);
+  }
+
+  /** Acknowledged and recorded at once, waiting for the write lock (tests). */
+  published(item: OutboxItem, revision: number): void {
+    this.acknowledge(item, revision);
+    this.#transaction(() => {});
   }
 
   /**
@@ -197,7 +357,7 @@ export class ReplicaDb {
    * (a pending local change is stamped first, so it takes part). Records the revision as applied.
    */
   apply(entry: ReplicatedEntry, revision: number, advance = true): ApplyResult {
-    return inTransaction(this.db, "BEGIN IMMEDIATE", () => {
+    return this.#transaction(() => {
       const result = this.#applyEntry(entry, revision);
       // A value read out of order (kv.get after a refused publish) must not move the watch position.
       if (advance) this.#setRevision(revision);
@@ -210,13 +370,17 @@ export class ReplicaDb {
    * of entries costs one commit per batch, not per entry), and moves the applied revision to the last
    * one in the same transaction: a crash applies the whole batch again, never half of it.
    */
-  applyBatch(changes: readonly WatchedChange[]): BatchResult {
+  applyBatch(changes: readonly WatchedChange[], waitMs = this.writeBusyMs): BatchResult {
     if (changes.length === 0) return { applied: 0, conflicts: 0, changed: false };
-    return inTransaction(this.db, "BEGIN IMMEDIATE", () => {
+    return this.#transaction(() => {
       let applied = 0, conflicts = 0, changed = false, last = 0;
       for (const c of changes) {
         last = Math.max(last, c.revision);
-        if (c.kind === "entry") {
+        if (c.kind === "entry" && this.#isOwnEcho(c.entry)) {
+          // This POP's own publish coming back, its stamp only in memory (written by the flush above):
+          // nothing to merge, the key's revision only (a burst at this POP returns thousands of these).
+          this.db.run("UPDATE replication_keys SET revision = ? WHERE id = ? AND revision < ?", [c.revision, c.entry.id, c.revision]);
+        } else if (c.kind === "entry") {
           const r = this.#applyEntry(c.entry, c.revision);
           if (c.entry.origin !== this.popId) applied++;
           if (r.conflict) conflicts++;
@@ -231,17 +395,33 @@ export class ReplicaDb {
       }
       this.#setRevision(last);
       return { applied, conflicts, changed };
-    });
+    }, waitMs);
+  }
+
+  /** A version this POP published and has not recorded yet (its stamp or ack is in memory). */
+  #isOwnEcho(entry: ReplicatedEntry): boolean {
+    if (entry.origin !== this.popId) return false;
+    return this.#stamps.get(entry.id)?.hlc === entry.hlc || this.#acks.get(entry.id)?.hlc === entry.hlc;
   }
 
   #applyEntry(entry: ReplicatedEntry, revision: number): ApplyResult {
     this.#stamp(entry.id);
     const incomingHlc = parseHlc(entry.hlc);
     if (incomingHlc !== null) this.#clock = observeHlc(this.#clock, incomingHlc);
-    const known = this.db.get("SELECT hlc, origin FROM replication_keys WHERE id = ?", [entry.id]);
+    const known = this.db.get("SELECT hlc, origin, owner FROM replication_keys WHERE id = ?", [entry.id]);
     const local = known === undefined ? null : { hlc: String(known.hlc), origin: String(known.origin) };
-    const decision = mergeDecision(local, entry);
     const pendingLocal = this.#pending(entry.id);
+    const own = entry.origin === this.popId;
+    if (own && pendingLocal && local !== null && compareStamps(entry, local) >= 0 && !this.#holds(entry, known?.owner)) {
+      // This POP published that version before a crash lost the record of its stamp; its pending
+      // change is newer (see the header): it stays, stamped after that version, and is published.
+      this.db.run("UPDATE replication_outbox SET hlc = NULL WHERE id = ?", [entry.id]);
+      this.#stamp(entry.id); // the clock has seen entry.hlc: the new stamp is later
+      this.db.run("UPDATE replication_keys SET revision = ? WHERE id = ? AND revision < ?", [revision, entry.id, revision]);
+      this.#dirty.add(entry.id);
+      return { decision: "keep", conflict: false, changed: false };
+    }
+    const decision = mergeDecision(local, entry);
     let changed = false;
     if (decision === "apply") {
       changed = this.#write(entry);
@@ -255,8 +435,16 @@ export class ReplicaDb {
     } else {
       this.db.run("UPDATE replication_keys SET revision = ? WHERE id = ? AND revision < ?", [revision, entry.id, revision]);
     }
-    const conflict = decision === "keep" || (decision === "apply" && pendingLocal && local !== null && local.origin === this.popId);
+    // A version of this POP's own that lost (an echo of an older publish) is no conflict.
+    const conflict = !own && (decision === "keep" || (decision === "apply" && pendingLocal && local !== null && local.origin === this.popId));
     return { decision, conflict, changed };
+  }
+
+  /** routing.db holds exactly the values of `entry` (row and owner). */
+  #holds(entry: ReplicatedEntry, knownOwner: unknown): boolean {
+    const stored = this.db.get("SELECT * FROM backends WHERE id = ?", [entry.id]);
+    const row = stored === undefined ? null : replicatedRow(stored);
+    return sameRow(row, entry.row) && (typeof knownOwner === "string" ? knownOwner : null) === entry.owner;
   }
 
   /**
@@ -280,9 +468,11 @@ export class ReplicaDb {
     return this.db.get("SELECT 1 AS p FROM replication_outbox WHERE id = ?", [id]) !== undefined;
   }
 
-  /** The bucket's last revision of a key, as a publish must expect it (0: the key holds nothing). */
+  /** The bucket's last revision of a key, as a publish must expect it (0: the key holds nothing).
+   *  In memory (no write lock); written with the next write transaction. */
   setKeyRevision(id: string, revision: number): void {
-    this.db.run("UPDATE replication_keys SET revision = ? WHERE id = ?", [revision, id]);
+    this.#revisions.set(id, revision);
+    this.#dirty.add(id);
   }
 
   /**
@@ -309,7 +499,7 @@ export class ReplicaDb {
       [upToRevision],
     ).map((r) => String(r.id)).filter((id) => !present(id));
     if (rows.length === 0) return [];
-    return inTransaction(this.db, "BEGIN IMMEDIATE", () => {
+    return this.#transaction(() => {
       const removed: string[] = [];
       for (const id of rows) {
         if (this.#pending(id)) continue;
@@ -327,12 +517,12 @@ export class ReplicaDb {
   }
 
   setReconciledThrough(revision: number): void {
-    this.db.run("INSERT INTO store_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value", [META_RECONCILED, String(revision)]);
+    this.#transaction(() => this.db.run("INSERT INTO store_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value", [META_RECONCILED, String(revision)]));
   }
 
   /** Records a revision as applied without an entry (a key that is not a backend's, a damaged value). */
   skip(revision: number): void {
-    this.#setRevision(revision);
+    this.#transaction(() => this.#setRevision(revision));
   }
 
   #setRevision(revision: number): void {
@@ -365,7 +555,7 @@ export class ReplicaDb {
       [this.popId],
     ).filter((r) => gone(String(r.owner)));
     if (rows.length === 0) return [];
-    return inTransaction(this.db, "BEGIN IMMEDIATE", () => {
+    return this.#transaction(() => {
       const ids: string[] = [];
       for (const r of rows) {
         if (this.db.run("UPDATE backends SET deleted = 1, source = 'replication', origin = NULL, updated_at = ? WHERE id = ? AND (deleted IS NULL OR deleted = 0)", [nowMs, String(r.id)]) > 0) ids.push(String(r.id));
@@ -387,4 +577,10 @@ export class ReplicaDb {
   close(): void {
     this.db.close();
   }
+}
+
+/** SQLITE_BUSY (another connection holds the write lock): try again later. */
+export function isBusy(err: unknown): boolean {
+  const e = err as { code?: unknown; message?: unknown };
+  return (typeof e?.code === "string" && e.code.startsWith("SQLITE_BUSY")) || /database is locked/i.test(String(e?.message ?? ""));
 }

@@ -2,8 +2,9 @@
 // JetStream KV bucket; bucket → last-writer-wins → routing.db → route table at once.
 //
 //   CLI / API / reaper / sqlite3 ──commit──► routing.db ──trigger──► replication_outbox
-//        tick: PRAGMA data_version moved? → stamp (HLC) → publish (compare-and-set on the key's
-//        last revision) → acked → out of the outbox            ─────────────►  KV <bucket>
+//        tick: PRAGMA data_version moved? → read the new changes (no lock) → stamp (HLC, in memory)
+//        → publish (compare-and-set on the key's last revision) ─────────────►  KV <bucket>
+//        → acked → recorded (out of the outbox) when routing.db's write lock is free (replica-db.ts)
 //   KV <bucket> ──watch (from the last applied revision)──► batch (≤ APPLY_BATCH) ──► LWW apply, one
 //        transaction per batch ──► routing.db ──► refresh routes
 //   tombstones older than the TTL: purged by the lowest live POP (tombstone-sweep.ts)
@@ -16,7 +17,7 @@ import { Kvm, type KV, type KvEntry } from "@nats-io/kv";
 import type { ReplicationConfig } from "../config.ts";
 import type { Logger } from "../lifecycle/log.ts";
 import { NatsLink } from "./nats-link.ts";
-import { ReplicaDb, type OutboxItem, type WatchedChange } from "./replica-db.ts";
+import { isBusy, ReplicaDb, type OutboxItem, type WatchedChange } from "./replica-db.ts";
 import { BACKEND_KEYS, decodeEntry, encodeEntry, idOfKey, keyOf } from "./replicated-row.ts";
 import { isWrongRevision, natsSweepBucket, readPurgedThrough } from "./nats-sweep-bucket.ts";
 import { sweepIntervalMs, sweepTombstones } from "./tombstone-sweep.ts";
@@ -34,16 +35,24 @@ export interface ReplicatorDeps {
   readonly heartbeatTtlMs: number;
   readonly log: Logger;
   readonly now: () => number;
-  /** routing.db changed (remote rows applied, or a local edit noticed): refresh the route table now. */
+  /** routing.db changed (remote rows applied, or a local edit noticed): refresh the route table now
+   *  (asked at most every ROUTES_MIN_INTERVAL_MS while changes keep coming). */
   readonly onChanged: () => void;
 }
 
-/** How often tick() should run: local edits are noticed within this. */
-export const REPLICATION_TICK_MS = 20;
-const BATCH = 256;
+/** How often tick() should run: local edits are noticed within this (a tick that finds nothing costs a
+ *  few microseconds: one PRAGMA data_version). */
+export const REPLICATION_TICK_MS = 10;
+/** Route refreshes asked by replication at most this often (the first change after a quiet spell at
+ *  once): each re-reads every backend, and a burst of changes would refresh back to back. */
+export const ROUTES_MIN_INTERVAL_MS = 100;
+/** Publishes awaiting their answer at most. */
+const MAX_IN_FLIGHT = 256;
 /** Watched entries applied per transaction at most: a 10,000-entry catch-up is ~40 commits, and the
  *  event loop (the data path) is never held by one batch for long. */
 export const APPLY_BATCH = 256;
+/** Watched entries kept while routing.db is busy; past this the watcher restarts from the applied revision. */
+const MAX_INBOX = 50_000;
 const MAX_BACKOFF_MS = 2000;
 /** How long a stopping POP tries to write its `stopped` presence. */
 const STOPPED_PRESENCE_MS = 2000;
@@ -59,9 +68,11 @@ export class Replicator {
   #pops: KV | null = null;
   #opening: Promise<void> | null = null;
   #dataVersion = -1;
-  #publishing: Promise<void> | null = null;
-  /** Publishes JetStream acknowledged that routing.db could not record yet (busy). */
-  #unrecorded: { item: OutboxItem; revision: number }[] = [];
+  /** Keys being published, each with its publish (a key is published again only once answered). */
+  readonly #inFlight = new Map<string, Promise<void>>();
+  #pumpScheduled = false;
+  #routesAtMs = -Infinity;
+  #routesStale = false;
   #retryAtMs = 0;
   #backoffMs = 0;
   #watcher: WatchState | null = null;
@@ -103,7 +114,7 @@ export class Replicator {
   }
 
   start(): void {
-    // The first tick stamps what changed while the POP was down (and retries while routing.db is busy).
+    // The first tick reads what changed while the POP was down.
     this.#dataVersion = -1;
     this.#outbox = this.#db.outboxDepth();
     this.#deps.log.info("replication starting", { pop: this.#deps.config.popId, servers: this.#deps.config.servers.join(","), bucket: this.#deps.config.bucket, outbox: this.#outbox, applied_revision: this.#db.appliedRevision() });
@@ -126,26 +137,28 @@ export class Replicator {
       const dv = this.#db.dataVersion();
       if (dv !== this.#dataVersion) {
         // Another connection committed: a CLI/API/sqlite3 edit (or only the route sync's live counts).
-        // While the publisher is running it stamps them itself (in the transaction that records its acks).
-        const stamped = this.#publishing === null ? this.#db.stampPending() : 0;
-        this.#dataVersion = dv; // only once stamped: a busy routing.db is tried again at the next tick
-        if (stamped > 0) this.#deps.onChanged();
+        // Reads only (WAL: never waits for a writer); stamping is in memory.
+        if (this.#db.noticeChanges() > 0) this.#routesChanged();
+        this.#dataVersion = dv;
         this.#outbox = this.#db.outboxDepth();
       }
+      // Stamps and acks reach routing.db when its write lock is free; never waited for here.
+      if (this.#db.unrecorded > 0 && this.#db.record(0)) this.#outboxStale = true;
     } catch (err) {
       this.#deps.log.debug("replication: routing.db busy, retrying next tick", { error: (err as Error).message });
       return;
     }
+    if (this.#routesStale && nowMs - this.#routesAtMs >= ROUTES_MIN_INTERVAL_MS) this.#routesChanged();
     if (this.#outboxStale) {
       this.#outboxStale = false;
       this.#outbox = this.#db.outboxDepth();
     }
-    if (this.#kv === null) return;
-    if (this.#outbox > 0 && this.#publishing === null && nowMs >= this.#retryAtMs) {
-      this.#publishing = this.#publish()
-        .catch((err) => { this.#deps.log.warn("replication: publishing failed, retrying", { error: (err as Error).message }); this.#retryAtMs = this.#deps.now() + MAX_BACKOFF_MS; })
-        .finally(() => { this.#publishing = null; });
+    if (this.#watcher !== null && this.#watcher.parked) {
+      this.#watcher.parked = false; // entries left by a busy routing.db: try again
+      this.#drain(this.#watcher);
     }
+    if (this.#kv === null) return;
+    if (this.#db.hasUnpublished) this.#pump();
     if (this.#watcher === null || this.#watcher.closed) this.#watch();
     if (nowMs >= this.#watchCheckAtMs && !this.#watchChecking) {
       this.#watchCheckAtMs = nowMs + WATCH_CHECK_MS;
@@ -162,6 +175,15 @@ export class Replicator {
       this.#presenceAtMs = nowMs + this.#presenceMs;
       this.#presenceRound = this.#exchangePresence(nowMs).finally(() => { this.#presenceRound = null; });
     }
+  }
+
+  /** routing.db changed: the route table is refreshed now, or within ROUTES_MIN_INTERVAL_MS of the last refresh. */
+  #routesChanged(): void {
+    const nowMs = this.#deps.now();
+    this.#routesStale = nowMs - this.#routesAtMs < ROUTES_MIN_INTERVAL_MS;
+    if (this.#routesStale) return; // the tick refreshes it
+    this.#routesAtMs = nowMs;
+    this.#deps.onChanged();
   }
 
   #onUp(nc: NatsConnection): void {
@@ -211,53 +233,65 @@ export class Replicator {
   // --- publishing -------------------------------------------------------------------------------
 
   /**
-   * Publishes the outbox, one round at a time: every stamped change of the round in flight at once
-   * (one ack wait per round, not per key), then ONE write transaction that records the acks and stamps
-   * the changes made meanwhile. Never rejects: routing.db busy (another connection holding the write
-   * lock through a burst of commits) or NATS refusing ends the round; the next tick starts another.
-   * Acks that could not be recorded yet are kept and recorded first (never published twice).
+   * Publishes the pending changes, each as soon as it is read, without waiting for the answers to
+   * earlier ones: a key waits only for its own last publish (whose revision the next one expects), at
+   * most MAX_IN_FLIGHT at once. Runs at every tick and after answers. Needs no write lock (stamps
+   * and acks stay in memory until routing.db can record them, replica-db.ts), so a burst of commits
+   * by another connection does not hold it back. NATS refusing backs off; nothing here throws.
    */
-  async #publish(): Promise<void> {
-    const kv = this.#kv!;
-    for (;;) {
-      if (this.#stopped || !this.#link.up) return;
-      let items: OutboxItem[];
-      try {
-        const stamped = this.#db.settle(this.#unrecorded);
-        this.#unrecorded = [];
-        if (stamped > 0) this.#deps.onChanged(); // local edits made during the last round
-        items = this.#db.pending(BATCH);
-      } catch (err) {
-        // Busy for longer than the busy timeout: the next tick tries again (the changes wait in the outbox).
-        this.#deps.log.debug("replication: routing.db busy, publishing at the next tick", { error: (err as Error).message });
-        this.#outboxStale = true;
-        return;
-      }
-      if (items.length === 0) break;
-      const results = await Promise.allSettled(items.map((item) => this.#publishOne(kv, item)));
-      const acked = results.flatMap((r) => (r.status === "fulfilled" && r.value !== null ? [r.value] : []));
-      this.#unrecorded = acked;
-      this.#published += acked.length;
-      const failed = results.find((r) => r.status === "rejected");
-      if (failed !== undefined) {
-        this.#backoffMs = Math.min(MAX_BACKOFF_MS, this.#backoffMs === 0 ? 100 : this.#backoffMs * 2);
-        this.#retryAtMs = this.#deps.now() + this.#backoffMs;
-        this.#deps.log.debug("replication publish failed, retrying", { in_ms: this.#backoffMs, error: String((failed as PromiseRejectedResult).reason?.message ?? failed) });
-        this.#recordAcked();
-        return;
-      }
-      this.#backoffMs = 0;
+  #pump(): void {
+    const kv = this.#kv;
+    if (kv === null || this.#stopped || !this.#link.up || this.#deps.now() < this.#retryAtMs) return;
+    const room = MAX_IN_FLIGHT - this.#inFlight.size;
+    if (room <= 0) return;
+    let items: OutboxItem[];
+    try {
+      if (this.#db.noticeChanges() > 0) this.#routesChanged(); // local edits: the route table too
+      items = this.#db.pending(room, (id) => this.#inFlight.has(id));
+    } catch (err) {
+      this.#deps.log.debug("replication: routing.db unreadable, publishing at the next tick", { error: (err as Error).message });
+      return;
     }
-    this.#outboxStale = true;
+    for (const item of items) {
+      const answered = this.#publishOne(kv, item).then(
+        (acked) => {
+          if (acked === null) return; // merged: still pending, published again with the revision found
+          this.#db.acknowledge(acked.item, acked.revision);
+          this.#published++;
+          this.#backoffMs = 0;
+        },
+        (err) => {
+          if (this.#deps.now() < this.#retryAtMs) return; // already backing off (several failed together)
+          this.#backoffMs = Math.min(MAX_BACKOFF_MS, this.#backoffMs === 0 ? 100 : this.#backoffMs * 2);
+          this.#retryAtMs = this.#deps.now() + this.#backoffMs;
+          this.#deps.log.debug("replication publish failed, retrying", { in_ms: this.#backoffMs, error: String((err as Error)?.message ?? err) });
+        },
+      ).finally(() => {
+        this.#inFlight.delete(item.id);
+        this.#afterAnswers();
+      });
+      this.#inFlight.set(item.id, answered);
+    }
   }
 
-  /** Records the acks of the last round now if routing.db allows it (else the next round does). */
+  /** Answers came: record the acks if routing.db is free, and publish what waits (once per macrotask). */
+  #afterAnswers(): void {
+    if (this.#pumpScheduled) return;
+    this.#pumpScheduled = true;
+    setTimeout(() => {
+      this.#pumpScheduled = false;
+      if (this.#stopped) return; // stop() records what is left
+      this.#recordAcked();
+      if (this.#db.hasUnpublished) this.#pump();
+    }, 0);
+  }
+
+  /** Records the acks (and stamps) in routing.db if its write lock is free right now (else a later tick does). */
   #recordAcked(): void {
     try {
-      this.#db.publishedAll(this.#unrecorded);
-      this.#unrecorded = [];
-    } catch {
-      // kept: recorded before the next round publishes anything
+      this.#db.record(0);
+    } catch (err) {
+      this.#deps.log.debug("replication: acks not recorded yet", { error: (err as Error).message });
     }
     this.#outboxStale = true;
   }
@@ -277,7 +311,7 @@ export class Replicator {
       if (current === null) this.#db.setKeyRevision(item.id, 0); // purged and its marker removed: create
       else if (current.operation !== "PUT") this.#db.setKeyRevision(item.id, current.revision); // a marker
       else this.#applyFetched(current);
-      return null;
+      return null; // still pending: the next round publishes it again (or finds it gone)
     }
     return { item, revision };
   }
@@ -287,7 +321,7 @@ export class Replicator {
   #watch(): void {
     const kv = this.#kv;
     if (kv === null || !this.#link.up) return;
-    const state: WatchState = { closed: false, startedAtMs: this.#deps.now(), stop: () => {}, inbox: [], scheduled: false };
+    const state: WatchState = { closed: false, startedAtMs: this.#deps.now(), stop: () => {}, inbox: [], scheduled: false, parked: false };
     this.#watcher = state;
     void (async () => {
       try {
@@ -300,7 +334,7 @@ export class Replicator {
         if (state.closed) iter.stop();
         for await (const e of iter) {
           if (state.closed) break;
-          state.inbox.push(e);
+          state.inbox.push({ change: this.#change(e), createdMs: e.created.getTime() });
           // Applied once every entry already received is in (a macrotask later): one transaction for all.
           if (!state.scheduled) {
             state.scheduled = true;
@@ -334,24 +368,31 @@ export class Replicator {
     }
     const batch = state.inbox.splice(0, APPLY_BATCH);
     if (batch.length === 0) return;
-    if (state.inbox.length > 0) {
-      state.scheduled = true;
-      setTimeout(() => this.#drain(state), 0);
-    }
-    const changes = batch.map((e) => this.#change(e));
     let result;
     try {
-      result = this.#db.applyBatch(changes);
+      // Without waiting for the write lock: this runs on the event loop (the data path's, the publisher's).
+      result = this.#db.applyBatch(batch.map((b) => b.change), 0);
     } catch (err) {
-      // routing.db locked for longer than the busy timeout: a new watcher resumes from the last applied revision.
+      if (isBusy(err) && state.inbox.length + batch.length <= MAX_INBOX) {
+        // Another connection holds routing.db (a burst of commits): keep the entries; the next tick
+        // tries again (entries arriving meanwhile only queue).
+        state.inbox.unshift(...batch);
+        state.scheduled = state.parked = true;
+        return;
+      }
+      // Anything else (or too much waiting): a new watcher resumes from the last applied revision.
       this.#deps.log.warn("replication: cannot apply changes yet, retrying", { entries: batch.length, error: (err as Error).message });
       if (this.#watcher === state) this.#restartWatch();
       return;
     }
+    if (state.inbox.length > 0) {
+      state.scheduled = true;
+      setTimeout(() => this.#drain(state), 0);
+    }
     this.#applied += result.applied;
     this.#conflicts += result.conflicts;
-    this.#lag = Math.max(0, this.#deps.now() - batch[batch.length - 1]!.created.getTime());
-    if (result.changed) this.#deps.onChanged();
+    this.#lag = Math.max(0, this.#deps.now() - batch[batch.length - 1]!.createdMs);
+    if (result.changed) this.#routesChanged();
     if (this.#outbox > 0) this.#outboxStale = true; // an applied version may have dropped a losing local change
   }
 
@@ -377,7 +418,7 @@ export class Replicator {
     const result = this.#db.apply(change.entry, e.revision, false);
     if (change.entry.origin !== this.#deps.config.popId) this.#applied++;
     if (result.conflict) this.#conflicts++;
-    if (result.changed) this.#deps.onChanged();
+    if (result.changed) this.#routesChanged();
     this.#outboxStale = true;
   }
 
@@ -397,7 +438,7 @@ export class Replicator {
     const removed = this.#db.forgetAbsent((id) => present.has(keyOf(id)), applied);
     this.#db.setReconciledThrough(purged);
     this.#deps.log.info("replication: tombstones were purged while this POP was away, re-read the bucket's keys", { applied_revision: applied, purged_through: purged, keys: present.size, removed: removed.length });
-    if (removed.length > 0) this.#deps.onChanged();
+    if (removed.length > 0) this.#routesChanged();
   }
 
   /** The lowest live POP purges tombstones (and then their markers) older than the TTL. */
@@ -519,15 +560,20 @@ export class Replicator {
     const ids = this.#db.expireOrphans(gone, nowMs);
     if (ids.length === 0) return;
     for (const id of ids) this.#deps.log.info("backend deregistered: its registering POP is gone", { id, ttl_secs: ttl / 1000 });
-    this.#db.stampPending();
+    this.#db.noticeChanges();
     this.#outbox = this.#db.outboxDepth();
-    this.#deps.onChanged();
+    this.#routesChanged();
   }
 
   async stop(): Promise<void> {
     this.#stopped = true;
     this.#restartWatch();
-    await this.#publishing?.catch(() => {});
+    await Promise.allSettled([...this.#inFlight.values()]);
+    try {
+      this.#db.record(this.#db.writeBusyMs); // a clean stop records its acks (a crash publishes them again)
+    } catch {
+      // busy: the outbox rows are published again after the restart
+    }
     await this.#sayStopped();
     await this.#link.stop();
     this.#db.close();
@@ -539,6 +585,9 @@ interface WatchState {
   startedAtMs: number;
   stop(): void;
   /** Received, not yet applied (in revision order). */
-  readonly inbox: KvEntry[];
+  readonly inbox: { readonly change: WatchedChange; readonly createdMs: number }[];
+  /** A drain is due (a macrotask, or the next tick when parked). */
   scheduled: boolean;
+  /** routing.db was busy: the next tick drains. */
+  parked: boolean;
 }

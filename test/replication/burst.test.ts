@@ -1,7 +1,8 @@
 // A burst of separate commits at one POP (another connection holding routing.db's write lock almost
-// without a break, as a script or a bulk import does, sometimes longer than the POP's busy timeout) reaches every other POP: the publisher meets
-// SQLITE_BUSY while stamping and recording its acks, and must wait for the next tick instead of dying
-// (an unhandled rejection once ended the POP's process with the changes stuck in its outbox).
+// without a break, as a script or a bulk import does, sometimes longer than the POP's busy timeout) reaches every other POP: the POP meets
+// SQLITE_BUSY while recording its stamps and acks and while applying its own publishes coming back,
+// and must try again at a later tick instead of dying (an unhandled rejection once ended the POP's
+// process with the changes stuck in its outbox).
 import { test, describe, before, after } from "node:test";
 import assert from "node:assert/strict";
 import Database from "libsql";

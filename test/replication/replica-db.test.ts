@@ -260,3 +260,88 @@ test("applied counts changes from elsewhere only: this POP's own echoes and no-o
     await t.close();
   }
 });
+
+test("local changes are stamped and published while another connection holds the write lock; stamps and acks are recorded later", async () => {
+  const t = setup();
+  try {
+    await t.store.upsertBackend({ id: "be1", region: "eu", host: "10.0.0.1", port: 9000 });
+    await t.store.upsertBackend({ id: "be2", region: "eu", host: "10.0.0.2", port: 9000 });
+    t.raw.exec("BEGIN IMMEDIATE"); // a burst of commits elsewhere: the write lock is taken
+    const items = t.db.pending(10);
+    assert.deepEqual(items.map((i) => i.id), ["be1", "be2"]);
+    assert.ok(items[0]!.entry.hlc < items[1]!.entry.hlc, "stamped in the order of the changes");
+    assert.deepEqual(t.db.pending(10).map((i) => i.entry.hlc), items.map((i) => i.entry.hlc), "a publish tried again carries the same stamp");
+    t.db.acknowledge(items[0]!, 5);
+    assert.equal(t.db.record(), false, "busy: kept in memory, without waiting");
+    assert.deepEqual(t.db.pending(10).map((i) => i.id), ["be2"], "acknowledged: not published again");
+    t.raw.exec("ROLLBACK");
+    assert.equal(t.db.record(), true);
+    assert.equal(t.db.unrecorded, 0);
+    assert.equal(t.db.outboxDepth(), 1);
+    const keys = t.raw.prepare("SELECT id, hlc, revision FROM replication_keys ORDER BY id").all([]) as { id: string; hlc: string; revision: number }[];
+    assert.deepEqual(keys.map((k) => [k.id, k.hlc, k.revision]), [["be1", items[0]!.entry.hlc, 5], ["be2", items[1]!.entry.hlc, 0]]);
+    assert.deepEqual(t.db.pending(10).map((i) => [i.id, i.entry.hlc]), [["be2", items[1]!.entry.hlc]], "the stamp given in memory is the recorded one");
+  } finally {
+    await t.close();
+  }
+});
+
+test("a version arriving between publish and record is merged against the stamp that was published", async () => {
+  const t = setup();
+  try {
+    await t.store.upsertBackend({ id: "be1", region: "eu", host: "10.0.0.1", port: 9000, weight: 7 });
+    const [item] = t.db.pending(10);
+    // published, not yet acknowledged: an older version from pop-b and this POP's own echo arrive
+    const r = t.db.applyBatch([
+      { kind: "entry", entry: { id: "be1", hlc: "0000000000001000.000000", origin: "pop-b", owner: null, row: row("be1", 2) }, revision: 3 },
+      { kind: "entry", entry: item!.entry, revision: 4 },
+    ]);
+    assert.deepEqual(r, { applied: 1, conflicts: 1, changed: false });
+    assert.equal((await t.store.getBackend("be1"))?.backend?.weight, 7);
+    t.db.acknowledge(item!, 4);
+    assert.equal(t.db.record(), true);
+    assert.equal(t.db.outboxDepth(), 0, "the ack matches the outbox row (id, n, stamp): the stamp reached it first");
+    // a newer version from elsewhere still wins
+    t.db.applyBatch([{ kind: "entry", entry: { id: "be1", hlc: "9000000000000000.000000", origin: "pop-b", owner: null, row: row("be1", 4) }, revision: 5 }]);
+    assert.equal((await t.store.getBackend("be1"))?.backend?.weight, 4);
+    assert.equal(t.db.outboxDepth(), 0);
+  } finally {
+    await t.close();
+  }
+});
+
+test("a crash between publish and record: the restarted POP publishes again, and its newest rows win, also over its own unrecorded version", async () => {
+  const t = setup();
+  try {
+    await t.store.upsertBackend({ id: "same", region: "eu", host: "10.0.0.1", port: 9000, weight: 7 });
+    await t.store.upsertBackend({ id: "newer", region: "eu", host: "10.0.0.2", port: 9000, weight: 7 });
+    const before = t.db.pending(10);
+    for (const item of before) t.db.acknowledge(item, item.id === "same" ? 1 : 2); // in the bucket at revisions 1, 2
+    await t.store.setWeight("newer", 8); // a later local edit, not yet published
+    t.db.close(); // killed: nothing recorded
+    const db = ReplicaDb.open(t.path, "pop-a");
+    try {
+      const again = db.pending(10);
+      assert.deepEqual(again.map((i) => [i.id, i.revision]).sort(), [["newer", 0], ["same", 0]], "still in the outbox; the revisions were not recorded");
+      // The publishes expecting revision 0 are refused; what the bucket holds is merged. This POP's own
+      // versions there may carry later stamps than the new ones (here: far later, as after a clock jump).
+      const own = (id: string, weight: number) => ({ id, hlc: "9000000000000000.000000", origin: "pop-a", owner: null, row: { ...before.find((i) => i.id === id)!.entry.row!, weight } });
+      const same = db.apply(own("same", 7), 1, false);
+      assert.equal(same.decision, "apply", "the same values: adopted");
+      const newer = db.apply(own("newer", 7), 2, false);
+      assert.deepEqual(newer, { decision: "keep", conflict: false, changed: false }, "older values of its own: the pending edit stays");
+      assert.equal((await t.store.getBackend("newer"))?.backend?.weight, 8);
+      const [next] = db.pending(10);
+      assert.equal(next!.id, "newer");
+      assert.equal(next!.entry.row?.weight, 8);
+      assert.equal(next!.revision, 2, "published over the version it found");
+      assert.ok(next!.entry.hlc > "9000000000000000.000000", "stamped after it, so every POP takes it");
+      assert.equal(db.outboxDepth(), 1);
+    } finally {
+      db.close();
+    }
+  } finally {
+    t.raw.close();
+    await t.store.close();
+  }
+});
