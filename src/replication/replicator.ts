@@ -80,6 +80,8 @@ export class Replicator {
   #retryAtMs = 0;
   #backoffMs = 0;
   #watcher: WatchState | null = null;
+  /** No new watcher before this (one that gave up on a busy routing.db would re-read the same entries at once). */
+  #watchAtMs = 0;
   #jsm: JetStreamManager | null = null;
   #sweepAtMs = 0;
   #sweeping = false;
@@ -164,7 +166,7 @@ export class Replicator {
     if (this.#fetched.size > 0) this.#mergeFetched();
     if (this.#kv === null) return;
     if (this.#db.hasUnpublished) this.#pump();
-    if (this.#watcher === null || this.#watcher.closed) this.#watch();
+    if ((this.#watcher === null || this.#watcher.closed) && nowMs >= this.#watchAtMs) this.#watch();
     if (nowMs >= this.#watchCheckAtMs && !this.#watchChecking) {
       this.#watchCheckAtMs = nowMs + WATCH_CHECK_MS;
       this.#watchChecking = true;
@@ -394,9 +396,13 @@ export class Replicator {
         state.scheduled = state.parked = true;
         return;
       }
-      // Anything else (or too much waiting): a new watcher resumes from the last applied revision.
+      // Anything else (or too much waiting): a new watcher resumes from the last applied revision, after
+      // a pause (received entries are dropped, not kept growing while routing.db stays busy).
       this.#deps.log.warn("replication: cannot apply changes yet, retrying", { entries: batch.length, error: (err as Error).message });
-      if (this.#watcher === state) this.#restartWatch();
+      if (this.#watcher === state) {
+        this.#restartWatch();
+        this.#watchAtMs = this.#deps.now() + WATCH_CHECK_MS;
+      }
       return;
     }
     if (state.inbox.length > 0) {
