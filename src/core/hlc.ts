@@ -44,3 +44,15 @@ export function nextHlc(last: Hlc, physicalMs: number): Hlc {
 export function observeHlc(last: Hlc, remote: Hlc): Hlc {
   return compareHlc(remote, last) > 0 ? remote : last;
 }
+
+/**
+ * The clock a POP restarts from, strictly after every stamp it may have handed out before it stopped
+ * (a crash loses the stamps given in memory only): `persisted` is the clock as last written (every
+ * stamp handed out since comes from it or from a change time, and is in the same millisecond or a
+ * later one), `newestChangeMs` the newest change time such a stamp can carry (null: none). The next
+ * stamp is then in a later millisecond than any of them, so no stamp is given twice.
+ */
+export function restartHlc(persisted: Hlc, newestChangeMs: number | null): Hlc {
+  const past = Math.max(persisted.wallMs, newestChangeMs === null ? 0 : Math.floor(newestChangeMs));
+  return { wallMs: past + 1, logical: 0 };
+}

@@ -21,13 +21,16 @@
 // with stamps or acks only in memory finds the rows still in its outbox on restart, stamps them again
 // and publishes them again, expecting the revision it had recorded: the bucket moved on (its own
 // unrecorded publish is there), so the publish is refused and what is there is merged
-// (replicator.ts #publishOne; the watcher also delivers it). The new stamp may equal or precede the
-// lost one (the clock restarts from the recorded stamps), so a version of this POP's own that is not
-// older than its pending change and holds other values is not LWW-merged: the pending change is newer
-// by construction (this POP published that version from its own rows, and every later local edit left
-// a pending change), so it stays and is stamped after it (#applyEntry). A version holding the same
-// values is adopted or published again. Either way the bucket ends holding the POP's latest rows.
-import { formatHlc, nextHlc, observeHlc, parseHlc, ZERO_HLC, type Hlc } from "../core/hlc.ts";
+// (replicator.ts #publishOne; the watcher also delivers it). No stamp is handed out twice: every write
+// transaction persists the clock (store_meta replication_clock), and the restarted clock begins in a
+// millisecond after both it and the newest unstamped change (core/hlc.ts restartHlc), the only sources
+// of the stamps lost from memory. So a new stamp is later than the lost one; should a version of this
+// POP's own still come back not older than its pending change and holding other values (a wall clock
+// set back across the restart), it is not LWW-merged: the pending change is newer by construction (this
+// POP published that version from its own rows, and every later local edit left a pending change), so
+// it stays and is stamped after it (#applyEntry). An echo is recognised by its stamp AND its values
+// (#isOwnEcho), never by the stamp alone. Either way the bucket ends holding the POP's latest rows.
+import { formatHlc, nextHlc, observeHlc, parseHlc, restartHlc, ZERO_HLC, type Hlc } from "../core/hlc.ts";
 import { compareStamps, mergeDecision, type Merge } from "../core/lww.ts";
 import { inTransaction, openSqlConnection, type SqlConnection } from "../store/sql-connection.ts";
 import { migrate } from "../store/migrations.ts";
@@ -67,12 +70,13 @@ export interface ApplyResult {
   readonly changed: boolean;
 }
 
-/** A stamp given in memory and not yet written to routing.db (see the header). */
+/** A stamp given in memory and not yet written to routing.db (see the header), with the values it
+ *  was published with (its echo from the bucket is recognised by both). */
 interface MemoryStamp {
   readonly n: number;
   readonly hlc: string;
   readonly owner: string | null;
-  readonly tombstone: boolean;
+  readonly row: ReplicatedRow | null;
 }
 
 /** Busy timeout of the ordinary write transactions: short, they run on the event loop. */
@@ -81,6 +85,8 @@ const WRITE_BUSY_MS = 50;
 const META_REVISION = "replication_revision";
 const META_STREAM = "replication_stream";
 const META_RECONCILED = "replication_reconciled";
+/** The HLC as of the last write transaction: a restart begins after it (see the header). */
+const META_CLOCK = "replication_clock";
 const INSERT_COLUMNS = [...REPLICATED_COLUMNS, "origin"];
 
 export class ReplicaDb {
@@ -88,7 +94,7 @@ export class ReplicaDb {
   /** Stamped here (published or about to be), not yet in routing.db. */
   #stamps = new Map<string, MemoryStamp>();
   /** Acknowledged by JetStream, not yet out of the outbox: never published again meanwhile. */
-  #acks = new Map<string, { readonly n: number; readonly hlc: string }>();
+  #acks = new Map<string, MemoryStamp>();
   /** The key's last bucket revision as known here, newer than routing.db's (acks, refused publishes). */
   #revisions = new Map<string, number>();
   /** Ids whose outbox row may need publishing: new changes (read from the change log), refused publishes. */
@@ -96,6 +102,8 @@ export class ReplicaDb {
   /** Last change-log entry read; null: read the whole outbox (at start, after a reset or a gap). */
   #changeSeq: number | null = null;
   #busyMs = -1;
+  /** The clock as persisted in store_meta (written again only when it moved). */
+  #savedClock: string | null = null;
 
   private readonly db: SqlConnection;
   readonly popId: string;
@@ -104,8 +112,17 @@ export class ReplicaDb {
     this.db = db;
     this.popId = popId;
     this.writeBusyMs = writeBusyMs;
-    const row = db.get("SELECT MAX(hlc) AS hlc FROM replication_keys");
-    this.#clock = (typeof row?.hlc === "string" ? parseHlc(row.hlc) : null) ?? ZERO_HLC;
+    // After every stamp handed out before (a crash may have lost some from memory): see the header.
+    const saved = this.#meta(META_CLOCK);
+    const recorded = db.get("SELECT MAX(hlc) AS hlc FROM replication_keys")?.hlc;
+    const unstamped = db.get("SELECT MAX(at_ms) AS at FROM replication_outbox WHERE hlc IS NULL")?.at;
+    let persisted = ZERO_HLC;
+    for (const text of [saved, recorded]) {
+      const h = typeof text === "string" ? parseHlc(text) : null;
+      if (h !== null) persisted = observeHlc(persisted, h);
+    }
+    this.#savedClock = saved;
+    this.#clock = restartHlc(persisted, unstamped === null || unstamped === undefined ? null : Number(unstamped));
   }
 
   /** Opens (and migrates) routing.db. A short busy timeout: this runs on the data path's thread. */
@@ -133,15 +150,37 @@ export class ReplicaDb {
       this.db.exec(`PRAGMA busy_timeout = ${waitMs}`);
       this.#busyMs = waitMs;
     }
-    const result = inTransaction(this.db, "BEGIN IMMEDIATE", () => {
-      this.#flush();
-      return fn();
-    });
+    const clockBefore = this.#clock;
+    let saved = this.#savedClock;
+    let result: T;
+    try {
+      result = inTransaction(this.db, "BEGIN IMMEDIATE", () => {
+        this.#flush();
+        const r = fn();
+        saved = this.#saveClock();
+        return r;
+      });
+    } catch (err) {
+      // Rolled back: a stamp seen inside it is not persisted, so the clock must not keep it (the
+      // stamps handed out next would be ahead of what a restart begins after).
+      this.#clock = clockBefore;
+      throw err;
+    }
+    this.#savedClock = saved;
     // Committed: what was only in memory is in routing.db now.
     this.#stamps.clear();
     this.#acks.clear();
     this.#revisions.clear();
     return result;
+  }
+
+  /** Persists the clock if it moved (inside a write transaction, last); returns it as written. */
+  #saveClock(): string {
+    const text = formatHlc(this.#clock);
+    if (text !== this.#savedClock) {
+      this.db.run("INSERT INTO store_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value WHERE value < excluded.value", [META_CLOCK, text]);
+    }
+    return text;
   }
 
   /** Writes the in-memory stamps, then acks and revisions (inside a write transaction). */
@@ -152,7 +191,7 @@ export class ReplicaDb {
       this.db.run(
         `INSERT INTO replication_keys (id, hlc, origin, owner, tombstone) VALUES (?, ?, ?, ?, ?)
          ON CONFLICT (id) DO UPDATE SET hlc = excluded.hlc, origin = excluded.origin, owner = excluded.owner, tombstone = excluded.tombstone`,
-        [id, s.hlc, this.popId, s.owner, s.tombstone ? 1 : 0],
+        [id, s.hlc, this.popId, s.owner, s.row === null ? 1 : 0],
       );
     }
     for (const [id, a] of this.#acks) this.db.run("DELETE FROM replication_outbox WHERE id = ? AND n = ? AND hlc = ?", [id, a.n, a.hlc]);
@@ -253,10 +292,10 @@ export class ReplicaDb {
   /**
    * Reads the local changes committed since the last call (the change log, by sequence; the whole
    * outbox at the first call, after a reset, or when the log was pruned past the last one read) and
-   * notes their ids for pending(). Read-only: never waits for the write lock. Returns how many.
+   * notes their ids for pending(). Read-only: never waits for the write lock. Returns how many changes
+   * it read, also those of keys already waiting (a second edit of one backend changes the routes too).
    */
   noticeChanges(): number {
-    const before = this.#dirty.size;
     if (this.#changeSeq !== null) {
       const rows = this.db.all(
         `SELECT c.seq AS seq, c.id AS id, EXISTS (SELECT 1 FROM replication_outbox o WHERE o.id = c.id) AS queued
@@ -266,16 +305,22 @@ export class ReplicaDb {
       const contiguous = rows.length > 0 ? Number(rows[0]!.seq) === this.#changeSeq + 1
         : Number(this.db.get("SELECT COALESCE(MAX(seq), 0) AS seq FROM backend_changes")?.seq ?? 0) >= this.#changeSeq; // not renumbered
       if (contiguous) {
-        for (const r of rows) if (Number(r.queued) === 1) this.#dirty.add(String(r.id));
+        let read = 0;
+        for (const r of rows) {
+          if (Number(r.queued) !== 1) continue; // out of the outbox already: replication's own write
+          this.#dirty.add(String(r.id));
+          read++;
+        }
         if (rows.length > 0) this.#changeSeq = Number(rows[rows.length - 1]!.seq);
-        return this.#dirty.size - before;
+        return read;
       }
       // A gap: entries were pruned (or removed, renumbered by hand) before they were read.
     }
     // The sequence first: a change committed between the two reads is read again later, never missed.
     this.#changeSeq = Number(this.db.get("SELECT COALESCE(MAX(seq), 0) AS seq FROM backend_changes")?.seq ?? 0);
-    for (const r of this.db.all("SELECT id FROM replication_outbox ORDER BY at_ms, id")) this.#dirty.add(String(r.id));
-    return this.#dirty.size - before;
+    const queued = this.db.all("SELECT id FROM replication_outbox ORDER BY at_ms, id");
+    for (const r of queued) this.#dirty.add(String(r.id));
+    return queued.length;
   }
 
   /** Whether local changes wait to be published (as far as noticed). */
@@ -311,12 +356,13 @@ export class ReplicaDb {
       const id = String(r.oid), n = Number(r.n);
       found.add(id);
       const exists = r.id !== null && r.id !== undefined;
+      const row = exists ? replicatedRow(r) : null;
       let hlc: string, origin: string, owner: string | null;
       if (r.ohlc === null || r.ohlc === undefined) {
         let s = this.#stamps.get(id);
         if (s === undefined || s.n !== n) {
           this.#clock = nextHlc(this.#clock, Number(r.at_ms));
-          s = { n, hlc: formatHlc(this.#clock), owner: this.#ownerOf(exists && r.last_heartbeat_ms !== null, r.kowner), tombstone: !exists };
+          s = { n, hlc: formatHlc(this.#clock), owner: this.#ownerOf(exists && r.last_heartbeat_ms !== null, r.kowner), row };
           this.#stamps.set(id, s);
         }
         [hlc, origin, owner] = [s.hlc, this.popId, s.owner];
@@ -328,7 +374,7 @@ export class ReplicaDb {
         this.#dirty.delete(id); // published; out of the outbox at the next record
         continue;
       }
-      items.push({ id, n, revision: this.#expectedRevision(id, Number(r.krev ?? 0)), entry: { id, hlc, origin, owner, row: exists ? replicatedRow(r) : null } });
+      items.push({ id, n, revision: this.#expectedRevision(id, Number(r.krev ?? 0)), entry: { id, hlc, origin, owner, row } });
     }
     for (const id of ids) if (!found.has(id)) this.#dirty.delete(id); // no longer queued
     return items;
@@ -336,7 +382,7 @@ export class ReplicaDb {
 
   /** JetStream stored the item at `revision` (in memory; record() or the next write transaction writes it). */
   acknowledge(item: OutboxItem, revision: number): void {
-    this.#acks.set(item.id, { n: item.n, hlc: item.entry.hlc });
+    this.#acks.set(item.id, { n: item.n, hlc: item.entry.hlc, owner: item.entry.owner, row: item.entry.row });
     this.#revisions.set(item.id, Math.max(revision, this.#revisions.get(item.id) ?? 0));
   }
 
@@ -363,6 +409,25 @@ export class ReplicaDb {
       if (advance) this.#setRevision(revision);
       return result;
     });
+  }
+
+  /**
+   * Merges versions read out of order (kv.get after a refused publish) by LWW, in one transaction,
+   * without moving the applied revision. `waitMs` 0 (the default): SQLITE_BUSY at once when another
+   * connection holds the write lock; the caller keeps them and tries again later.
+   */
+  merge(fetched: readonly { readonly entry: ReplicatedEntry; readonly revision: number }[], waitMs = 0): BatchResult {
+    if (fetched.length === 0) return { applied: 0, conflicts: 0, changed: false };
+    return this.#transaction(() => {
+      let applied = 0, conflicts = 0, changed = false;
+      for (const f of fetched) {
+        const r = this.#applyEntry(f.entry, f.revision);
+        if (f.entry.origin !== this.popId) applied++;
+        if (r.conflict) conflicts++;
+        changed ||= r.changed;
+      }
+      return { applied, conflicts, changed };
+    }, waitMs);
   }
 
   /**
@@ -398,10 +463,12 @@ export class ReplicaDb {
     }, waitMs);
   }
 
-  /** A version this POP published and has not recorded yet (its stamp or ack is in memory). */
+  /** A version this POP published and has not recorded yet: its stamp or ack is in memory, with the
+   *  same values (a stamp alone could be a version lost in a crash; see the header). */
   #isOwnEcho(entry: ReplicatedEntry): boolean {
     if (entry.origin !== this.popId) return false;
-    return this.#stamps.get(entry.id)?.hlc === entry.hlc || this.#acks.get(entry.id)?.hlc === entry.hlc;
+    const same = (m: MemoryStamp | undefined) => m !== undefined && m.hlc === entry.hlc && m.owner === entry.owner && sameRow(m.row, entry.row);
+    return same(this.#stamps.get(entry.id)) || same(this.#acks.get(entry.id));
   }
 
   #applyEntry(entry: ReplicatedEntry, revision: number): ApplyResult {
@@ -546,7 +613,8 @@ export class ReplicaDb {
 
   /**
    * Soft-deletes the live backends registered at a POP for which `gone(owner)` holds (their heartbeats
-   * can no longer arrive anywhere); a local change, so it replicates. Returns their ids.
+   * can no longer arrive anywhere); a local change, so it replicates. Returns their ids. Without waiting
+   * for the write lock (it runs on the event loop): SQLITE_BUSY at once, the caller tries again later.
    */
   expireOrphans(gone: (owner: string) => boolean, nowMs: number): string[] {
     const rows = this.db.all(
@@ -561,7 +629,7 @@ export class ReplicaDb {
         if (this.db.run("UPDATE backends SET deleted = 1, source = 'replication', origin = NULL, updated_at = ? WHERE id = ? AND (deleted IS NULL OR deleted = 0)", [nowMs, String(r.id)]) > 0) ids.push(String(r.id));
       }
       return ids;
-    });
+    }, 0);
   }
 
   /** The newest stamp known here (tests and the status view). */

@@ -18,7 +18,7 @@ import type { ReplicationConfig } from "../config.ts";
 import type { Logger } from "../lifecycle/log.ts";
 import { NatsLink } from "./nats-link.ts";
 import { isBusy, ReplicaDb, type OutboxItem, type WatchedChange } from "./replica-db.ts";
-import { BACKEND_KEYS, decodeEntry, encodeEntry, idOfKey, keyOf } from "./replicated-row.ts";
+import { BACKEND_KEYS, decodeEntry, encodeEntry, idOfKey, keyOf, type ReplicatedEntry } from "./replicated-row.ts";
 import { isWrongRevision, natsSweepBucket, readPurgedThrough } from "./nats-sweep-bucket.ts";
 import { sweepIntervalMs, sweepTombstones } from "./tombstone-sweep.ts";
 import { clusterStatus, expiringPop, isFresh, type ClusterStatus, type PresenceValue, type SeenPresence } from "../core/cluster-view.ts";
@@ -70,12 +70,17 @@ export class Replicator {
   #dataVersion = -1;
   /** Keys being published, each with its publish (a key is published again only once answered). */
   readonly #inFlight = new Map<string, Promise<void>>();
+  /** Versions fetched after a refused publish, not merged yet (routing.db was busy): merged at a later
+   *  tick, the key published again only after (its next publish expects their revision). */
+  readonly #fetched = new Map<string, { readonly entry: ReplicatedEntry; readonly revision: number }>();
   #pumpScheduled = false;
   #routesAtMs = -Infinity;
   #routesStale = false;
   #retryAtMs = 0;
   #backoffMs = 0;
   #watcher: WatchState | null = null;
+  /** No new watcher before this (one that gave up on a busy routing.db would re-read the same entries at once). */
+  #watchAtMs = 0;
   #jsm: JetStreamManager | null = null;
   #sweepAtMs = 0;
   #sweeping = false;
@@ -157,9 +162,10 @@ export class Replicator {
       this.#watcher.parked = false; // entries left by a busy routing.db: try again
       this.#drain(this.#watcher);
     }
+    if (this.#fetched.size > 0) this.#mergeFetched();
     if (this.#kv === null) return;
     if (this.#db.hasUnpublished) this.#pump();
-    if (this.#watcher === null || this.#watcher.closed) this.#watch();
+    if ((this.#watcher === null || this.#watcher.closed) && nowMs >= this.#watchAtMs) this.#watch();
     if (nowMs >= this.#watchCheckAtMs && !this.#watchChecking) {
       this.#watchCheckAtMs = nowMs + WATCH_CHECK_MS;
       this.#watchChecking = true;
@@ -169,7 +175,10 @@ export class Replicator {
       this.#sweepAtMs = nowMs + sweepIntervalMs(this.#deps.config.tombstoneTtlMs);
       this.#sweeping = true;
       // Not the sweeping POP (or no fresh view of the others yet): look again after the next presence round.
-      void this.#sweep(nowMs).then((ran) => { if (!ran) this.#sweepAtMs = nowMs + this.#presenceMs; }).finally(() => { this.#sweeping = false; });
+      void this.#sweep(nowMs)
+        .then((ran) => { if (!ran) this.#sweepAtMs = nowMs + this.#presenceMs; })
+        .catch((err) => this.#deps.log.debug("replication: tombstone sweep failed, retrying at the next one", { error: String((err as Error)?.message ?? err) }))
+        .finally(() => { this.#sweeping = false; });
     }
     if (nowMs >= this.#presenceAtMs && this.#presenceRound === null) {
       this.#presenceAtMs = nowMs + this.#presenceMs;
@@ -247,7 +256,7 @@ export class Replicator {
     let items: OutboxItem[];
     try {
       if (this.#db.noticeChanges() > 0) this.#routesChanged(); // local edits: the route table too
-      items = this.#db.pending(room, (id) => this.#inFlight.has(id));
+      items = this.#db.pending(room, (id) => this.#inFlight.has(id) || this.#fetched.has(id));
     } catch (err) {
       this.#deps.log.debug("replication: routing.db unreadable, publishing at the next tick", { error: (err as Error).message });
       return;
@@ -310,7 +319,13 @@ export class Replicator {
       const current = await kv.get(key);
       if (current === null) this.#db.setKeyRevision(item.id, 0); // purged and its marker removed: create
       else if (current.operation !== "PUT") this.#db.setKeyRevision(item.id, current.revision); // a marker
-      else this.#applyFetched(current);
+      else {
+        const change = this.#change(current);
+        if (change.kind === "entry") {
+          this.#fetched.set(item.id, { entry: change.entry, revision: current.revision });
+          if (!this.#mergeFetched()) this.#deps.log.debug("replication: publish refused while routing.db is busy, merging the bucket's version at a later tick", { id: item.id });
+        }
+      }
       return null; // still pending: the next round publishes it again (or finds it gone)
     }
     return { item, revision };
@@ -380,9 +395,13 @@ export class Replicator {
         state.scheduled = state.parked = true;
         return;
       }
-      // Anything else (or too much waiting): a new watcher resumes from the last applied revision.
+      // Anything else (or too much waiting): a new watcher resumes from the last applied revision, after
+      // a pause (received entries are dropped, not kept growing while routing.db stays busy).
       this.#deps.log.warn("replication: cannot apply changes yet, retrying", { entries: batch.length, error: (err as Error).message });
-      if (this.#watcher === state) this.#restartWatch();
+      if (this.#watcher === state) {
+        this.#restartWatch();
+        this.#watchAtMs = this.#deps.now() + WATCH_CHECK_MS;
+      }
       return;
     }
     if (state.inbox.length > 0) {
@@ -411,15 +430,28 @@ export class Replicator {
     return { kind: "entry", entry, revision: e.revision };
   }
 
-  /** A value read with kv.get after a refused publish: merged, without moving the watch position. */
-  #applyFetched(e: KvEntry): void {
-    const change = this.#change(e);
-    if (change.kind !== "entry") return;
-    const result = this.#db.apply(change.entry, e.revision, false);
-    if (change.entry.origin !== this.#deps.config.popId) this.#applied++;
-    if (result.conflict) this.#conflicts++;
+  /**
+   * Values read with kv.get after refused publishes: merged (LWW), without moving the watch position
+   * and without waiting for the write lock (this runs on the event loop). routing.db busy: they stay
+   * for a later tick, and their keys wait with them (false). Never throws (a publish's answer calls it).
+   */
+  #mergeFetched(): boolean {
+    const fetched = [...this.#fetched.values()];
+    let result;
+    try {
+      result = this.#db.merge(fetched, 0);
+    } catch (err) {
+      if (isBusy(err)) return false; // the next tick tries again
+      this.#deps.log.debug("replication: fetched versions not merged, publishing again", { error: (err as Error).message });
+      this.#fetched.clear(); // published again: refused again and fetched again
+      return true;
+    }
+    this.#fetched.clear();
+    this.#applied += result.applied;
+    this.#conflicts += result.conflicts;
     if (result.changed) this.#routesChanged();
     this.#outboxStale = true;
+    return true;
   }
 
   /**

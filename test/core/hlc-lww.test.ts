@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { compareHlc, formatHlc, nextHlc, observeHlc, parseHlc, ZERO_HLC } from "../../src/core/hlc.ts";
+import { compareHlc, formatHlc, nextHlc, observeHlc, parseHlc, restartHlc, ZERO_HLC } from "../../src/core/hlc.ts";
 import { compareStamps, mergeDecision } from "../../src/core/lww.ts";
 
 test("HLC follows wall time, never goes back, and counts within one millisecond", () => {
@@ -62,4 +62,19 @@ test("LWW: every arrival order of the same versions ends on the same winner", ()
     winners.add(JSON.stringify(held));
   }
   assert.equal(winners.size, 1);
+});
+
+test("HLC after a restart: every stamp handed out before (from the persisted clock or a change time) is older than the next one", () => {
+  const persisted = { wallMs: 5000, logical: 3 };
+  // handed out in memory after the clock was persisted: the same millisecond, or a change's time
+  const lost = [nextHlc(persisted, 4000), nextHlc(nextHlc(persisted, 4000), 4000), nextHlc(persisted, 6000), nextHlc(nextHlc(persisted, 6000), 6000)];
+  for (const changeMs of [4000, 6000, 6000.7]) {
+    const restarted = restartHlc(persisted, Math.max(changeMs, 6000));
+    for (const atMs of [0, 4000, 6000, 6001]) {
+      const next = nextHlc(restarted, atMs);
+      for (const s of lost) assert.ok(compareHlc(next, s) > 0, `${formatHlc(next)} after ${formatHlc(s)}`);
+    }
+  }
+  assert.deepEqual(restartHlc(persisted, null), { wallMs: 5001, logical: 0 });
+  assert.deepEqual(restartHlc(ZERO_HLC, 1234.5), { wallMs: 1235, logical: 0 });
 });

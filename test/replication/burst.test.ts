@@ -1,5 +1,5 @@
 // A burst of separate commits at one POP (another connection holding routing.db's write lock almost
-// without a break, as a script or a bulk import does, sometimes longer than the POP's busy timeout) reaches every other POP: the POP meets
+// without a break, as a script or a bulk import does, sometimes for 400 ms) reaches every other POP: the POP meets
 // SQLITE_BUSY while recording its stamps and acks and while applying its own publishes coming back,
 // and must try again at a later tick instead of dying (an unhandled rejection once ended the POP's
 // process with the changes stuck in its outbox).
@@ -40,8 +40,9 @@ describe("replication under a burst of commits", { skip }, () => {
       const insert = writer.prepare("INSERT INTO backends (id, app, region, wg_ip, port, healthy, weight, soft_limit, hard_limit) VALUES (?, 'burst', 'sa', '10.9.0.1', 80, 1, 1, 10, 20)");
       for (let i = 0; i < CHANGES; i++) {
         if (i % 100 === 50) {
-          // Now and then one commit holds the write lock longer than the POP's busy timeout (200 ms),
-          // as a bulk import does: the POP's publisher meets SQLITE_BUSY mid-burst, deterministically.
+          // Now and then one commit holds the write lock for 400 ms, longer than any wait of the POP for it
+          // (its write transactions wait 50 ms at most, the ones on the publishing path not at all), as a
+          // bulk import does: the POP meets SQLITE_BUSY mid-burst, deterministically.
           writer.exec("BEGIN IMMEDIATE");
           insert.run([`burst-${i}`]);
           const until = Date.now() + 400;

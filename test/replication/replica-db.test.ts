@@ -8,10 +8,10 @@ import { openLibsqlStore } from "../../src/store/libsql-store.ts";
 import { tempDir } from "../fixtures/routing-db.ts";
 import Database from "libsql";
 
-function setup() {
+function setup(popId = "pop-a") {
   const dir = tempDir();
   const path = join(dir.dir, "routing.db");
-  const db = ReplicaDb.open(path, "pop-a");
+  const db = ReplicaDb.open(path, popId);
   const store = openLibsqlStore(path, { source: "cli" });
   const raw = new Database(path);
   return { path, db, store, raw, async close() { db.close(); await store.close(); raw.close(); dir.remove(); } };
@@ -261,7 +261,7 @@ test("applied counts changes from elsewhere only: this POP's own echoes and no-o
   }
 });
 
-test("local changes are stamped and published while another connection holds the write lock; stamps and acks are recorded later", async () => {
+test("local changes are stamped and read for publishing while another connection holds the write lock; stamps and acks are recorded later", async () => {
   const t = setup();
   try {
     await t.store.upsertBackend({ id: "be1", region: "eu", host: "10.0.0.1", port: 9000 });
@@ -343,5 +343,116 @@ test("a crash between publish and record: the restarted POP publishes again, and
   } finally {
     t.raw.close();
     await t.store.close();
+  }
+});
+
+test("two edits of one key in the same millisecond, killed between: the restart never gives the lost publish's stamp again, and every POP ends with the newest values", async () => {
+  const t = setup();
+  const b = setup("pop-b");
+  try {
+    await t.store.upsertBackend({ id: "k", region: "eu", host: "10.0.0.1", port: 9000, weight: 7 });
+    const [first] = t.db.pending(10); // stamped in memory from the change time
+    t.db.acknowledge(first!, 1); // in the bucket at revision 1, not recorded; pop-b applied it
+    b.db.applyBatch([{ kind: "entry", entry: first!.entry, revision: 1 }]);
+    const atMs = (t.raw.prepare("SELECT at_ms FROM replication_outbox WHERE id = 'k'").get([]) as { at_ms: number }).at_ms;
+    await t.store.setWeight("k", 8);
+    // ... in the same millisecond as the first edit (its change time is the one the stamp derives from)
+    t.raw.prepare("UPDATE replication_outbox SET at_ms = ? WHERE id = 'k'").run([atMs]);
+    t.db.close(); // killed: nothing recorded
+    const db = ReplicaDb.open(t.path, "pop-a");
+    try {
+      const [second] = db.pending(10);
+      assert.equal(second!.entry.row?.weight, 8);
+      assert.ok(second!.entry.hlc > first!.entry.hlc, `a stamp after the lost one (${second!.entry.hlc} after ${first!.entry.hlc})`);
+      // The watcher resumes from the recorded revision (0) and hands back the lost publish.
+      const r = db.applyBatch([{ kind: "entry", entry: first!.entry, revision: 1 }]);
+      assert.equal(r.changed, false, "the pending edit stays");
+      const [next] = db.pending(10);
+      assert.deepEqual([next!.entry.row?.weight, next!.revision], [8, 1], "published over the version it found");
+      db.acknowledge(next!, 2);
+      b.db.applyBatch([{ kind: "entry", entry: next!.entry, revision: 2 }]);
+      assert.equal((await b.store.getBackend("k"))?.backend?.weight, 8, "the other POP takes the newest values");
+      db.applyBatch([{ kind: "entry", entry: next!.entry, revision: 2 }]); // its echo
+      assert.equal(db.record(), true);
+      assert.equal(db.outboxDepth(), 0);
+    } finally {
+      db.close();
+    }
+  } finally {
+    t.raw.close();
+    await t.store.close();
+    await b.close();
+  }
+});
+
+test("a version of this POP's own with the stamp of a pending change but other values is merged, not taken for its echo", async () => {
+  const t = setup();
+  try {
+    await t.store.upsertBackend({ id: "k", region: "eu", host: "10.0.0.1", port: 9000, weight: 7 });
+    const [item] = t.db.pending(10); // stamped in memory, not published yet
+    // The same stamp and origin, other values (a version published before a crash, with the wall clock
+    // set back across the restart): not the echo of this publish.
+    const lost = { ...item!.entry, row: { ...item!.entry.row!, weight: 3 } };
+    t.db.applyBatch([{ kind: "entry", entry: lost, revision: 5 }]);
+    assert.equal((await t.store.getBackend("k"))?.backend?.weight, 7);
+    const [next] = t.db.pending(10);
+    assert.equal(next!.revision, 5);
+    assert.ok(next!.entry.hlc > item!.entry.hlc, "stamped after the version found, so every POP takes it");
+    // Its real echo (same stamp, same values) is recognised: the revision only.
+    t.db.acknowledge(next!, 6);
+    assert.deepEqual(t.db.applyBatch([{ kind: "entry", entry: next!.entry, revision: 6 }]), { applied: 0, conflicts: 0, changed: false });
+    assert.equal(t.db.outboxDepth(), 0);
+  } finally {
+    await t.close();
+  }
+});
+
+test("the clock is persisted with every write and a reopened routing.db starts after it", async () => {
+  const t = setup();
+  try {
+    // A version from a POP whose clock is ahead; its key is then removed from the bucket.
+    t.db.applyBatch([{ kind: "entry", entry: { id: "ahead", hlc: "9000000000000000.000007", origin: "pop-b", owner: null, row: row("ahead", 1) }, revision: 1 }]);
+    t.db.applyBatch([{ kind: "removed", id: "ahead", revision: 2 }]);
+    t.db.close();
+    const db = ReplicaDb.open(t.path, "pop-a");
+    try {
+      assert.deepEqual(db.clock, { wallMs: 9000000000000001, logical: 0 });
+    } finally {
+      db.close();
+    }
+  } finally {
+    t.raw.close();
+    await t.store.close();
+  }
+});
+
+test("every change read counts, also a second edit of a backend already waiting (the route table needs it)", async () => {
+  const t = setup();
+  try {
+    assert.equal(t.db.noticeChanges(), 0);
+    await t.store.upsertBackend({ id: "k", region: "eu", host: "10.0.0.1", port: 9000 });
+    assert.equal(t.db.noticeChanges(), 1);
+    await t.store.setWeight("k", 5);
+    assert.equal(t.db.noticeChanges(), 1, "k was already waiting: still a change");
+    assert.equal(t.db.noticeChanges(), 0);
+  } finally {
+    await t.close();
+  }
+});
+
+test("versions fetched after a refused publish merge without waiting for the write lock (busy: kept by the caller)", async () => {
+  const t = setup();
+  try {
+    await t.store.upsertBackend({ id: "k", region: "eu", host: "10.0.0.1", port: 9000, weight: 7 });
+    t.raw.exec("PRAGMA busy_timeout = 0");
+    t.raw.exec("BEGIN IMMEDIATE");
+    const theirs = { entry: { id: "k", hlc: "9000000000000000.000000", origin: "pop-b", owner: null, row: row("k", 4) }, revision: 3 };
+    assert.throws(() => t.db.merge([theirs]), /locked|busy/i);
+    t.raw.exec("ROLLBACK");
+    assert.deepEqual(t.db.merge([theirs]), { applied: 1, conflicts: 1, changed: true });
+    assert.equal((await t.store.getBackend("k"))?.backend?.weight, 4);
+    assert.equal(t.db.appliedRevision(), 0, "read out of order: the watch position stays");
+  } finally {
+    await t.close();
   }
 });

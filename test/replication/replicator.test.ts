@@ -1,0 +1,118 @@
+// The replicator in this process, ticked by the test: what reaches the route table while NATS is out
+// of reach, and a publish refused while another connection holds routing.db's write lock.
+import { test, describe, before, after } from "node:test";
+import assert from "node:assert/strict";
+import net from "node:net";
+import { join } from "node:path";
+import Database from "libsql";
+import { connect } from "@nats-io/transport-node";
+import { jetstream } from "@nats-io/jetstream";
+import { Kvm } from "@nats-io/kv";
+import { Replicator, type ReplicatorDeps } from "../../src/replication/replicator.ts";
+import { decodeEntry, encodeEntry, keyOf } from "../../src/replication/replicated-row.ts";
+import { openLibsqlStore } from "../../src/store/libsql-store.ts";
+import { createLogger } from "../../src/lifecycle/log.ts";
+import { silentLogger, type Logger } from "../../src/core/logger.ts";
+import { tempDir } from "../fixtures/routing-db.ts";
+import { NATS_PASSWORD, NATS_USER, natsSkipReason, startNatsCluster, type NatsCluster } from "../fixtures/nats-cluster.ts";
+import { until } from "./pops.ts";
+
+function deps(o: { dbPath: string; servers: string[]; now: () => number; onChanged?: () => void; log?: Logger; credentials?: boolean }): ReplicatorDeps {
+  return {
+    config: {
+      enabled: true, servers: o.servers, user: o.credentials ? NATS_USER : null, password: o.credentials ? NATS_PASSWORD : null,
+      popId: "pop-a", insecure: false, replicas: 1, bucket: "edge", tombstoneTtlMs: 86_400_000,
+    },
+    dbPath: o.dbPath, region: "sa", heartbeatTtlMs: 60_000, log: o.log ?? silentLogger, now: o.now, onChanged: o.onChanged ?? (() => {}),
+  };
+}
+
+/** A loopback port nothing listens on (NATS out of reach). */
+async function closedPort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  const port = (server.address() as net.AddressInfo).port;
+  await new Promise<void>((r) => server.close(() => r()));
+  return port;
+}
+
+test("NATS out of reach: a second edit of one backend reaches the route table at the next tick, not at the periodic reload", async () => {
+  const dir = tempDir("edgeproxy-replicator-");
+  const dbPath = join(dir.dir, "routing.db");
+  let now = 1_000_000;
+  const refreshed: number[] = [];
+  const replicator = Replicator.open(deps({ dbPath, servers: [`127.0.0.1:${await closedPort()}`], now: () => now, onChanged: () => refreshed.push(now) }));
+  const store = openLibsqlStore(dbPath, { source: "cli" });
+  try {
+    replicator.start();
+    replicator.tick(now);
+    await store.upsertBackend({ id: "k", region: "eu", host: "10.0.0.1", port: 9000 });
+    now += 1000;
+    replicator.tick(now);
+    assert.equal(refreshed.length, 1, "the first edit refreshed the routes");
+    await store.setWeight("k", 5); // k still waits to be published (no NATS)
+    now += 1000;
+    replicator.tick(now);
+    assert.equal(refreshed.length, 2, "the second edit of k refreshed them too");
+  } finally {
+    await replicator.stop();
+    await store.close();
+    dir.remove();
+  }
+});
+
+const skip = natsSkipReason() ?? false;
+
+describe("a publish refused while another connection holds routing.db", { skip }, () => {
+  let nats: NatsCluster;
+  before(async () => {
+    nats = await startNatsCluster(1);
+    await nats.ready();
+  });
+  after(async () => {
+    await nats?.close();
+  });
+
+  test("the version found is merged once the lock is free; not a NATS failure, and the POP's newer edit ends in the bucket", async () => {
+    const dir = tempDir("edgeproxy-replicator-");
+    const dbPath = join(dir.dir, "routing.db");
+    const logs: { msg?: string }[] = [];
+    const log = createLogger("debug", (line) => logs.push(JSON.parse(line)));
+    const replicator = Replicator.open(deps({ dbPath, servers: nats.nodes.map((n) => `127.0.0.1:${n.port}`), now: Date.now, log, credentials: true }));
+    const timer = setInterval(() => replicator.tick(Date.now()), 10);
+    const nc = await connect({ servers: nats.urls.split(","), user: NATS_USER, pass: NATS_PASSWORD });
+    const raw = new Database(dbPath);
+    try {
+      replicator.start();
+      await until("the bucket open", () => logs.some((l) => l.msg === "replication bucket open"), 30_000);
+      const kv = await new Kvm(jetstream(nc)).open("edge");
+      raw.exec("PRAGMA busy_timeout = 5000");
+      raw.exec("BEGIN IMMEDIATE"); // a burst of commits elsewhere holds the write lock
+      const theirs = { id: "k", app: null, region: "eu", country: null, wg_ip: "10.0.0.2", port: 80, healthy: 1, weight: 2, soft_limit: 100, hard_limit: 150, deleted: 0, created_at: 1, updated_at: 1, source: "api" };
+      await kv.put(keyOf("k"), encodeEntry({ id: "k", hlc: "0000000000001000.000000", origin: "pop-b", owner: null, row: theirs }));
+      // This POP's own edit of k (later than pop-b's), committed by that connection, which takes the lock
+      // again at once: the publish expects no version, is refused, and finds pop-b's while routing.db is busy.
+      raw.exec("INSERT INTO backends (id, app, region, wg_ip, port, healthy, weight, soft_limit, hard_limit) VALUES ('k', 'x', 'eu', '10.0.0.1', 9000, 1, 9, 10, 20); COMMIT; BEGIN IMMEDIATE");
+      await until("the publish refused", () => logs.some((l) => /publish refused while routing.db is busy|publish failed/.test(String(l.msg))), 10_000);
+      raw.exec("COMMIT");
+      await until("pop-a's edit in the bucket", async () => {
+        const e = await kv.get(keyOf("k"));
+        const v = e === null ? null : decodeEntry(e.key, e.string());
+        return v !== null && "origin" in v && v.origin === "pop-a" && v.row?.weight === 9;
+      }, 10_000);
+      assert.deepEqual(logs.filter((l) => /publish failed/.test(String(l.msg))), [], "a busy routing.db is not a NATS failure");
+      assert.equal((raw.prepare("SELECT weight FROM backends WHERE id = 'k'").get([]) as { weight: number }).weight, 9);
+    } finally {
+      clearInterval(timer);
+      try {
+        raw.exec("ROLLBACK");
+      } catch {
+        // not in a transaction
+      }
+      raw.close();
+      await replicator.stop();
+      await nc.close();
+      dir.remove();
+    }
+  });
+});
