@@ -17,7 +17,7 @@ import { Kvm, type KV, type KvEntry } from "@nats-io/kv";
 import type { ReplicationConfig } from "../config.ts";
 import type { Logger } from "../lifecycle/log.ts";
 import { NatsLink } from "./nats-link.ts";
-import { isBusy, ReplicaDb, type OutboxItem, type WatchedChange } from "./replica-db.ts";
+import { isBusy, RECORD_WAIT_MS, ReplicaDb, UNRECORDED_HIGH, type OutboxItem, type WatchedChange } from "./replica-db.ts";
 import { BACKEND_KEYS, decodeEntry, encodeEntry, idOfKey, keyOf, type ReplicatedEntry } from "./replicated-row.ts";
 import { isWrongRevision, natsSweepBucket, readPurgedThrough } from "./nats-sweep-bucket.ts";
 import { sweepIntervalMs, sweepTombstones } from "./tombstone-sweep.ts";
@@ -147,8 +147,9 @@ export class Replicator {
         this.#dataVersion = dv;
         this.#outbox = this.#db.outboxDepth();
       }
-      // Stamps and acks reach routing.db when its write lock is free; never waited for here.
-      if (this.#db.unrecorded > 0 && this.#db.record(0)) this.#outboxStale = true;
+      // Stamps and acks reach routing.db when its write lock is free, a chunk at a time; waited for
+      // only briefly, once per tick, when many are left (another connection kept the lock for long).
+      if (this.#db.unrecorded > 0 && this.#db.record(this.#db.unrecorded > UNRECORDED_HIGH ? RECORD_WAIT_MS : 0)) this.#outboxStale = true;
     } catch (err) {
       this.#deps.log.debug("replication: routing.db busy, retrying next tick", { error: (err as Error).message });
       return;
@@ -602,7 +603,8 @@ export class Replicator {
     this.#restartWatch();
     await Promise.allSettled([...this.#inFlight.values()]);
     try {
-      this.#db.record(this.#db.writeBusyMs); // a clean stop records its acks (a crash publishes them again)
+      // A clean stop records its acks (a crash publishes them again), a chunk per transaction.
+      while (this.#db.unrecorded > 0 && this.#db.record(this.#db.writeBusyMs));
     } catch {
       // busy: the outbox rows are published again after the restart
     }
