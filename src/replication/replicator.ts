@@ -51,7 +51,11 @@ const MAX_IN_FLIGHT = 256;
 /** Watched entries applied per transaction at most: a 10,000-entry catch-up is ~40 commits, and the
  *  event loop (the data path) is never held by one batch for long. */
 export const APPLY_BATCH = 256;
-/** Watched entries kept while routing.db is busy; past this the watcher restarts from the applied revision. */
+/** Watched entries received while routing.db is busy past which the watch stops pulling: the entries
+ *  held are applied once the lock is free, then a new watcher resumes after them (memory stays bounded
+ *  and nothing received is downloaded again). */
+export const INBOX_HIGH = 8 * APPLY_BATCH;
+/** Watched entries kept at most in any case; past this the watcher restarts from the applied revision. */
 const MAX_INBOX = 50_000;
 const MAX_BACKOFF_MS = 2000;
 /** How long a stopping POP tries to write its `stopped` presence. */
@@ -337,7 +341,7 @@ export class Replicator {
   #watch(): void {
     const kv = this.#kv;
     if (kv === null || !this.#link.up) return;
-    const state: WatchState = { closed: false, startedAtMs: this.#deps.now(), stop: () => {}, inbox: [], scheduled: false, parked: false };
+    const state: WatchState = { closed: false, startedAtMs: this.#deps.now(), stop: () => {}, inbox: [], scheduled: false, parked: false, paused: false };
     this.#watcher = state;
     void (async () => {
       try {
@@ -356,11 +360,19 @@ export class Replicator {
             state.scheduled = true;
             setTimeout(() => this.#drain(state), 0);
           }
+          if (state.inbox.length >= (state.parked ? INBOX_HIGH : MAX_INBOX)) {
+            // routing.db busy (or applying far slower than entries come): stop pulling; #drain closes
+            // this watcher once what it holds is applied, and the next tick resumes after it.
+            this.#deps.log.debug("replication: watch paused until the entries received are applied", { entries: state.inbox.length, parked: state.parked });
+            state.paused = true;
+            iter.stop();
+            break;
+          }
         }
       } catch (err) {
         if (!state.closed) this.#deps.log.debug("replication watcher ended", { error: (err as Error).message });
       } finally {
-        state.closed = true;
+        if (!state.paused) state.closed = true;
       }
     })();
   }
@@ -383,7 +395,10 @@ export class Replicator {
       return;
     }
     const batch = state.inbox.splice(0, APPLY_BATCH);
-    if (batch.length === 0) return;
+    if (batch.length === 0) {
+      if (state.paused) state.closed = true; // all applied: the next tick watches from the applied revision
+      return;
+    }
     let result;
     try {
       // Without waiting for the write lock: this runs on the event loop (the data path's, the publisher's).
@@ -408,6 +423,8 @@ export class Replicator {
     if (state.inbox.length > 0) {
       state.scheduled = true;
       setTimeout(() => this.#drain(state), 0);
+    } else if (state.paused) {
+      state.closed = true; // all applied: the next tick watches from the applied revision
     }
     this.#applied += result.applied;
     this.#conflicts += result.conflicts;
@@ -506,7 +523,8 @@ export class Replicator {
       return;
     }
     this.#behindSinceMs ??= nowMs;
-    if (this.#stallSince === null || this.#stallSince !== applied) {
+    if (this.#stallSince === null || this.#stallSince !== applied || (this.#watcher?.inbox.length ?? 0) > 0) {
+      // Moving, or holding received entries that routing.db's lock keeps from being applied: not stalled.
       this.#stallSince = applied;
       this.#stallAtMs = nowMs;
       return;
@@ -624,4 +642,6 @@ interface WatchState {
   scheduled: boolean;
   /** routing.db was busy: the next tick drains. */
   parked: boolean;
+  /** Stopped pulling (INBOX_HIGH reached while parked): closed once the inbox is applied. */
+  paused: boolean;
 }
