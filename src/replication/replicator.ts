@@ -58,6 +58,9 @@ export const INBOX_HIGH = 8 * APPLY_BATCH;
 /** Watched entries kept at most in any case; past this the watcher restarts from the applied revision. */
 const MAX_INBOX = 50_000;
 const MAX_BACKOFF_MS = 2000;
+/** After a wait for the write lock in vain, the tick's record() waits again only this much later: the
+ *  event loop sleeps at most RECORD_WAIT_MS in every this many ms while the lock stays held. */
+const RECORD_WAIT_BACKOFF_MS = 100;
 /** How long a stopping POP tries to write its `stopped` presence. */
 const STOPPED_PRESENCE_MS = 2000;
 /** Watcher health is checked this often; a watcher making no progress while the stream is ahead for two checks is recreated. */
@@ -72,6 +75,8 @@ export class Replicator {
   #pops: KV | null = null;
   #opening: Promise<void> | null = null;
   #dataVersion = -1;
+  /** No waiting record() before this (see RECORD_WAIT_BACKOFF_MS). */
+  #recordWaitAtMs = 0;
   /** Keys being published, each with its publish (a key is published again only once answered). */
   readonly #inFlight = new Map<string, Promise<void>>();
   /** Versions fetched after a refused publish, not merged yet (routing.db was busy): merged at a later
@@ -152,8 +157,13 @@ export class Replicator {
         this.#outbox = this.#db.outboxDepth();
       }
       // Stamps and acks reach routing.db when its write lock is free, a chunk at a time; waited for
-      // only briefly, once per tick, when many are left (another connection kept the lock for long).
-      if (this.#db.unrecorded > 0 && this.#db.record(this.#db.unrecorded > UNRECORDED_HIGH ? RECORD_WAIT_MS : 0)) this.#outboxStale = true;
+      // only briefly, once per tick, when many are left (another connection kept the lock for long),
+      // and not again for RECORD_WAIT_BACKOFF_MS after a wait in vain (a lock held for seconds).
+      if (this.#db.unrecorded > 0) {
+        const waitMs = this.#db.unrecorded > UNRECORDED_HIGH && nowMs >= this.#recordWaitAtMs ? RECORD_WAIT_MS : 0;
+        if (this.#db.record(waitMs)) this.#outboxStale = true;
+        else if (waitMs > 0) this.#recordWaitAtMs = nowMs + RECORD_WAIT_BACKOFF_MS;
+      }
     } catch (err) {
       this.#deps.log.debug("replication: routing.db busy, retrying next tick", { error: (err as Error).message });
       return;
