@@ -11,9 +11,18 @@
 //
 //   outbox row (id, n, hlc NULL) ──read (no lock)──► stamp in memory (#stamps) ──► publish (CAS on the
 //   key's last revision: #revisions, else replication_keys) ──ack──► #acks, #revisions
-//   every write transaction first writes #stamps, #acks and #revisions (#flush), so LWW decisions and
-//   the outbox delete (which matches id, n and hlc) see exactly what was published; record() is such
-//   a transaction on its own, tried without waiting for the lock.
+//   every write transaction first writes the in-memory state (#stamps, #acks, #revisions) of the keys
+//   it touches, whole, plus a chunk of FLUSH_CHUNK other keys (#flush), so LWW decisions and the outbox
+//   delete (which matches id, n and hlc) see exactly what was published; record() is such a transaction
+//   on its own (no keys of its own: one chunk), tried without waiting for the lock, or waiting up to
+//   RECORD_WAIT_MS once the backlog passes UNRECORDED_HIGH (replicator.ts tick).
+//
+// Why flushing only some keys keeps LWW right: every decision is per key. Applying, merging or removing
+// key K reads and writes only K's rows (backends, replication_outbox, replication_keys of K), and K's
+// in-memory stamp, ack and revision are written first, in the same transaction; a key left in memory
+// is, in routing.db, exactly as after a crash that lost it (handled below), and in memory it still
+// answers pending() and #isOwnEcho. The few transactions that read many keys at once (resetBucket,
+// forgetAbsent, stampPending) write everything first, as before.
 //
 // Crash between publish and record: an acknowledged CLI/API write is never lost. Its outbox row (filled
 // by a trigger in the writer's own transaction) leaves the outbox only when an ack of exactly that
@@ -81,6 +90,14 @@ interface MemoryStamp {
 
 /** Busy timeout of the ordinary write transactions: short, they run on the event loop. */
 const WRITE_BUSY_MS = 50;
+/** Keys of in-memory state a write transaction writes besides its own: what the event loop pays for
+ *  the backlog left while another connection held the lock is bounded per transaction. */
+export const FLUSH_CHUNK = 1000;
+/** Unrecorded entries past which record() is worth waiting for the lock a little (see RECORD_WAIT_MS). */
+export const UNRECORDED_HIGH = 2000;
+/** How long record() waits for the lock past UNRECORDED_HIGH (once per tick): a connection committing
+ *  in a tight loop releases it between commits, and the backlog then drains a chunk per tick. */
+export const RECORD_WAIT_MS = 5;
 
 const META_REVISION = "replication_revision";
 const META_STREAM = "replication_stream";
@@ -141,11 +158,12 @@ export class ReplicaDb {
   }
 
   /**
-   * BEGIN IMMEDIATE … COMMIT around `fn`, after writing what is only in memory (#flush): every write
-   * transaction sees the stamps and acks of what was published. `waitMs`: how long to wait for the
-   * write lock (0: fail at once with SQLITE_BUSY, the caller tries again later).
+   * BEGIN IMMEDIATE … COMMIT around `fn`, after writing what is only in memory of the keys `fn` reads
+   * or writes (`touched`; "all": every key) and of a chunk of others (#flush): `fn` sees the stamps and
+   * acks of what was published. `waitMs`: how long to wait for the write lock (0: fail at once with
+   * SQLITE_BUSY, the caller tries again later).
    */
-  #transaction<T>(fn: () => T, waitMs = this.writeBusyMs): T {
+  #transaction<T>(fn: () => T, waitMs = this.writeBusyMs, touched: Iterable<string> | "all" = "all"): T {
     if (this.#busyMs !== waitMs) {
       this.db.exec(`PRAGMA busy_timeout = ${waitMs}`);
       this.#busyMs = waitMs;
@@ -153,9 +171,11 @@ export class ReplicaDb {
     const clockBefore = this.#clock;
     let saved = this.#savedClock;
     let result: T;
+    let flushed: ReadonlySet<string> = new Set();
     try {
       result = inTransaction(this.db, "BEGIN IMMEDIATE", () => {
-        this.#flush();
+        flushed = this.#keysToFlush(touched);
+        this.#flush(flushed);
         const r = fn();
         saved = this.#saveClock();
         return r;
@@ -167,10 +187,12 @@ export class ReplicaDb {
       throw err;
     }
     this.#savedClock = saved;
-    // Committed: what was only in memory is in routing.db now.
-    this.#stamps.clear();
-    this.#acks.clear();
-    this.#revisions.clear();
+    // Committed: what was written is in routing.db now (nothing ran in between: `fn` is synchronous).
+    for (const id of flushed) {
+      this.#stamps.delete(id);
+      this.#acks.delete(id);
+      this.#revisions.delete(id);
+    }
     return result;
   }
 
@@ -183,35 +205,60 @@ export class ReplicaDb {
     return text;
   }
 
-  /** Writes the in-memory stamps, then acks and revisions (inside a write transaction). */
-  #flush(): void {
-    for (const [id, s] of this.#stamps) {
-      // The outbox row gets its stamp if it is still that change (a newer one is stamped later, after it).
-      this.db.run("UPDATE replication_outbox SET hlc = ? WHERE id = ? AND n = ? AND hlc IS NULL", [s.hlc, id, s.n]);
-      this.db.run(
-        `INSERT INTO replication_keys (id, hlc, origin, owner, tombstone) VALUES (?, ?, ?, ?, ?)
-         ON CONFLICT (id) DO UPDATE SET hlc = excluded.hlc, origin = excluded.origin, owner = excluded.owner, tombstone = excluded.tombstone`,
-        [id, s.hlc, this.popId, s.owner, s.row === null ? 1 : 0],
-      );
+  /** The keys a transaction writes the in-memory state of: those it touches (held in memory), then
+   *  the oldest others up to FLUSH_CHUNK; "all": every one. */
+  #keysToFlush(touched: Iterable<string> | "all"): Set<string> {
+    if (touched === "all") return new Set([...this.#stamps.keys(), ...this.#acks.keys(), ...this.#revisions.keys()]);
+    const keys = new Set<string>();
+    for (const id of touched) if (this.#stamps.has(id) || this.#acks.has(id) || this.#revisions.has(id)) keys.add(id);
+    let room = FLUSH_CHUNK;
+    for (const map of [this.#stamps, this.#acks, this.#revisions]) {
+      for (const id of map.keys()) {
+        if (room <= 0) return keys;
+        if (!keys.has(id)) {
+          keys.add(id);
+          room--;
+        }
+      }
     }
-    for (const [id, a] of this.#acks) this.db.run("DELETE FROM replication_outbox WHERE id = ? AND n = ? AND hlc = ?", [id, a.n, a.hlc]);
-    // Only forward (an ack may come after a newer version was applied), except 0: the key was purged.
-    for (const [id, revision] of this.#revisions) this.db.run("UPDATE replication_keys SET revision = ? WHERE id = ? AND (revision < ? OR ? = 0)", [revision, id, revision, revision]);
+    return keys;
   }
 
-  /** Stamps and acks held in memory only (record() writes them). */
+  /** Writes the in-memory stamp, then ack and revision, of each of `keys` (inside a write transaction). */
+  #flush(keys: ReadonlySet<string>): void {
+    for (const id of keys) {
+      const s = this.#stamps.get(id);
+      if (s !== undefined) {
+        // The outbox row gets its stamp if it is still that change (a newer one is stamped later, after it).
+        this.db.run("UPDATE replication_outbox SET hlc = ? WHERE id = ? AND n = ? AND hlc IS NULL", [s.hlc, id, s.n]);
+        this.db.run(
+          `INSERT INTO replication_keys (id, hlc, origin, owner, tombstone) VALUES (?, ?, ?, ?, ?)
+           ON CONFLICT (id) DO UPDATE SET hlc = excluded.hlc, origin = excluded.origin, owner = excluded.owner, tombstone = excluded.tombstone`,
+          [id, s.hlc, this.popId, s.owner, s.row === null ? 1 : 0],
+        );
+      }
+      const a = this.#acks.get(id);
+      if (a !== undefined) this.db.run("DELETE FROM replication_outbox WHERE id = ? AND n = ? AND hlc = ?", [id, a.n, a.hlc]);
+      const revision = this.#revisions.get(id);
+      // Only forward (an ack may come after a newer version was applied), except 0: the key was purged.
+      if (revision !== undefined) this.db.run("UPDATE replication_keys SET revision = ? WHERE id = ? AND (revision < ? OR ? = 0)", [revision, id, revision, revision]);
+    }
+  }
+
+  /** Stamps, acks and revisions held in memory only (record() writes them). */
   get unrecorded(): number {
     return this.#stamps.size + this.#acks.size + this.#revisions.size;
   }
 
   /**
-   * Writes the in-memory stamps and acks to routing.db if the write lock is free within `waitMs`
-   * (default: not at all). False when it was busy: they stay in memory for the next try.
+   * Writes in-memory stamps and acks to routing.db, FLUSH_CHUNK keys of them (the oldest), if the
+   * write lock is free within `waitMs` (default: not at all). False when it was busy: they stay in
+   * memory for the next try. What is left waits for the next call (or any write transaction).
    */
   record(waitMs = 0): boolean {
     if (this.unrecorded === 0) return true;
     try {
-      this.#transaction(() => {}, waitMs);
+      this.#transaction(() => {}, waitMs, []);
       return true;
     } catch (err) {
       if (isBusy(err)) return false;
@@ -238,7 +285,7 @@ export class ReplicaDb {
   }
 
   setStreamIdentity(identity: string): void {
-    this.#transaction(() => this.db.run("INSERT INTO store_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value", [META_STREAM, identity]));
+    this.#transaction(() => this.db.run("INSERT INTO store_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value", [META_STREAM, identity]), this.writeBusyMs, []);
   }
 
   /**
@@ -408,7 +455,7 @@ export class ReplicaDb {
       // A value read out of order (kv.get after a refused publish) must not move the watch position.
       if (advance) this.#setRevision(revision);
       return result;
-    });
+    }, this.writeBusyMs, [entry.id]);
   }
 
   /**
@@ -427,7 +474,7 @@ export class ReplicaDb {
         changed ||= r.changed;
       }
       return { applied, conflicts, changed };
-    }, waitMs);
+    }, waitMs, fetched.map((f) => f.entry.id));
   }
 
   /**
@@ -460,7 +507,7 @@ export class ReplicaDb {
       }
       this.#setRevision(last);
       return { applied, conflicts, changed };
-    }, waitMs);
+    }, waitMs, changes.flatMap((c) => c.kind === "entry" ? [c.entry.id] : c.kind === "removed" ? [c.id] : []));
   }
 
   /** A version this POP published and has not recorded yet: its stamp or ack is in memory, with the
@@ -584,12 +631,12 @@ export class ReplicaDb {
   }
 
   setReconciledThrough(revision: number): void {
-    this.#transaction(() => this.db.run("INSERT INTO store_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value", [META_RECONCILED, String(revision)]));
+    this.#transaction(() => this.db.run("INSERT INTO store_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value", [META_RECONCILED, String(revision)]), this.writeBusyMs, []);
   }
 
   /** Records a revision as applied without an entry (a key that is not a backend's, a damaged value). */
   skip(revision: number): void {
-    this.#transaction(() => this.#setRevision(revision));
+    this.#transaction(() => this.#setRevision(revision), this.writeBusyMs, []);
   }
 
   #setRevision(revision: number): void {
@@ -629,7 +676,7 @@ export class ReplicaDb {
         if (this.db.run("UPDATE backends SET deleted = 1, source = 'replication', origin = NULL, updated_at = ? WHERE id = ? AND (deleted IS NULL OR deleted = 0)", [nowMs, String(r.id)]) > 0) ids.push(String(r.id));
       }
       return ids;
-    }, 0);
+    }, 0, rows.map((r) => String(r.id)));
   }
 
   /** The newest stamp known here (tests and the status view). */

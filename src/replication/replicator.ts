@@ -17,7 +17,7 @@ import { Kvm, type KV, type KvEntry } from "@nats-io/kv";
 import type { ReplicationConfig } from "../config.ts";
 import type { Logger } from "../lifecycle/log.ts";
 import { NatsLink } from "./nats-link.ts";
-import { isBusy, ReplicaDb, type OutboxItem, type WatchedChange } from "./replica-db.ts";
+import { isBusy, RECORD_WAIT_MS, ReplicaDb, UNRECORDED_HIGH, type OutboxItem, type WatchedChange } from "./replica-db.ts";
 import { BACKEND_KEYS, decodeEntry, encodeEntry, idOfKey, keyOf, type ReplicatedEntry } from "./replicated-row.ts";
 import { isWrongRevision, natsSweepBucket, readPurgedThrough } from "./nats-sweep-bucket.ts";
 import { sweepIntervalMs, sweepTombstones } from "./tombstone-sweep.ts";
@@ -51,9 +51,16 @@ const MAX_IN_FLIGHT = 256;
 /** Watched entries applied per transaction at most: a 10,000-entry catch-up is ~40 commits, and the
  *  event loop (the data path) is never held by one batch for long. */
 export const APPLY_BATCH = 256;
-/** Watched entries kept while routing.db is busy; past this the watcher restarts from the applied revision. */
+/** Watched entries received while routing.db is busy past which the watch stops pulling: the entries
+ *  held are applied once the lock is free, then a new watcher resumes after them (memory stays bounded
+ *  and nothing received is downloaded again). */
+export const INBOX_HIGH = 8 * APPLY_BATCH;
+/** Watched entries kept at most in any case; past this the watcher restarts from the applied revision. */
 const MAX_INBOX = 50_000;
 const MAX_BACKOFF_MS = 2000;
+/** After a wait for the write lock in vain, the tick's record() waits again only this much later: the
+ *  event loop sleeps at most RECORD_WAIT_MS in every this many ms while the lock stays held. */
+const RECORD_WAIT_BACKOFF_MS = 100;
 /** How long a stopping POP tries to write its `stopped` presence. */
 const STOPPED_PRESENCE_MS = 2000;
 /** Watcher health is checked this often; a watcher making no progress while the stream is ahead for two checks is recreated. */
@@ -68,6 +75,8 @@ export class Replicator {
   #pops: KV | null = null;
   #opening: Promise<void> | null = null;
   #dataVersion = -1;
+  /** No waiting record() before this (see RECORD_WAIT_BACKOFF_MS). */
+  #recordWaitAtMs = 0;
   /** Keys being published, each with its publish (a key is published again only once answered). */
   readonly #inFlight = new Map<string, Promise<void>>();
   /** Versions fetched after a refused publish, not merged yet (routing.db was busy): merged at a later
@@ -147,8 +156,14 @@ export class Replicator {
         this.#dataVersion = dv;
         this.#outbox = this.#db.outboxDepth();
       }
-      // Stamps and acks reach routing.db when its write lock is free; never waited for here.
-      if (this.#db.unrecorded > 0 && this.#db.record(0)) this.#outboxStale = true;
+      // Stamps and acks reach routing.db when its write lock is free, a chunk at a time; waited for
+      // only briefly, once per tick, when many are left (another connection kept the lock for long),
+      // and not again for RECORD_WAIT_BACKOFF_MS after a wait in vain (a lock held for seconds).
+      if (this.#db.unrecorded > 0) {
+        const waitMs = this.#db.unrecorded > UNRECORDED_HIGH && nowMs >= this.#recordWaitAtMs ? RECORD_WAIT_MS : 0;
+        if (this.#db.record(waitMs)) this.#outboxStale = true;
+        else if (waitMs > 0) this.#recordWaitAtMs = nowMs + RECORD_WAIT_BACKOFF_MS;
+      }
     } catch (err) {
       this.#deps.log.debug("replication: routing.db busy, retrying next tick", { error: (err as Error).message });
       return;
@@ -336,7 +351,7 @@ export class Replicator {
   #watch(): void {
     const kv = this.#kv;
     if (kv === null || !this.#link.up) return;
-    const state: WatchState = { closed: false, startedAtMs: this.#deps.now(), stop: () => {}, inbox: [], scheduled: false, parked: false };
+    const state: WatchState = { closed: false, startedAtMs: this.#deps.now(), stop: () => {}, inbox: [], scheduled: false, parked: false, paused: false };
     this.#watcher = state;
     void (async () => {
       try {
@@ -355,11 +370,19 @@ export class Replicator {
             state.scheduled = true;
             setTimeout(() => this.#drain(state), 0);
           }
+          if (state.inbox.length >= (state.parked ? INBOX_HIGH : MAX_INBOX)) {
+            // routing.db busy (or applying far slower than entries come): stop pulling; #drain closes
+            // this watcher once what it holds is applied, and the next tick resumes after it.
+            this.#deps.log.debug("replication: watch paused until the entries received are applied", { entries: state.inbox.length, parked: state.parked });
+            state.paused = true;
+            iter.stop();
+            break;
+          }
         }
       } catch (err) {
         if (!state.closed) this.#deps.log.debug("replication watcher ended", { error: (err as Error).message });
       } finally {
-        state.closed = true;
+        if (!state.paused) state.closed = true;
       }
     })();
   }
@@ -382,7 +405,10 @@ export class Replicator {
       return;
     }
     const batch = state.inbox.splice(0, APPLY_BATCH);
-    if (batch.length === 0) return;
+    if (batch.length === 0) {
+      if (state.paused) state.closed = true; // all applied: the next tick watches from the applied revision
+      return;
+    }
     let result;
     try {
       // Without waiting for the write lock: this runs on the event loop (the data path's, the publisher's).
@@ -407,6 +433,8 @@ export class Replicator {
     if (state.inbox.length > 0) {
       state.scheduled = true;
       setTimeout(() => this.#drain(state), 0);
+    } else if (state.paused) {
+      state.closed = true; // all applied: the next tick watches from the applied revision
     }
     this.#applied += result.applied;
     this.#conflicts += result.conflicts;
@@ -505,7 +533,8 @@ export class Replicator {
       return;
     }
     this.#behindSinceMs ??= nowMs;
-    if (this.#stallSince === null || this.#stallSince !== applied) {
+    if (this.#stallSince === null || this.#stallSince !== applied || (this.#watcher?.inbox.length ?? 0) > 0) {
+      // Moving, or holding received entries that routing.db's lock keeps from being applied: not stalled.
       this.#stallSince = applied;
       this.#stallAtMs = nowMs;
       return;
@@ -602,7 +631,8 @@ export class Replicator {
     this.#restartWatch();
     await Promise.allSettled([...this.#inFlight.values()]);
     try {
-      this.#db.record(this.#db.writeBusyMs); // a clean stop records its acks (a crash publishes them again)
+      // A clean stop records its acks (a crash publishes them again), a chunk per transaction.
+      while (this.#db.unrecorded > 0 && this.#db.record(this.#db.writeBusyMs));
     } catch {
       // busy: the outbox rows are published again after the restart
     }
@@ -622,4 +652,6 @@ interface WatchState {
   scheduled: boolean;
   /** routing.db was busy: the next tick drains. */
   parked: boolean;
+  /** Stopped pulling (INBOX_HIGH reached while parked): closed once the inbox is applied. */
+  paused: boolean;
 }

@@ -3,7 +3,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { ReplicaDb } from "../../src/replication/replica-db.ts";
+import { FLUSH_CHUNK, ReplicaDb } from "../../src/replication/replica-db.ts";
 import { openLibsqlStore } from "../../src/store/libsql-store.ts";
 import { tempDir } from "../fixtures/routing-db.ts";
 import Database from "libsql";
@@ -452,6 +452,51 @@ test("versions fetched after a refused publish merge without waiting for the wri
     assert.deepEqual(t.db.merge([theirs]), { applied: 1, conflicts: 1, changed: true });
     assert.equal((await t.store.getBackend("k"))?.backend?.weight, 4);
     assert.equal(t.db.appliedRevision(), 0, "read out of order: the watch position stays");
+  } finally {
+    await t.close();
+  }
+});
+
+test("a backlog left while another connection held the write lock is written a chunk of whole keys per transaction; a key applied is written first; nothing is lost", async () => {
+  const t = setup();
+  try {
+    const total = 2 * FLUSH_CHUNK + 500;
+    const insert = t.raw.prepare("INSERT INTO backends (id, app, region, wg_ip, port, healthy, weight, soft_limit, hard_limit) VALUES (?, 'x', 'eu', '10.0.0.1', 80, 1, 1, 10, 20)");
+    t.raw.exec("BEGIN");
+    for (let i = 0; i < total; i++) insert.run([`be${String(i).padStart(5, "0")}`]);
+    t.raw.exec("COMMIT");
+    t.raw.exec("BEGIN IMMEDIATE"); // another connection keeps the write lock
+    const items = t.db.pending(total);
+    assert.equal(items.length, total);
+    items.forEach((item, i) => t.db.acknowledge(item, i + 1));
+    assert.equal(t.db.unrecorded, 3 * total, "a stamp, an ack and a revision per key, in memory");
+    assert.equal(t.db.record(), false);
+    t.raw.exec("ROLLBACK");
+    // The first transaction to get the lock applies an older version of the newest key (outside the
+    // first chunk): that key's stamp and ack are written before the merge, so it sees what was published.
+    const last = items[total - 1]!;
+    const older = { id: last.id, hlc: "0000000000001000.000000", origin: "pop-b", owner: null, row: row(last.id, 3) };
+    t.db.applyBatch([{ kind: "entry", entry: older, revision: total + 1 }]);
+    const key = t.raw.prepare("SELECT hlc, revision FROM replication_keys WHERE id = ?").get([last.id]) as { hlc: string; revision: number };
+    assert.deepEqual([key.hlc, key.revision], [last.entry.hlc, total + 1], "merged against the published stamp, not a new one");
+    assert.equal(t.raw.prepare("SELECT 1 AS x FROM replication_outbox WHERE id = ?").get([last.id]), undefined, "its ack took it out of the outbox");
+    assert.equal(t.db.unrecorded, 3 * (total - FLUSH_CHUNK - 1), "the applied key and one chunk of others written, the rest left in memory");
+    // Each record() writes at most one chunk of whole keys (stamp, ack and revision together).
+    const outbox = t.raw.prepare("SELECT id, hlc FROM replication_outbox");
+    let records = 0;
+    while (t.db.unrecorded > 0) {
+      const before = t.db.unrecorded;
+      assert.equal(t.db.record(), true);
+      records++;
+      assert.ok(before - t.db.unrecorded <= 3 * FLUSH_CHUNK, "one chunk per transaction");
+      const left = new Set((outbox.all([]) as { id: string; hlc: string | null }[]).map((r) => { assert.equal(r.hlc, null, "a key is written whole: stamped keys are acked too"); return r.id; }));
+      assert.equal(left.size * 3, t.db.unrecorded, "what is still in memory is exactly what is still in the outbox");
+    }
+    assert.equal(records, Math.ceil((total - FLUSH_CHUNK - 1) / FLUSH_CHUNK));
+    assert.equal(t.db.outboxDepth(), 0, "every ack recorded");
+    const keys = t.raw.prepare("SELECT id, hlc, revision FROM replication_keys ORDER BY id").all([]) as { id: string; hlc: string; revision: number }[];
+    assert.deepEqual(keys.map((k) => [k.id, k.hlc, k.revision]), items.map((item, i) => [item.id, item.entry.hlc, i === total - 1 ? total + 1 : i + 1]), "every stamp and revision recorded");
+    assert.deepEqual(t.db.pending(10), []);
   } finally {
     await t.close();
   }

@@ -8,7 +8,7 @@ import Database from "libsql";
 import { connect } from "@nats-io/transport-node";
 import { jetstream } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
-import { Replicator, type ReplicatorDeps } from "../../src/replication/replicator.ts";
+import { INBOX_HIGH, Replicator, type ReplicatorDeps } from "../../src/replication/replicator.ts";
 import { decodeEntry, encodeEntry, keyOf } from "../../src/replication/replicated-row.ts";
 import { openLibsqlStore } from "../../src/store/libsql-store.ts";
 import { createLogger } from "../../src/lifecycle/log.ts";
@@ -102,6 +102,50 @@ describe("a publish refused while another connection holds routing.db", { skip }
       }, 10_000);
       assert.deepEqual(logs.filter((l) => /publish failed/.test(String(l.msg))), [], "a busy routing.db is not a NATS failure");
       assert.equal((raw.prepare("SELECT weight FROM backends WHERE id = 'k'").get([]) as { weight: number }).weight, 9);
+    } finally {
+      clearInterval(timer);
+      try {
+        raw.exec("ROLLBACK");
+      } catch {
+        // not in a transaction
+      }
+      raw.close();
+      await replicator.stop();
+      await nc.close();
+      dir.remove();
+    }
+  });
+  test("entries watched while routing.db stays busy: the watch stops pulling at INBOX_HIGH and resumes after them once applied, none applied twice", async () => {
+    const dir = tempDir("edgeproxy-replicator-");
+    const dbPath = join(dir.dir, "routing.db");
+    const logs: { msg?: string; entries?: number }[] = [];
+    const log = createLogger("debug", (line) => logs.push(JSON.parse(line)));
+    const replicator = Replicator.open(deps({ dbPath, servers: nats.nodes.map((n) => `127.0.0.1:${n.port}`), now: Date.now, log, credentials: true }));
+    const timer = setInterval(() => replicator.tick(Date.now()), 10);
+    const nc = await connect({ servers: nats.urls.split(","), user: NATS_USER, pass: NATS_PASSWORD });
+    const raw = new Database(dbPath);
+    const count = () => (raw.prepare("SELECT COUNT(*) AS n FROM backends WHERE id LIKE 'r%'").get([]) as { n: number }).n;
+    const entry = (i: number) => {
+      const id = `r${i}`;
+      const row = { id, app: null, region: "eu", country: null, wg_ip: "10.0.0.2", port: 80, healthy: 1, weight: 1, soft_limit: 100, hard_limit: 150, deleted: 0, created_at: 1, updated_at: 1, source: "api" };
+      return [keyOf(id), encodeEntry({ id, hlc: `${String(1000 + i).padStart(16, "0")}.000000`, origin: "pop-b", owner: null, row })] as const;
+    };
+    try {
+      replicator.start();
+      await until("the bucket open", () => logs.some((l) => l.msg === "replication bucket open"), 30_000);
+      const kv = await new Kvm(jetstream(nc)).open("edge");
+      raw.exec("BEGIN IMMEDIATE"); // another connection holds the write lock
+      const total = INBOX_HIGH + 1000;
+      for (let i = 0; i < total; i += 200) await Promise.all(Array.from({ length: Math.min(200, total - i) }, (_, j) => kv.put(...entry(i + j))));
+      await until("the watch paused", () => logs.some((l) => /watch paused/.test(String(l.msg))), 20_000);
+      const paused = logs.filter((l) => /watch paused/.test(String(l.msg)));
+      assert.ok(paused[0]!.entries! <= INBOX_HIGH, `entries held when pausing: ${paused[0]!.entries}`);
+      raw.exec("ROLLBACK");
+      await until("every entry applied", () => count() === total, 20_000);
+      await kv.put(...entry(total)); // the resumed watch delivers what comes next
+      await until("the next entry applied", () => count() === total + 1, 10_000);
+      assert.equal(replicator.stats.applied, total + 1, "no entry applied twice (nothing received was downloaded again)");
+      assert.deepEqual(logs.filter((l) => /cannot apply changes yet|stalled/.test(String(l.msg))), [], "the held entries were not dropped");
     } finally {
       clearInterval(timer);
       try {
