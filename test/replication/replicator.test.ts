@@ -3,7 +3,6 @@
 // that stops pulling while that lasts.
 import { test, describe, before, after } from "node:test";
 import assert from "node:assert/strict";
-import net from "node:net";
 import { join } from "node:path";
 import Database from "libsql";
 import { connect } from "@nats-io/transport-node";
@@ -15,6 +14,7 @@ import { openLibsqlStore } from "../../src/store/libsql-store.ts";
 import { createLogger } from "../../src/lifecycle/log.ts";
 import { silentLogger, type Logger } from "../../src/core/logger.ts";
 import { tempDir } from "../fixtures/routing-db.ts";
+import { refusedPort } from "../fixtures/backends.ts";
 import { NATS_PASSWORD, NATS_USER, natsSkipReason, startNatsCluster, type NatsCluster } from "../fixtures/nats-cluster.ts";
 import { until } from "./pops.ts";
 
@@ -28,21 +28,12 @@ function deps(o: { dbPath: string; servers: string[]; now: () => number; onChang
   };
 }
 
-/** A loopback port nothing listens on (NATS out of reach). */
-async function closedPort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  const port = (server.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => server.close(() => r()));
-  return port;
-}
-
 test("NATS out of reach: a second edit of one backend reaches the route table at the next tick, not at the periodic reload", async () => {
   const dir = tempDir("edgeproxy-replicator-");
   const dbPath = join(dir.dir, "routing.db");
   let now = 1_000_000;
   const refreshed: number[] = [];
-  const replicator = Replicator.open(deps({ dbPath, servers: [`127.0.0.1:${await closedPort()}`], now: () => now, onChanged: () => refreshed.push(now) }));
+  const replicator = Replicator.open(deps({ dbPath, servers: [`127.0.0.1:${await refusedPort()}`], now: () => now, onChanged: () => refreshed.push(now) }));
   const store = openLibsqlStore(dbPath, { source: "cli" });
   try {
     replicator.start();
