@@ -32,6 +32,9 @@ export interface ReplicatedEntry extends Stamp {
 const KEY_PREFIX = "b.";
 export const BACKEND_KEYS = "b.>";
 
+/** Throws on bytes that are not UTF-8 (a key no backend id maps to). */
+const STRICT_UTF8 = new TextDecoder("utf-8", { fatal: true });
+
 const B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 export function keyOf(id: string): string {
@@ -62,7 +65,7 @@ export function idOfKey(key: string): string | null {
     }
   }
   try {
-    return new TextDecoder("utf-8", { fatal: true }).decode(new Uint8Array(bytes));
+    return STRICT_UTF8.decode(new Uint8Array(bytes));
   } catch {
     return null;
   }

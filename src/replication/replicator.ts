@@ -17,6 +17,7 @@ import { Kvm, type KV, type KvEntry } from "@nats-io/kv";
 import type { ReplicationConfig } from "../config.ts";
 import type { Logger } from "../lifecycle/log.ts";
 import { NatsLink } from "./nats-link.ts";
+import { KvPutter } from "./kv-put.ts";
 import { isBusy, RECORD_WAIT_MS, ReplicaDb, UNRECORDED_HIGH, type OutboxItem, type WatchedChange } from "./replica-db.ts";
 import { BACKEND_KEYS, decodeEntry, encodeEntry, idOfKey, keyOf, type ReplicatedEntry } from "./replicated-row.ts";
 import { isWrongRevision, natsSweepBucket, readPurgedThrough } from "./nats-sweep-bucket.ts";
@@ -46,6 +47,8 @@ export const REPLICATION_TICK_MS = 10;
 /** Route refreshes asked by replication at most this often (the first change after a quiet spell at
  *  once): each re-reads every backend, and a burst of changes would refresh back to back. */
 export const ROUTES_MIN_INTERVAL_MS = 100;
+/** How long a publish waits for JetStream's answer before it counts as failed (and is made again). */
+const PUT_TIMEOUT_MS = 5000;
 /** Publishes awaiting their answer at most. */
 const MAX_IN_FLIGHT = 256;
 /** Watched entries applied per transaction at most: a 10,000-entry catch-up is ~40 commits, and the
@@ -72,6 +75,8 @@ export class Replicator {
   readonly #link: NatsLink;
   readonly #presenceMs: number;
   #kv: KV | null = null;
+  /** Publishes into #kv's bucket (kv-put.ts), on the connection it was opened on. */
+  #putter: KvPutter | null = null;
   #pops: KV | null = null;
   #opening: Promise<void> | null = null;
   #dataVersion = -1;
@@ -218,6 +223,10 @@ export class Replicator {
   async #openBuckets(nc: NatsConnection): Promise<void> {
     if (this.#kv !== null) {
       // Reconnected: the same buckets; a watcher from before the loss may never resume, start a fresh one.
+      if (this.#putter?.connection !== nc) {
+        this.#putter?.close();
+        this.#putter = new KvPutter(nc, this.#deps.config.bucket, PUT_TIMEOUT_MS);
+      }
       this.#restartWatch();
       this.#retryAtMs = 0;
       return;
@@ -245,6 +254,7 @@ export class Replicator {
         this.#outbox = this.#db.outboxDepth();
       }
       this.#jsm = await js.jetstreamManager();
+      this.#putter = new KvPutter(nc, bucket, PUT_TIMEOUT_MS);
       this.#kv = kv;
       this.#pops = pops;
       this.#deps.log.info("replication bucket open", { bucket, replicas, applied_revision: this.#db.appliedRevision(), outbox: this.#outbox });
@@ -264,8 +274,8 @@ export class Replicator {
    * by another connection does not hold it back. NATS refusing backs off; nothing here throws.
    */
   #pump(): void {
-    const kv = this.#kv;
-    if (kv === null || this.#stopped || !this.#link.up || this.#deps.now() < this.#retryAtMs) return;
+    const kv = this.#kv, putter = this.#putter;
+    if (kv === null || putter === null || this.#stopped || !this.#link.up || this.#deps.now() < this.#retryAtMs) return;
     const room = MAX_IN_FLIGHT - this.#inFlight.size;
     if (room <= 0) return;
     let items: OutboxItem[];
@@ -277,7 +287,7 @@ export class Replicator {
       return;
     }
     for (const item of items) {
-      const answered = this.#publishOne(kv, item).then(
+      const answered = this.#publishOne(kv, putter, item).then(
         (acked) => {
           if (acked === null) return; // merged: still pending, published again with the revision found
           this.#db.acknowledge(acked.item, acked.revision);
@@ -321,12 +331,11 @@ export class Replicator {
   }
 
   /** The revision JetStream stored it at, or null when the key had moved on (merged instead). */
-  async #publishOne(kv: KV, item: OutboxItem): Promise<{ item: OutboxItem; revision: number } | null> {
+  async #publishOne(kv: KV, putter: KvPutter, item: OutboxItem): Promise<{ item: OutboxItem; revision: number } | null> {
     const key = keyOf(item.id);
-    const value = encodeEntry(item.entry);
     let revision: number;
     try {
-      revision = item.revision > 0 ? await kv.update(key, value, item.revision) : await kv.create(key, value);
+      revision = await putter.put(key, encodeEntry(item.entry), item.revision);
     } catch (err) {
       if (!isWrongRevision(err)) throw err;
       // Someone wrote the key since this POP last saw it: merge what is there (LWW), then try again
@@ -637,6 +646,7 @@ export class Replicator {
       // busy: the outbox rows are published again after the restart
     }
     await this.#sayStopped();
+    this.#putter?.close();
     await this.#link.stop();
     this.#db.close();
   }
