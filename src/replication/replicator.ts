@@ -54,6 +54,9 @@ const MAX_IN_FLIGHT = 256;
 /** Watched entries applied per transaction at most: a 10,000-entry catch-up is ~40 commits, and the
  *  event loop (the data path) is never held by one batch for long. */
 export const APPLY_BATCH = 256;
+/** Watched batches are applied at most this often: a stream of changes arriving one by one is applied
+ *  a few per transaction (a transaction costs more than the entries in it), the first at once. */
+export const DRAIN_INTERVAL_MS = 5;
 /** Watched entries received while routing.db is busy past which the watch stops pulling: the entries
  *  held are applied once the lock is free, then a new watcher resumes after them (memory stays bounded
  *  and nothing received is downloaded again). */
@@ -308,26 +311,16 @@ export class Replicator {
     }
   }
 
-  /** Answers came: record the acks if routing.db is free, and publish what waits (once per macrotask). */
+  /** Answers came: publish what waits (once per macrotask). The acks are recorded by the next tick
+   *  (one write transaction per tick, not one per handful of answers). */
   #afterAnswers(): void {
     if (this.#pumpScheduled) return;
     this.#pumpScheduled = true;
     setTimeout(() => {
       this.#pumpScheduled = false;
       if (this.#stopped) return; // stop() records what is left
-      this.#recordAcked();
       if (this.#db.hasUnpublished) this.#pump();
     }, 0);
-  }
-
-  /** Records the acks (and stamps) in routing.db if its write lock is free right now (else a later tick does). */
-  #recordAcked(): void {
-    try {
-      this.#db.record(0);
-    } catch (err) {
-      this.#deps.log.debug("replication: acks not recorded yet", { error: (err as Error).message });
-    }
-    this.#outboxStale = true;
   }
 
   /** The revision JetStream stored it at, or null when the key had moved on (merged instead). */
@@ -360,7 +353,7 @@ export class Replicator {
   #watch(): void {
     const kv = this.#kv;
     if (kv === null || !this.#link.up) return;
-    const state: WatchState = { closed: false, startedAtMs: this.#deps.now(), stop: () => {}, inbox: [], scheduled: false, parked: false, paused: false };
+    const state: WatchState = { closed: false, startedAtMs: this.#deps.now(), stop: () => {}, inbox: [], scheduled: false, drainedAtMs: -Infinity, parked: false, paused: false };
     this.#watcher = state;
     void (async () => {
       try {
@@ -374,11 +367,9 @@ export class Replicator {
         for await (const e of iter) {
           if (state.closed) break;
           state.inbox.push({ change: this.#change(e), createdMs: e.created.getTime() });
-          // Applied once every entry already received is in (a macrotask later): one transaction for all.
-          if (!state.scheduled) {
-            state.scheduled = true;
-            setTimeout(() => this.#drain(state), 0);
-          }
+          // Applied once every entry already received is in (a macrotask later, or DRAIN_INTERVAL_MS after
+          // the last batch): one transaction for all.
+          if (!state.scheduled) this.#scheduleDrain(state);
           if (state.inbox.length >= (state.parked ? INBOX_HIGH : MAX_INBOX)) {
             // routing.db busy (or applying far slower than entries come): stop pulling; #drain closes
             // this watcher once what it holds is applied, and the next tick resumes after it.
@@ -406,9 +397,16 @@ export class Replicator {
     this.#stallSince = null;
   }
 
+  /** The next batch is applied a macrotask from now, but not within DRAIN_INTERVAL_MS of the last one. */
+  #scheduleDrain(state: WatchState): void {
+    state.scheduled = true;
+    setTimeout(() => this.#drain(state), Math.max(0, state.drainedAtMs + DRAIN_INTERVAL_MS - this.#deps.now()));
+  }
+
   /** Applies what the watcher queued, APPLY_BATCH entries per transaction, in revision order. */
   #drain(state: WatchState): void {
     state.scheduled = false;
+    state.drainedAtMs = this.#deps.now();
     if (state.closed || this.#stopped) {
       state.inbox.length = 0;
       return;
@@ -440,8 +438,7 @@ export class Replicator {
       return;
     }
     if (state.inbox.length > 0) {
-      state.scheduled = true;
-      setTimeout(() => this.#drain(state), 0);
+      this.#scheduleDrain(state);
     } else if (state.paused) {
       state.closed = true; // all applied: the next tick watches from the applied revision
     }
@@ -660,6 +657,8 @@ interface WatchState {
   readonly inbox: { readonly change: WatchedChange; readonly createdMs: number }[];
   /** A drain is due (a macrotask, or the next tick when parked). */
   scheduled: boolean;
+  /** When the last batch was applied (or tried). */
+  drainedAtMs: number;
   /** routing.db was busy: the next tick drains. */
   parked: boolean;
   /** Stopped pulling (INBOX_HIGH reached while parked): closed once the inbox is applied. */
