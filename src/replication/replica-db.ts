@@ -43,6 +43,7 @@ import { formatHlc, nextHlc, observeHlc, parseHlc, restartHlc, ZERO_HLC, type Hl
 import { compareStamps, mergeDecision, type Merge } from "../core/lww.ts";
 import { inTransaction, openSqlConnection, type SqlConnection } from "../store/sql-connection.ts";
 import { migrate } from "../store/migrations.ts";
+import { isLockBusy } from "../store/store-errors.ts";
 import { REPLICATED_COLUMNS, replicatedRow, sameRow, type ReplicatedEntry, type ReplicatedRow } from "./replicated-row.ts";
 
 /** A stamped local change ready to publish. */
@@ -290,7 +291,7 @@ export class ReplicaDb {
       this.#transaction(() => {}, waitMs, []);
       return true;
     } catch (err) {
-      if (isBusy(err)) return false;
+      if (isLockBusy(err)) return false;
       throw err;
     }
   }
@@ -750,8 +751,3 @@ export class ReplicaDb {
   }
 }
 
-/** SQLITE_BUSY (another connection holds the write lock): try again later. */
-export function isBusy(err: unknown): boolean {
-  const e = err as { code?: unknown; message?: unknown };
-  return (typeof e?.code === "string" && e.code.startsWith("SQLITE_BUSY")) || /database is locked/i.test(String(e?.message ?? ""));
-}

@@ -18,7 +18,8 @@ import type { ReplicationConfig } from "../config.ts";
 import type { Logger } from "../lifecycle/log.ts";
 import { NatsLink } from "./nats-link.ts";
 import { KvPutter } from "./kv-put.ts";
-import { isBusy, RECORD_WAIT_MS, ReplicaDb, UNRECORDED_HIGH, type OutboxItem, type WatchedChange } from "./replica-db.ts";
+import { isLockBusy } from "../store/store-errors.ts";
+import { RECORD_WAIT_MS, ReplicaDb, UNRECORDED_HIGH, type OutboxItem, type WatchedChange } from "./replica-db.ts";
 import { BACKEND_KEYS, decodeEntry, encodeEntry, idOfKey, keyOf, type ReplicatedEntry } from "./replicated-row.ts";
 import { isWrongRevision, natsSweepBucket, readPurgedThrough } from "./nats-sweep-bucket.ts";
 import { sweepIntervalMs, sweepTombstones } from "./tombstone-sweep.ts";
@@ -421,7 +422,7 @@ export class Replicator {
       // Without waiting for the write lock: this runs on the event loop (the data path's, the publisher's).
       result = this.#db.applyBatch(batch.map((b) => b.change), 0);
     } catch (err) {
-      if (isBusy(err) && state.inbox.length + batch.length <= MAX_INBOX) {
+      if (isLockBusy(err) && state.inbox.length + batch.length <= MAX_INBOX) {
         // Another connection holds routing.db (a burst of commits): keep the entries; the next tick
         // tries again (entries arriving meanwhile only queue).
         state.inbox.unshift(...batch);
@@ -475,7 +476,7 @@ export class Replicator {
     try {
       result = this.#db.merge(fetched, 0);
     } catch (err) {
-      if (isBusy(err)) return false; // the next tick tries again
+      if (isLockBusy(err)) return false; // the next tick tries again
       this.#deps.log.debug("replication: fetched versions not merged, publishing again", { error: (err as Error).message });
       this.#fetched.clear(); // published again: refused again and fetched again
       return true;
