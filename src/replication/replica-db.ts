@@ -405,6 +405,11 @@ export class ReplicaDb {
     this.#dirty.set(id, ++this.#noticed);
   }
 
+  /** Whether a change of `id` waits to be published (as far as noticed). */
+  waitsToPublish(id: string): boolean {
+    return this.#dirty.has(id);
+  }
+
   /** Whether local changes wait to be published (as far as noticed). */
   get hasUnpublished(): boolean {
     return this.#dirty.size > 0;

@@ -305,14 +305,18 @@ export class Replicator {
           this.#deps.log.debug("replication publish failed, retrying", { in_ms: this.#backoffMs, error: String((err as Error)?.message ?? err) });
         },
       ).finally(() => {
+        const wasFull = this.#inFlight.size >= MAX_IN_FLIGHT;
         this.#inFlight.delete(item.id);
-        this.#afterAnswers();
+        // New changes wait for the next tick (at most REPLICATION_TICK_MS: one read for all of them);
+        // at once only what this answer held back: this key (changed again, or refused), or anything
+        // once every slot was taken.
+        if (wasFull || this.#db.waitsToPublish(item.id)) this.#afterAnswers();
       });
       this.#inFlight.set(item.id, answered);
     }
   }
 
-  /** Answers came: publish what waits (once per macrotask). The acks are recorded by the next tick
+  /** An answer freed what waited: publish (once per macrotask). The acks are recorded by the next tick
    *  (one write transaction per tick, not one per handful of answers). */
   #afterAnswers(): void {
     if (this.#pumpScheduled) return;
