@@ -37,6 +37,7 @@ export class KvPutter {
   readonly #timer: ReturnType<typeof setInterval>;
   readonly #timeoutMs: number;
   #next = 0;
+  #closed = false;
 
   constructor(nc: NatsConnection, bucket: string, timeoutMs: number) {
     this.connection = nc;
@@ -60,6 +61,7 @@ export class KvPutter {
   /** Stores `value` under `key` if the key's last revision is `expect` (0: the key holds nothing);
    *  resolves with the new revision. */
   put(key: string, value: string, expect: number): Promise<number> {
+    if (this.#closed) return Promise.reject(new KvPutError("replication link closed"));
     const token = String(++this.#next);
     const h = headers();
     h.set(EXPECTED_LAST_SUBJECT_SEQUENCE, String(expect));
@@ -87,8 +89,9 @@ export class KvPutter {
     }
   }
 
-  /** Stops answering: every put still waiting is rejected. */
+  /** Stops answering: every put still waiting is rejected, and every later one at once. */
   close(): void {
+    this.#closed = true;
     clearInterval(this.#timer);
     this.#sub.unsubscribe();
     for (const w of this.#waiting.values()) w.reject(new KvPutError("replication link closed"));

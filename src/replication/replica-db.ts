@@ -16,6 +16,9 @@
 //   delete (which matches id, n and hlc) see exactly what was published; record() is such a transaction
 //   on its own (no keys of its own: one chunk), tried without waiting for the lock, or waiting up to
 //   RECORD_WAIT_MS once the backlog passes UNRECORDED_HIGH (replicator.ts tick).
+//   this POP's own publishes coming back from the watch (echoes) need no transaction: their revisions go
+//   to #revisions and the watch position to #revisionAhead, written by the next write transaction
+//   (which writes #revisionAhead whole, whatever chunk of keys it flushes).
 //
 // Why flushing only some keys keeps LWW right: every decision is per key. Applying, merging or removing
 // key K reads and writes only K's rows (backends, replication_outbox, replication_keys of K), and K's
@@ -30,7 +33,8 @@
 // with stamps or acks only in memory finds the rows still in its outbox on restart, stamps them again
 // and publishes them again, expecting the revision it had recorded: the bucket moved on (its own
 // unrecorded publish is there), so the publish is refused and what is there is merged
-// (replicator.ts #publishOne; the watcher also delivers it). No stamp is handed out twice: every write
+// (replicator.ts #publishOne; the watcher delivers it too unless the watch position written before the
+// crash was already past it: #revisionAhead moves with echoes whose keys were not flushed). No stamp is handed out twice: every write
 // transaction persists the clock (store_meta replication_clock), and the restarted clock begins in a
 // millisecond after both it and the newest unstamped change (core/hlc.ts restartHlc), the only sources
 // of the stamps lost from memory. So a new stamp is later than the lost one; should a version of this
@@ -89,6 +93,12 @@ interface MemoryStamp {
   readonly row: ReplicatedRow | null;
 }
 
+/** Own publishes of a key whose stamps (and acks) were written, with the key's revision written with them (0: none). */
+interface RecordedPublish {
+  readonly published: readonly MemoryStamp[];
+  readonly revision: number;
+}
+
 /** Busy timeout of the ordinary write transactions: short, they run on the event loop. */
 const WRITE_BUSY_MS = 50;
 /** Keys of in-memory state a write transaction writes besides its own: what the event loop pays for
@@ -129,7 +139,7 @@ export class ReplicaDb {
   #dirty = new Map<string, number>();
   /** Own publishes whose stamp and ack are written already (the newest RECENT_KEEP): their echo is
    *  recognised without reading routing.db. */
-  #recent = new Map<string, readonly MemoryStamp[]>();
+  #recent = new Map<string, RecordedPublish>();
   /** Bucket revision applied (watched) beyond the one in routing.db: written by the next write transaction. */
   #revisionAhead = 0;
   /** Ids handed out by pending(), with when they were last noticed then (see acknowledge). */
@@ -210,7 +220,7 @@ export class ReplicaDb {
     // Committed: what was written is in routing.db now (nothing ran in between: `fn` is synchronous).
     for (const id of flushed) {
       const published = [this.#acks.get(id), this.#stamps.get(id)].filter((m) => m !== undefined);
-      if (published.length > 0) this.#remember(id, published);
+      if (published.length > 0) this.#remember(id, { published, revision: this.#revisions.get(id) ?? 0 });
       this.#stamps.delete(id);
       this.#acks.delete(id);
       this.#revisions.delete(id);
@@ -220,9 +230,9 @@ export class ReplicaDb {
   }
 
   /** Keeps the newest RECENT_KEEP own publishes recorded (their echo is recognised in memory). */
-  #remember(id: string, published: MemoryStamp[]): void {
+  #remember(id: string, recorded: RecordedPublish): void {
     this.#recent.delete(id);
-    this.#recent.set(id, published);
+    this.#recent.set(id, recorded);
     if (this.#recent.size > RECENT_KEEP) this.#recent.delete(this.#recent.keys().next().value!);
   }
 
@@ -528,16 +538,18 @@ export class ReplicaDb {
   /**
    * Applies what the watcher delivered, in revision order, in ONE transaction (a catch-up of thousands
    * of entries costs one commit per batch, not per entry), and moves the applied revision to the last
-   * one in the same transaction: a crash applies the whole batch again, never half of it.
+   * one in the same transaction: a crash applies the whole batch again, never half of it. A batch of
+   * this POP's own publishes only takes no transaction (below).
    */
   applyBatch(changes: readonly WatchedChange[], waitMs = this.writeBusyMs): BatchResult {
     if (changes.length === 0) return { applied: 0, conflicts: 0, changed: false };
     if (changes.every((c) => c.kind === "skip" || (c.kind === "entry" && this.#isOwnEcho(c.entry)))) {
       // Only this POP's own publishes coming back (a burst at this POP returns thousands of these):
-      // nothing to merge; their revisions and the watch position are kept in memory and written by the
-      // next write transaction (lost in a crash, they are watched again, and merged as "same").
+      // nothing to merge; their revisions (unless written already with their ack) and the watch position
+      // are kept in memory and written by the next write transaction. Lost in a crash, the key is at
+      // worst published again expecting an older revision: refused, merged, published again (header).
       for (const c of changes) {
-        if (c.kind === "entry") this.#noteRevision(c.entry.id, c.revision);
+        if (c.kind === "entry" && (this.#recent.get(c.entry.id)?.revision ?? 0) < c.revision) this.#noteRevision(c.entry.id, c.revision);
         this.#revisionAhead = Math.max(this.#revisionAhead, c.revision);
       }
       return { applied: 0, conflicts: 0, changed: false };
@@ -547,7 +559,9 @@ export class ReplicaDb {
       for (const c of changes) {
         last = Math.max(last, c.revision);
         if (c.kind === "entry" && this.#isOwnEcho(c.entry)) {
-          this.#noteRevision(c.entry.id, c.revision); // nothing to merge (see above)
+          // Nothing to merge (see above); the revision written here, after the flush of the key's stamp
+          // (noted in memory, it would be dropped with what the flush wrote).
+          this.db.run("UPDATE replication_keys SET revision = ? WHERE id = ? AND revision < ?", [c.revision, c.entry.id, c.revision]);
         } else if (c.kind === "entry") {
           const r = this.#applyEntry(c.entry, c.revision);
           if (c.entry.origin !== this.popId) applied++;
@@ -572,7 +586,7 @@ export class ReplicaDb {
   #isOwnEcho(entry: ReplicatedEntry): boolean {
     if (entry.origin !== this.popId) return false;
     const same = (m: MemoryStamp | undefined) => m !== undefined && m.hlc === entry.hlc && m.owner === entry.owner && sameRow(m.row, entry.row);
-    return same(this.#stamps.get(entry.id)) || same(this.#acks.get(entry.id)) || (this.#recent.get(entry.id)?.some(same) ?? false);
+    return same(this.#stamps.get(entry.id)) || same(this.#acks.get(entry.id)) || (this.#recent.get(entry.id)?.published.some(same) ?? false);
   }
 
   /** The key is at `revision` in the bucket (in memory, written by the next write transaction; only forward). */

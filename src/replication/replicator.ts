@@ -81,6 +81,8 @@ export class Replicator {
   #kv: KV | null = null;
   /** Publishes into #kv's bucket (kv-put.ts), on the connection it was opened on. */
   #putter: KvPutter | null = null;
+  /** The connection #kv, #pops, #jsm and #putter were opened on. */
+  #bucketsOn: NatsConnection | null = null;
   #pops: KV | null = null;
   #opening: Promise<void> | null = null;
   #dataVersion = -1;
@@ -225,16 +227,14 @@ export class Replicator {
   }
 
   async #openBuckets(nc: NatsConnection): Promise<void> {
-    if (this.#kv !== null) {
+    if (this.#kv !== null && this.#bucketsOn === nc) {
       // Reconnected: the same buckets; a watcher from before the loss may never resume, start a fresh one.
-      if (this.#putter?.connection !== nc) {
-        this.#putter?.close();
-        this.#putter = new KvPutter(nc, this.#deps.config.bucket, PUT_TIMEOUT_MS);
-      }
       this.#restartWatch();
       this.#retryAtMs = 0;
       return;
     }
+    // First time, or a new connection after the last one closed (NatsLink): the buckets, the putter and
+    // the watcher all move to it.
     const { bucket, replicas } = this.#deps.config;
     const js = jetstream(nc, { timeout: 5000 });
     const kvm = new Kvm(js);
@@ -258,13 +258,20 @@ export class Replicator {
         this.#outbox = this.#db.outboxDepth();
       }
       this.#jsm = await js.jetstreamManager();
+      this.#putter?.close();
       this.#putter = new KvPutter(nc, bucket, PUT_TIMEOUT_MS);
+      const moved = this.#kv !== null;
       this.#kv = kv;
       this.#pops = pops;
+      this.#bucketsOn = nc;
+      if (moved) {
+        this.#restartWatch();
+        this.#retryAtMs = 0;
+      }
       this.#deps.log.info("replication bucket open", { bucket, replicas, applied_revision: this.#db.appliedRevision(), outbox: this.#outbox });
     } catch (err) {
       this.#deps.log.warn("replication bucket cannot be opened yet, retrying", { bucket, error: (err as Error).message });
-      setTimeout(() => { if (this.#link.connection !== null && this.#kv === null) this.#onUp(this.#link.connection); }, 1000);
+      setTimeout(() => { if (this.#link.connection !== null && this.#bucketsOn !== this.#link.connection) this.#onUp(this.#link.connection); }, 1000);
     }
   }
 
@@ -273,7 +280,8 @@ export class Replicator {
   /**
    * Publishes the pending changes, each as soon as it is read, without waiting for the answers to
    * earlier ones: a key waits only for its own last publish (whose revision the next one expects), at
-   * most MAX_IN_FLIGHT at once. Runs at every tick and after answers. Needs no write lock (stamps
+   * most MAX_IN_FLIGHT at once. Runs at every tick, and after an answer that held something back
+   * (#afterAnswers). Needs no write lock (stamps
    * and acks stay in memory until routing.db can record them, replica-db.ts), so a burst of commits
    * by another connection does not hold it back. NATS refusing backs off; nothing here throws.
    */

@@ -78,6 +78,7 @@ describe("KvPutter on a private NATS server", { skip: natsSkipReason() ?? false 
       const waiting = putter.put("b.k", "y", 0);
       putter.close();
       await assert.rejects(waiting, /closed/);
+      await assert.rejects(putter.put("b.k", "z", 0), /closed/, "a put after close() fails at once, never left waiting");
     } finally {
       silent.unsubscribe();
     }

@@ -561,3 +561,18 @@ test("an acknowledged change leaves the publish queue, unless the backend change
     await t.close();
   }
 });
+
+test("an echo applied in a batch with versions from elsewhere keeps its revision, written with that transaction", async () => {
+  const t = setup();
+  try {
+    await t.store.upsertBackend({ id: "mine", region: "eu", host: "10.0.0.1", port: 9000 });
+    const [own] = t.db.pending(10); // stamped in memory; its ack has not come yet
+    const theirs = { id: "z", hlc: "0000001000000000.000000", origin: "pop-b", owner: null, row: row("z", 1) };
+    t.db.applyBatch([{ kind: "entry", entry: own!.entry, revision: 7 }, { kind: "entry", entry: theirs, revision: 8 }]);
+    const stored = t.raw.prepare("SELECT revision FROM replication_keys WHERE id = 'mine'").get([]) as { revision: number };
+    assert.equal(stored.revision, 7, "a later publish of mine expects revision 7");
+    assert.equal(t.db.appliedRevision(), 8);
+  } finally {
+    await t.close();
+  }
+});
