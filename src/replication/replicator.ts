@@ -46,7 +46,8 @@ export interface ReplicatorDeps {
  *  few microseconds: one PRAGMA data_version). */
 export const REPLICATION_TICK_MS = 10;
 /** Route refreshes asked by replication at most this often (the first change after a quiet spell at
- *  once): each re-reads every backend, and a burst of changes would refresh back to back. */
+ *  once): each walks the whole route table (reading only the rows that changed), and a burst of
+ *  changes would refresh back to back. */
 export const ROUTES_MIN_INTERVAL_MS = 100;
 /** How long a publish waits for JetStream's answer before it counts as failed (and is made again). */
 const PUT_TIMEOUT_MS = 5000;
