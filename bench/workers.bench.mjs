@@ -13,21 +13,13 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { freePort, have, requireTools, sleep, start, startHttpBackend, stop, waitPort, serveCommands } from "./lib/processes.mjs";
+import { cpuSeconds, freePort, have, requireTools, sleep, start, startHttpBackend, stop, waitPort, serveCommands } from "./lib/processes.mjs";
 
 const DUR = Number(process.env.DUR ?? 4);
 const RUNTIMES = (process.env.RUNTIMES ?? "node,bun,deno").split(",");
 const WORKERS = (process.env.WORKERS ?? "1,2").split(",").map(Number);
 const ROUNDS = Number(process.env.ROUNDS ?? 3);
 requireTools("bench", ["iperf3", "wrk"], "apt-get install iperf3 wrk");
-
-const TICK = 100; // USER_HZ
-/** utime + stime of a process and all its threads, in seconds. */
-function cpuSeconds(pid) {
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return (Number(fields[11]) + Number(fields[12])) / TICK;
-}
 
 function wrkClose(port) {
   const r = spawnSync("wrk", ["-t1", "-c64", `-d${DUR}s`, "-H", "Connection: close", `http://127.0.0.1:${port}/`], { encoding: "utf8", timeout: (DUR + 30) * 1000 });

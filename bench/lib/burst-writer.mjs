@@ -1,28 +1,27 @@
-// The writer of the lag benchmark, in a worker thread: `count` separate commits (one autocommit INSERT
+// The writer of the lag benchmark, a child process: `count` separate commits (one autocommit INSERT
 // each, as fast as sqlite takes them), every row carrying in `app` the time its INSERT was called;
-// the time each commit returned is posted back (`committed`): a commit can wait for the write lock
-// (the POP records its publishes with it) and that wait happens before the commit, not after it. Its synchronous
-// loop holds whichever thread runs it; on the benchmark's main thread it would also hold the
-// observers of the other POPs and the TCP relay pop-c's NATS traffic goes through, so no row could be
-// seen (or reach pop-c) before the burst ended.
-//   workerData: { path, count }   posts { ready } once prepared; on "go" writes, then posts { startMs, burstMs, committed }
-import { parentPort, workerData } from "node:worker_threads";
+// the time each commit returned is sent back (`committed`): a commit can wait for the write lock
+// (the POP records its publishes with it) and that wait happens before the commit, not after it. Its
+// synchronous loop holds whichever thread runs it, so it is not the benchmark's main thread (which
+// relays pop-c's NATS traffic); a process of its own can also be given a lower CPU priority than the
+// POPs (replication.bench.ts WRITER_NICE).
+//   argv: path count prefix   sends { ready } once prepared; on "go" writes, then sends { startMs, burstMs, committed } and exits
 import Database from "libsql";
 
-const { path, count } = workerData;
+const [path, countText, prefix] = process.argv.slice(2);
+const count = Number(countText);
 const writer = new Database(path);
 writer.exec("PRAGMA busy_timeout = 5000");
 const insert = writer.prepare("INSERT INTO backends (id, app, region, wg_ip, port, healthy, weight, soft_limit, hard_limit) VALUES (?, ?, 'sa', '10.9.0.1', 80, 1, 1, 10, 20)");
-parentPort.once("message", () => {
+process.once("message", () => {
   const startMs = Date.now();
   const committed = new Array(count);
   for (let i = 0; i < count; i++) {
-    insert.run([`lag-${i}`, String(Date.now())]);
+    insert.run([`${prefix}${i}`, String(Date.now())]);
     committed[i] = Date.now();
   }
   const burstMs = Date.now() - startMs;
   writer.close();
-  parentPort.postMessage({ startMs, burstMs, committed });
-  parentPort.close();
+  process.send({ startMs, burstMs, committed }, () => process.disconnect());
 });
-parentPort.postMessage({ ready: true });
+process.send({ ready: true });

@@ -2,7 +2,7 @@
 // killed when the benchmark exits), pin them to a core, find a free port and wait for a listener.
 import { spawn, spawnSync } from "node:child_process";
 import net from "node:net";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { denoBin } from "../../build/deno-bin.mjs";
 import { nodeBin } from "../../build/node-bin.mjs";
@@ -14,6 +14,21 @@ export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const children = [];
 process.on("exit", () => { for (const c of children) try { process.kill(-c.pid, "SIGKILL"); } catch {} });
 for (const sig of ["SIGINT", "SIGTERM"]) process.on(sig, () => process.exit(130));
+
+const USER_HZ = 100;
+/** utime + stime of a process and all its threads, in seconds (Linux /proc). */
+export function cpuSeconds(pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / USER_HZ;
+}
+
+/** CPU time of the whole machine so far, in seconds: busy (not idle or waiting for I/O) and in all (Linux /proc/stat). */
+export function machineCpuSeconds() {
+  const f = readFileSync("/proc/stat", "utf8").split("\n")[0].trim().split(/\s+/).slice(1).map(Number);
+  const total = f.reduce((a, b) => a + b, 0);
+  return { busy: (total - f[3] - f[4]) / USER_HZ, total: total / USER_HZ };
+}
 
 /** Exits with a hint when a tool the benchmark needs is missing. */
 export function requireTools(name, tools, hint) {

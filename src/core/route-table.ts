@@ -6,6 +6,10 @@
 // published to it (engine/route-bus.ts). apply() orders its writes so a worker never routes to a
 // backend through a stale view: clear the slots that left, publish the new view, then write the
 // slots; a worker that selects a slot its view does not know yet skips it (router.ts).
+//
+// A slot's attributes are derived from its Backend object alone, and snapshots reuse the objects of
+// backends that did not change (RouteSync), so a slot already holding the very same object is not
+// written again: a refresh writes only what changed.
 import type { Backend, RouteSnapshot } from "./types.ts";
 import type { SelectionEngine } from "./selection.ts";
 import { countryCode } from "./regions.ts";
@@ -106,6 +110,8 @@ export class RouteTable implements RouteLookup {
         }
         this.#slotOf.set(b.id, slot);
         added++;
+      } else if (this.#backendAt[slot] === b) {
+        continue; // the engine holds it already
       } else if (this.#backendAt[slot]?.version !== b.version) {
         updated++;
       }

@@ -41,7 +41,7 @@ export interface SelectionEngine extends CircuitTable {
   /** Override health without rewriting the slot (health checks, circuit opening). */
   setHealthy(slot: number, healthy: boolean): void;
   /** Active health check result for the slot's backend: down = not a candidate. Kept by setSlot
-   *  (the same backend is rewritten on every snapshot swap), dropped by clearSlot (the backend left). */
+   *  (a backend that changed is rewritten in the same slot), dropped by clearSlot (the backend left). */
   setProbeDown(slot: number, down: boolean): void;
   /**
    * Best candidate for a client, or -1. Does not reserve: call acquire() on the result.

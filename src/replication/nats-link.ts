@@ -80,6 +80,7 @@ export class NatsLink {
         this.#setUp(false);
         this.#nc = null;
         if (this.#stopped) return;
+        this.log.debug("NATS connection closed for good, opening a new one", { error: closed ? closed.message : null });
         if (closed) this.#problem(closed);
         wait = FIRST_RETRY_MS;
       } catch (err) {

@@ -9,9 +9,11 @@ import { BACKEND_KEYS } from "./replicated-row.ts";
 /** Key of the watermark in `<bucket>_pops` (presence keys are "b.<id>", and this value has no `id`). */
 export const PURGED_THROUGH_KEY = "purged_through";
 
+/** JetStream refused a write because the key is not at the revision it expected (err_code 10071; the
+ *  KV client's errors carry it in api_error, kv-put.ts's in errCode). */
 export function isWrongRevision(err: unknown): boolean {
-  const e = err as { code?: unknown; message?: string; api_error?: { err_code?: number } };
-  return e?.api_error?.err_code === 10071 || /wrong last sequence|key exists/i.test(String(e?.message ?? ""));
+  const e = err as { code?: unknown; message?: string; errCode?: unknown; api_error?: { err_code?: number } };
+  return e?.api_error?.err_code === 10071 || e?.errCode === 10071 || /wrong last sequence|key exists/i.test(String(e?.message ?? ""));
 }
 
 export async function readPurgedThrough(pops: KV): Promise<number> {

@@ -16,6 +16,9 @@
 //   delete (which matches id, n and hlc) see exactly what was published; record() is such a transaction
 //   on its own (no keys of its own: one chunk), tried without waiting for the lock, or waiting up to
 //   RECORD_WAIT_MS once the backlog passes UNRECORDED_HIGH (replicator.ts tick).
+//   this POP's own publishes coming back from the watch (echoes) need no transaction: their revisions go
+//   to #revisions and the watch position to #revisionAhead, written by the next write transaction
+//   (which writes #revisionAhead whole, whatever chunk of keys it flushes).
 //
 // Why flushing only some keys keeps LWW right: every decision is per key. Applying, merging or removing
 // key K reads and writes only K's rows (backends, replication_outbox, replication_keys of K), and K's
@@ -30,7 +33,8 @@
 // with stamps or acks only in memory finds the rows still in its outbox on restart, stamps them again
 // and publishes them again, expecting the revision it had recorded: the bucket moved on (its own
 // unrecorded publish is there), so the publish is refused and what is there is merged
-// (replicator.ts #publishOne; the watcher also delivers it). No stamp is handed out twice: every write
+// (replicator.ts #publishOne; the watcher delivers it too unless the watch position written before the
+// crash was already past it: #revisionAhead moves with echoes whose keys were not flushed). No stamp is handed out twice: every write
 // transaction persists the clock (store_meta replication_clock), and the restarted clock begins in a
 // millisecond after both it and the newest unstamped change (core/hlc.ts restartHlc), the only sources
 // of the stamps lost from memory. So a new stamp is later than the lost one; should a version of this
@@ -43,6 +47,7 @@ import { formatHlc, nextHlc, observeHlc, parseHlc, restartHlc, ZERO_HLC, type Hl
 import { compareStamps, mergeDecision, type Merge } from "../core/lww.ts";
 import { inTransaction, openSqlConnection, type SqlConnection } from "../store/sql-connection.ts";
 import { migrate } from "../store/migrations.ts";
+import { isLockBusy } from "../store/store-errors.ts";
 import { REPLICATED_COLUMNS, replicatedRow, sameRow, type ReplicatedEntry, type ReplicatedRow } from "./replicated-row.ts";
 
 /** A stamped local change ready to publish. */
@@ -88,6 +93,12 @@ interface MemoryStamp {
   readonly row: ReplicatedRow | null;
 }
 
+/** Own publishes of a key whose stamps (and acks) were written, with the key's revision written with them (0: none). */
+interface RecordedPublish {
+  readonly published: readonly MemoryStamp[];
+  readonly revision: number;
+}
+
 /** Busy timeout of the ordinary write transactions: short, they run on the event loop. */
 const WRITE_BUSY_MS = 50;
 /** Keys of in-memory state a write transaction writes besides its own: what the event loop pays for
@@ -99,12 +110,21 @@ export const UNRECORDED_HIGH = 2000;
  *  in a tight loop releases it between commits, and the backlog then drains a chunk per tick. */
 export const RECORD_WAIT_MS = 5;
 
+/** Own publishes remembered after their stamp was written (their echo needs no write, applyBatch). */
+const RECENT_KEEP = 8192;
+
 const META_REVISION = "replication_revision";
 const META_STREAM = "replication_stream";
 const META_RECONCILED = "replication_reconciled";
 /** The HLC as of the last write transaction: a restart begins after it (see the header). */
 const META_CLOCK = "replication_clock";
 const INSERT_COLUMNS = [...REPLICATED_COLUMNS, "origin"];
+/** A remote row written as it is (replication's own write: the change triggers queue it, #applyEntry drops that). */
+const UPSERT_BACKEND = `INSERT INTO backends (${INSERT_COLUMNS.join(", ")}) VALUES (${INSERT_COLUMNS.map(() => "?").join(", ")})
+  ON CONFLICT (id) DO UPDATE SET ${INSERT_COLUMNS.filter((c) => c !== "id").map((c) => `${c} = excluded.${c}`).join(", ")}`;
+/** Everything LWW needs of one key, in one read: its outbox row, its stamp, its row. */
+const KEY_STATE = `SELECT o.id AS o_id, o.hlc AS o_hlc, k.hlc AS k_hlc, k.origin AS k_origin, k.owner AS k_owner, b.*
+  FROM (SELECT ? AS qid) q LEFT JOIN replication_outbox o ON o.id = q.qid LEFT JOIN replication_keys k ON k.id = q.qid LEFT JOIN backends b ON b.id = q.qid`;
 
 export class ReplicaDb {
   #clock: Hlc = ZERO_HLC;
@@ -114,8 +134,17 @@ export class ReplicaDb {
   #acks = new Map<string, MemoryStamp>();
   /** The key's last bucket revision as known here, newer than routing.db's (acks, refused publishes). */
   #revisions = new Map<string, number>();
-  /** Ids whose outbox row may need publishing: new changes (read from the change log), refused publishes. */
-  #dirty = new Set<string>();
+  /** Ids whose outbox row may need publishing: new changes (read from the change log), refused publishes;
+   *  each with when it was last noticed (#noticed then: an ack drops the id only if no newer change came). */
+  #dirty = new Map<string, number>();
+  /** Own publishes whose stamp and ack are written already (the newest RECENT_KEEP): their echo is
+   *  recognised without reading routing.db. */
+  #recent = new Map<string, RecordedPublish>();
+  /** Bucket revision applied (watched) beyond the one in routing.db: written by the next write transaction. */
+  #revisionAhead = 0;
+  /** Ids handed out by pending(), with when they were last noticed then (see acknowledge). */
+  #offered = new Map<string, number>();
+  #noticed = 0;
   /** Last change-log entry read; null: read the whole outbox (at start, after a reset or a gap). */
   #changeSeq: number | null = null;
   #busyMs = -1;
@@ -176,6 +205,7 @@ export class ReplicaDb {
       result = inTransaction(this.db, "BEGIN IMMEDIATE", () => {
         flushed = this.#keysToFlush(touched);
         this.#flush(flushed);
+        if (this.#revisionAhead > 0) this.#setRevision(this.#revisionAhead);
         const r = fn();
         saved = this.#saveClock();
         return r;
@@ -189,11 +219,21 @@ export class ReplicaDb {
     this.#savedClock = saved;
     // Committed: what was written is in routing.db now (nothing ran in between: `fn` is synchronous).
     for (const id of flushed) {
+      const published = [this.#acks.get(id), this.#stamps.get(id)].filter((m) => m !== undefined);
+      if (published.length > 0) this.#remember(id, { published, revision: this.#revisions.get(id) ?? 0 });
       this.#stamps.delete(id);
       this.#acks.delete(id);
       this.#revisions.delete(id);
     }
+    this.#revisionAhead = 0;
     return result;
+  }
+
+  /** Keeps the newest RECENT_KEEP own publishes recorded (their echo is recognised in memory). */
+  #remember(id: string, recorded: RecordedPublish): void {
+    this.#recent.delete(id);
+    this.#recent.set(id, recorded);
+    if (this.#recent.size > RECENT_KEEP) this.#recent.delete(this.#recent.keys().next().value!);
   }
 
   /** Persists the clock if it moved (inside a write transaction, last); returns it as written. */
@@ -247,7 +287,7 @@ export class ReplicaDb {
 
   /** Stamps, acks and revisions held in memory only (record() writes them). */
   get unrecorded(): number {
-    return this.#stamps.size + this.#acks.size + this.#revisions.size;
+    return this.#stamps.size + this.#acks.size + this.#revisions.size + (this.#revisionAhead > 0 ? 1 : 0);
   }
 
   /**
@@ -261,7 +301,7 @@ export class ReplicaDb {
       this.#transaction(() => {}, waitMs, []);
       return true;
     } catch (err) {
-      if (isBusy(err)) return false;
+      if (isLockBusy(err)) return false;
       throw err;
     }
   }
@@ -276,7 +316,7 @@ export class ReplicaDb {
   }
 
   appliedRevision(): number {
-    return Number(this.#meta(META_REVISION) ?? 0);
+    return Math.max(Number(this.#meta(META_REVISION) ?? 0), this.#revisionAhead);
   }
 
   /** Identity of the bucket's stream the applied revision belongs to (its creation time). */
@@ -355,7 +395,7 @@ export class ReplicaDb {
         let read = 0;
         for (const r of rows) {
           if (Number(r.queued) !== 1) continue; // out of the outbox already: replication's own write
-          this.#dirty.add(String(r.id));
+          this.#markDirty(String(r.id));
           read++;
         }
         if (rows.length > 0) this.#changeSeq = Number(rows[rows.length - 1]!.seq);
@@ -366,8 +406,18 @@ export class ReplicaDb {
     // The sequence first: a change committed between the two reads is read again later, never missed.
     this.#changeSeq = Number(this.db.get("SELECT COALESCE(MAX(seq), 0) AS seq FROM backend_changes")?.seq ?? 0);
     const queued = this.db.all("SELECT id FROM replication_outbox ORDER BY at_ms, id");
-    for (const r of queued) this.#dirty.add(String(r.id));
+    for (const r of queued) this.#markDirty(String(r.id));
     return queued.length;
+  }
+
+  /** A change of `id` to publish was noticed (again). */
+  #markDirty(id: string): void {
+    this.#dirty.set(id, ++this.#noticed);
+  }
+
+  /** Whether a change of `id` waits to be published (as far as noticed). */
+  waitsToPublish(id: string): boolean {
+    return this.#dirty.has(id);
   }
 
   /** Whether local changes wait to be published (as far as noticed). */
@@ -385,7 +435,7 @@ export class ReplicaDb {
     this.noticeChanges();
     if (this.#dirty.size === 0) return [];
     const ids: string[] = [];
-    for (const id of this.#dirty) {
+    for (const id of this.#dirty.keys()) {
       if (busy(id)) continue;
       ids.push(id);
       if (ids.length >= limit) break;
@@ -422,8 +472,13 @@ export class ReplicaDb {
         continue;
       }
       items.push({ id, n, revision: this.#expectedRevision(id, Number(r.krev ?? 0)), entry: { id, hlc, origin, owner, row } });
+      this.#offered.set(id, this.#dirty.get(id) ?? 0);
     }
-    for (const id of ids) if (!found.has(id)) this.#dirty.delete(id); // no longer queued
+    for (const id of ids) {
+      if (found.has(id)) continue;
+      this.#dirty.delete(id); // no longer queued
+      this.#offered.delete(id);
+    }
     return items;
   }
 
@@ -431,6 +486,9 @@ export class ReplicaDb {
   acknowledge(item: OutboxItem, revision: number): void {
     this.#acks.set(item.id, { n: item.n, hlc: item.entry.hlc, owner: item.entry.owner, row: item.entry.row });
     this.#revisions.set(item.id, Math.max(revision, this.#revisions.get(item.id) ?? 0));
+    // Published: nothing left to publish of it, unless a newer change was noticed since it was read.
+    if (this.#offered.get(item.id) === this.#dirty.get(item.id)) this.#dirty.delete(item.id);
+    this.#offered.delete(item.id);
   }
 
   /** The revision a publish of `id` expects: the newest known (0, set after a purge, means "create"). */
@@ -480,17 +538,29 @@ export class ReplicaDb {
   /**
    * Applies what the watcher delivered, in revision order, in ONE transaction (a catch-up of thousands
    * of entries costs one commit per batch, not per entry), and moves the applied revision to the last
-   * one in the same transaction: a crash applies the whole batch again, never half of it.
+   * one in the same transaction: a crash applies the whole batch again, never half of it. A batch of
+   * this POP's own publishes only takes no transaction (below).
    */
   applyBatch(changes: readonly WatchedChange[], waitMs = this.writeBusyMs): BatchResult {
     if (changes.length === 0) return { applied: 0, conflicts: 0, changed: false };
+    if (changes.every((c) => c.kind === "skip" || (c.kind === "entry" && this.#isOwnEcho(c.entry)))) {
+      // Only this POP's own publishes coming back (a burst at this POP returns thousands of these):
+      // nothing to merge; their revisions (unless written already with their ack) and the watch position
+      // are kept in memory and written by the next write transaction. Lost in a crash, the key is at
+      // worst published again expecting an older revision: refused, merged, published again (header).
+      for (const c of changes) {
+        if (c.kind === "entry" && (this.#recent.get(c.entry.id)?.revision ?? 0) < c.revision) this.#noteRevision(c.entry.id, c.revision);
+        this.#revisionAhead = Math.max(this.#revisionAhead, c.revision);
+      }
+      return { applied: 0, conflicts: 0, changed: false };
+    }
     return this.#transaction(() => {
       let applied = 0, conflicts = 0, changed = false, last = 0;
       for (const c of changes) {
         last = Math.max(last, c.revision);
         if (c.kind === "entry" && this.#isOwnEcho(c.entry)) {
-          // This POP's own publish coming back, its stamp only in memory (written by the flush above):
-          // nothing to merge, the key's revision only (a burst at this POP returns thousands of these).
+          // Nothing to merge (see above); the revision written here, after the flush of the key's stamp
+          // (noted in memory, it would be dropped with what the flush wrote).
           this.db.run("UPDATE replication_keys SET revision = ? WHERE id = ? AND revision < ?", [c.revision, c.entry.id, c.revision]);
         } else if (c.kind === "entry") {
           const r = this.#applyEntry(c.entry, c.revision);
@@ -510,37 +580,48 @@ export class ReplicaDb {
     }, waitMs, changes.flatMap((c) => c.kind === "entry" ? [c.entry.id] : c.kind === "removed" ? [c.id] : []));
   }
 
-  /** A version this POP published and has not recorded yet: its stamp or ack is in memory, with the
-   *  same values (a stamp alone could be a version lost in a crash; see the header). */
+  /** A version this POP published since it started: its stamp or ack is in memory (not recorded yet, or
+   *  recorded recently: #recent), with the same values (a stamp alone could be a version lost in a
+   *  crash; see the header). Merging it would change nothing but the key's revision. */
   #isOwnEcho(entry: ReplicatedEntry): boolean {
     if (entry.origin !== this.popId) return false;
     const same = (m: MemoryStamp | undefined) => m !== undefined && m.hlc === entry.hlc && m.owner === entry.owner && sameRow(m.row, entry.row);
-    return same(this.#stamps.get(entry.id)) || same(this.#acks.get(entry.id));
+    return same(this.#stamps.get(entry.id)) || same(this.#acks.get(entry.id)) || (this.#recent.get(entry.id)?.published.some(same) ?? false);
+  }
+
+  /** The key is at `revision` in the bucket (in memory, written by the next write transaction; only forward). */
+  #noteRevision(id: string, revision: number): void {
+    const known = this.#revisions.get(id);
+    if (known === undefined || (known !== 0 && known < revision)) this.#revisions.set(id, revision);
   }
 
   #applyEntry(entry: ReplicatedEntry, revision: number): ApplyResult {
-    this.#stamp(entry.id);
+    let state = this.db.get(KEY_STATE, [entry.id])!;
+    if (state.o_id !== null && state.o_hlc === null) {
+      this.#stamp(entry.id); // a local change not stamped yet takes part, stamped first
+      state = this.db.get(KEY_STATE, [entry.id])!;
+    }
     const incomingHlc = parseHlc(entry.hlc);
     if (incomingHlc !== null) this.#clock = observeHlc(this.#clock, incomingHlc);
-    const known = this.db.get("SELECT hlc, origin, owner FROM replication_keys WHERE id = ?", [entry.id]);
-    const local = known === undefined ? null : { hlc: String(known.hlc), origin: String(known.origin) };
-    const pendingLocal = this.#pending(entry.id);
+    const local = state.k_hlc === null ? null : { hlc: String(state.k_hlc), origin: String(state.k_origin) };
+    const stored = state.id === null ? null : replicatedRow(state);
+    const pendingLocal = state.o_id !== null;
     const own = entry.origin === this.popId;
-    if (own && pendingLocal && local !== null && compareStamps(entry, local) >= 0 && !this.#holds(entry, known?.owner)) {
+    if (own && pendingLocal && local !== null && compareStamps(entry, local) >= 0 && !this.#holds(entry, stored, state.k_owner)) {
       // This POP published that version before a crash lost the record of its stamp; its pending
       // change is newer (see the header): it stays, stamped after that version, and is published.
       this.db.run("UPDATE replication_outbox SET hlc = NULL WHERE id = ?", [entry.id]);
       this.#stamp(entry.id); // the clock has seen entry.hlc: the new stamp is later
       this.db.run("UPDATE replication_keys SET revision = ? WHERE id = ? AND revision < ?", [revision, entry.id, revision]);
-      this.#dirty.add(entry.id);
+      this.#markDirty(entry.id);
       return { decision: "keep", conflict: false, changed: false };
     }
     const decision = mergeDecision(local, entry);
     let changed = false;
     if (decision === "apply") {
-      changed = this.#write(entry);
+      changed = this.#write(entry, stored, state.origin);
       // The trigger queued this write as a local change, and any unpublished local change lost: drop both.
-      this.db.run("DELETE FROM replication_outbox WHERE id = ?", [entry.id]);
+      if (changed || pendingLocal) this.db.run("DELETE FROM replication_outbox WHERE id = ?", [entry.id]);
       this.db.run(
         `INSERT INTO replication_keys (id, hlc, origin, owner, tombstone, revision) VALUES (?, ?, ?, ?, ?, ?)
          ON CONFLICT (id) DO UPDATE SET hlc = excluded.hlc, origin = excluded.origin, owner = excluded.owner, tombstone = excluded.tombstone, revision = excluded.revision`,
@@ -554,11 +635,9 @@ export class ReplicaDb {
     return { decision, conflict, changed };
   }
 
-  /** routing.db holds exactly the values of `entry` (row and owner). */
-  #holds(entry: ReplicatedEntry, knownOwner: unknown): boolean {
-    const stored = this.db.get("SELECT * FROM backends WHERE id = ?", [entry.id]);
-    const row = stored === undefined ? null : replicatedRow(stored);
-    return sameRow(row, entry.row) && (typeof knownOwner === "string" ? knownOwner : null) === entry.owner;
+  /** routing.db holds exactly the values of `entry` (row `stored` and owner). */
+  #holds(entry: ReplicatedEntry, stored: ReplicatedRow | null, knownOwner: unknown): boolean {
+    return sameRow(stored, entry.row) && (typeof knownOwner === "string" ? knownOwner : null) === entry.owner;
   }
 
   /**
@@ -586,7 +665,7 @@ export class ReplicaDb {
    *  In memory (no write lock); written with the next write transaction. */
   setKeyRevision(id: string, revision: number): void {
     this.#revisions.set(id, revision);
-    this.#dirty.add(id);
+    this.#markDirty(id);
   }
 
   /**
@@ -646,15 +725,12 @@ export class ReplicaDb {
     );
   }
 
-  /** Writes the incoming row (or deletes it); false when routing.db already held exactly that. */
-  #write(entry: ReplicatedEntry): boolean {
-    const stored = this.db.get("SELECT * FROM backends WHERE id = ?", [entry.id]);
-    const current: ReplicatedRow | null = stored === undefined ? null : replicatedRow(stored);
-    if (entry.row === null) return this.db.run("DELETE FROM backends WHERE id = ?", [entry.id]) > 0;
-    if (sameRow(current, entry.row) && stored?.origin === entry.origin) return false;
-    const values = [...REPLICATED_COLUMNS.map((c) => entry.row![c]), entry.origin];
-    const updates = INSERT_COLUMNS.filter((c) => c !== "id").map((c) => `${c} = excluded.${c}`).join(", ");
-    this.db.run(`INSERT INTO backends (${INSERT_COLUMNS.join(", ")}) VALUES (${INSERT_COLUMNS.map(() => "?").join(", ")}) ON CONFLICT (id) DO UPDATE SET ${updates}`, values);
+  /** Writes the incoming row (or deletes it) over `stored` (stamped by `storedOrigin`); false when
+   *  routing.db already held exactly that. */
+  #write(entry: ReplicatedEntry, stored: ReplicatedRow | null, storedOrigin: unknown): boolean {
+    if (entry.row === null) return stored !== null && this.db.run("DELETE FROM backends WHERE id = ?", [entry.id]) > 0;
+    if (sameRow(stored, entry.row) && storedOrigin === entry.origin) return false;
+    this.db.run(UPSERT_BACKEND, [...REPLICATED_COLUMNS.map((c) => entry.row![c]), entry.origin]);
     return true;
   }
 
@@ -694,8 +770,3 @@ export class ReplicaDb {
   }
 }
 
-/** SQLITE_BUSY (another connection holds the write lock): try again later. */
-export function isBusy(err: unknown): boolean {
-  const e = err as { code?: unknown; message?: unknown };
-  return (typeof e?.code === "string" && e.code.startsWith("SQLITE_BUSY")) || /database is locked/i.test(String(e?.message ?? ""));
-}

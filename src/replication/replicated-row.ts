@@ -32,7 +32,13 @@ export interface ReplicatedEntry extends Stamp {
 const KEY_PREFIX = "b.";
 export const BACKEND_KEYS = "b.>";
 
+/** Throws on bytes that are not UTF-8 (a key no backend id maps to). */
+const STRICT_UTF8 = new TextDecoder("utf-8", { fatal: true });
+
 const B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+/** Character code → its value in B64, -1 for any other character. */
+const B64_VALUE = new Int8Array(128).fill(-1);
+for (let i = 0; i < B64.length; i++) B64_VALUE[B64.charCodeAt(i)] = i;
 
 export function keyOf(id: string): string {
   const bytes = new TextEncoder().encode(id);
@@ -51,8 +57,9 @@ export function idOfKey(key: string): string | null {
   const text = key.slice(KEY_PREFIX.length);
   const bytes: number[] = [];
   let acc = 0, bits = 0;
-  for (const ch of text) {
-    const v = B64.indexOf(ch);
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    const v = c < 128 ? B64_VALUE[c]! : -1;
     if (v < 0) return null;
     acc = (acc << 6) | v;
     bits += 6;
@@ -62,7 +69,7 @@ export function idOfKey(key: string): string | null {
     }
   }
   try {
-    return new TextDecoder("utf-8", { fatal: true }).decode(new Uint8Array(bytes));
+    return STRICT_UTF8.decode(new Uint8Array(bytes));
   } catch {
     return null;
   }

@@ -17,7 +17,9 @@ import { Kvm, type KV, type KvEntry } from "@nats-io/kv";
 import type { ReplicationConfig } from "../config.ts";
 import type { Logger } from "../lifecycle/log.ts";
 import { NatsLink } from "./nats-link.ts";
-import { isBusy, RECORD_WAIT_MS, ReplicaDb, UNRECORDED_HIGH, type OutboxItem, type WatchedChange } from "./replica-db.ts";
+import { KvPutter } from "./kv-put.ts";
+import { isLockBusy } from "../store/store-errors.ts";
+import { RECORD_WAIT_MS, ReplicaDb, UNRECORDED_HIGH, type OutboxItem, type WatchedChange } from "./replica-db.ts";
 import { BACKEND_KEYS, decodeEntry, encodeEntry, idOfKey, keyOf, type ReplicatedEntry } from "./replicated-row.ts";
 import { isWrongRevision, natsSweepBucket, readPurgedThrough } from "./nats-sweep-bucket.ts";
 import { sweepIntervalMs, sweepTombstones } from "./tombstone-sweep.ts";
@@ -44,13 +46,19 @@ export interface ReplicatorDeps {
  *  few microseconds: one PRAGMA data_version). */
 export const REPLICATION_TICK_MS = 10;
 /** Route refreshes asked by replication at most this often (the first change after a quiet spell at
- *  once): each re-reads every backend, and a burst of changes would refresh back to back. */
+ *  once): each walks the whole route table (reading only the rows that changed), and a burst of
+ *  changes would refresh back to back. */
 export const ROUTES_MIN_INTERVAL_MS = 100;
+/** How long a publish waits for JetStream's answer before it counts as failed (and is made again). */
+const PUT_TIMEOUT_MS = 5000;
 /** Publishes awaiting their answer at most. */
 const MAX_IN_FLIGHT = 256;
 /** Watched entries applied per transaction at most: a 10,000-entry catch-up is ~40 commits, and the
  *  event loop (the data path) is never held by one batch for long. */
 export const APPLY_BATCH = 256;
+/** Watched batches are applied at most this often: a stream of changes arriving one by one is applied
+ *  a few per transaction (a transaction costs more than the entries in it), the first at once. */
+export const DRAIN_INTERVAL_MS = 5;
 /** Watched entries received while routing.db is busy past which the watch stops pulling: the entries
  *  held are applied once the lock is free, then a new watcher resumes after them (memory stays bounded
  *  and nothing received is downloaded again). */
@@ -72,6 +80,10 @@ export class Replicator {
   readonly #link: NatsLink;
   readonly #presenceMs: number;
   #kv: KV | null = null;
+  /** Publishes into #kv's bucket (kv-put.ts), on the connection it was opened on. */
+  #putter: KvPutter | null = null;
+  /** The connection #kv, #pops, #jsm and #putter were opened on. */
+  #bucketsOn: NatsConnection | null = null;
   #pops: KV | null = null;
   #opening: Promise<void> | null = null;
   #dataVersion = -1;
@@ -216,12 +228,14 @@ export class Replicator {
   }
 
   async #openBuckets(nc: NatsConnection): Promise<void> {
-    if (this.#kv !== null) {
+    if (this.#kv !== null && this.#bucketsOn === nc) {
       // Reconnected: the same buckets; a watcher from before the loss may never resume, start a fresh one.
       this.#restartWatch();
       this.#retryAtMs = 0;
       return;
     }
+    // First time, or a new connection after the last one closed (NatsLink): the buckets, the putter and
+    // the watcher all move to it.
     const { bucket, replicas } = this.#deps.config;
     const js = jetstream(nc, { timeout: 5000 });
     const kvm = new Kvm(js);
@@ -245,12 +259,20 @@ export class Replicator {
         this.#outbox = this.#db.outboxDepth();
       }
       this.#jsm = await js.jetstreamManager();
+      this.#putter?.close();
+      this.#putter = new KvPutter(nc, bucket, PUT_TIMEOUT_MS);
+      const moved = this.#kv !== null;
       this.#kv = kv;
       this.#pops = pops;
+      this.#bucketsOn = nc;
+      if (moved) {
+        this.#restartWatch();
+        this.#retryAtMs = 0;
+      }
       this.#deps.log.info("replication bucket open", { bucket, replicas, applied_revision: this.#db.appliedRevision(), outbox: this.#outbox });
     } catch (err) {
       this.#deps.log.warn("replication bucket cannot be opened yet, retrying", { bucket, error: (err as Error).message });
-      setTimeout(() => { if (this.#link.connection !== null && this.#kv === null) this.#onUp(this.#link.connection); }, 1000);
+      setTimeout(() => { if (this.#link.connection !== null && this.#bucketsOn !== this.#link.connection) this.#onUp(this.#link.connection); }, 1000);
     }
   }
 
@@ -259,13 +281,14 @@ export class Replicator {
   /**
    * Publishes the pending changes, each as soon as it is read, without waiting for the answers to
    * earlier ones: a key waits only for its own last publish (whose revision the next one expects), at
-   * most MAX_IN_FLIGHT at once. Runs at every tick and after answers. Needs no write lock (stamps
+   * most MAX_IN_FLIGHT at once. Runs at every tick, and after an answer that held something back
+   * (#afterAnswers). Needs no write lock (stamps
    * and acks stay in memory until routing.db can record them, replica-db.ts), so a burst of commits
    * by another connection does not hold it back. NATS refusing backs off; nothing here throws.
    */
   #pump(): void {
-    const kv = this.#kv;
-    if (kv === null || this.#stopped || !this.#link.up || this.#deps.now() < this.#retryAtMs) return;
+    const kv = this.#kv, putter = this.#putter;
+    if (kv === null || putter === null || this.#stopped || !this.#link.up || this.#deps.now() < this.#retryAtMs) return;
     const room = MAX_IN_FLIGHT - this.#inFlight.size;
     if (room <= 0) return;
     let items: OutboxItem[];
@@ -277,7 +300,7 @@ export class Replicator {
       return;
     }
     for (const item of items) {
-      const answered = this.#publishOne(kv, item).then(
+      const answered = this.#publishOne(kv, putter, item).then(
         (acked) => {
           if (acked === null) return; // merged: still pending, published again with the revision found
           this.#db.acknowledge(acked.item, acked.revision);
@@ -291,42 +314,35 @@ export class Replicator {
           this.#deps.log.debug("replication publish failed, retrying", { in_ms: this.#backoffMs, error: String((err as Error)?.message ?? err) });
         },
       ).finally(() => {
+        const wasFull = this.#inFlight.size >= MAX_IN_FLIGHT;
         this.#inFlight.delete(item.id);
-        this.#afterAnswers();
+        // New changes wait for the next tick (at most REPLICATION_TICK_MS: one read for all of them);
+        // at once only what this answer held back: this key (changed again, or refused), or anything
+        // once every slot was taken.
+        if (wasFull || this.#db.waitsToPublish(item.id)) this.#afterAnswers();
       });
       this.#inFlight.set(item.id, answered);
     }
   }
 
-  /** Answers came: record the acks if routing.db is free, and publish what waits (once per macrotask). */
+  /** An answer freed what waited: publish (once per macrotask). The acks are recorded by the next tick
+   *  (one write transaction per tick, not one per handful of answers). */
   #afterAnswers(): void {
     if (this.#pumpScheduled) return;
     this.#pumpScheduled = true;
     setTimeout(() => {
       this.#pumpScheduled = false;
       if (this.#stopped) return; // stop() records what is left
-      this.#recordAcked();
       if (this.#db.hasUnpublished) this.#pump();
     }, 0);
   }
 
-  /** Records the acks (and stamps) in routing.db if its write lock is free right now (else a later tick does). */
-  #recordAcked(): void {
-    try {
-      this.#db.record(0);
-    } catch (err) {
-      this.#deps.log.debug("replication: acks not recorded yet", { error: (err as Error).message });
-    }
-    this.#outboxStale = true;
-  }
-
   /** The revision JetStream stored it at, or null when the key had moved on (merged instead). */
-  async #publishOne(kv: KV, item: OutboxItem): Promise<{ item: OutboxItem; revision: number } | null> {
+  async #publishOne(kv: KV, putter: KvPutter, item: OutboxItem): Promise<{ item: OutboxItem; revision: number } | null> {
     const key = keyOf(item.id);
-    const value = encodeEntry(item.entry);
     let revision: number;
     try {
-      revision = item.revision > 0 ? await kv.update(key, value, item.revision) : await kv.create(key, value);
+      revision = await putter.put(key, encodeEntry(item.entry), item.revision);
     } catch (err) {
       if (!isWrongRevision(err)) throw err;
       // Someone wrote the key since this POP last saw it: merge what is there (LWW), then try again
@@ -351,7 +367,7 @@ export class Replicator {
   #watch(): void {
     const kv = this.#kv;
     if (kv === null || !this.#link.up) return;
-    const state: WatchState = { closed: false, startedAtMs: this.#deps.now(), stop: () => {}, inbox: [], scheduled: false, parked: false, paused: false };
+    const state: WatchState = { closed: false, startedAtMs: this.#deps.now(), stop: () => {}, inbox: [], scheduled: false, drainedAtMs: -Infinity, parked: false, paused: false };
     this.#watcher = state;
     void (async () => {
       try {
@@ -365,11 +381,9 @@ export class Replicator {
         for await (const e of iter) {
           if (state.closed) break;
           state.inbox.push({ change: this.#change(e), createdMs: e.created.getTime() });
-          // Applied once every entry already received is in (a macrotask later): one transaction for all.
-          if (!state.scheduled) {
-            state.scheduled = true;
-            setTimeout(() => this.#drain(state), 0);
-          }
+          // Applied once every entry already received is in (a macrotask later, or DRAIN_INTERVAL_MS after
+          // the last batch): one transaction for all.
+          if (!state.scheduled) this.#scheduleDrain(state);
           if (state.inbox.length >= (state.parked ? INBOX_HIGH : MAX_INBOX)) {
             // routing.db busy (or applying far slower than entries come): stop pulling; #drain closes
             // this watcher once what it holds is applied, and the next tick resumes after it.
@@ -397,9 +411,16 @@ export class Replicator {
     this.#stallSince = null;
   }
 
+  /** The next batch is applied a macrotask from now, but not within DRAIN_INTERVAL_MS of the last one. */
+  #scheduleDrain(state: WatchState): void {
+    state.scheduled = true;
+    setTimeout(() => this.#drain(state), Math.max(0, state.drainedAtMs + DRAIN_INTERVAL_MS - this.#deps.now()));
+  }
+
   /** Applies what the watcher queued, APPLY_BATCH entries per transaction, in revision order. */
   #drain(state: WatchState): void {
     state.scheduled = false;
+    state.drainedAtMs = this.#deps.now();
     if (state.closed || this.#stopped) {
       state.inbox.length = 0;
       return;
@@ -414,7 +435,7 @@ export class Replicator {
       // Without waiting for the write lock: this runs on the event loop (the data path's, the publisher's).
       result = this.#db.applyBatch(batch.map((b) => b.change), 0);
     } catch (err) {
-      if (isBusy(err) && state.inbox.length + batch.length <= MAX_INBOX) {
+      if (isLockBusy(err) && state.inbox.length + batch.length <= MAX_INBOX) {
         // Another connection holds routing.db (a burst of commits): keep the entries; the next tick
         // tries again (entries arriving meanwhile only queue).
         state.inbox.unshift(...batch);
@@ -431,8 +452,7 @@ export class Replicator {
       return;
     }
     if (state.inbox.length > 0) {
-      state.scheduled = true;
-      setTimeout(() => this.#drain(state), 0);
+      this.#scheduleDrain(state);
     } else if (state.paused) {
       state.closed = true; // all applied: the next tick watches from the applied revision
     }
@@ -469,7 +489,7 @@ export class Replicator {
     try {
       result = this.#db.merge(fetched, 0);
     } catch (err) {
-      if (isBusy(err)) return false; // the next tick tries again
+      if (isLockBusy(err)) return false; // the next tick tries again
       this.#deps.log.debug("replication: fetched versions not merged, publishing again", { error: (err as Error).message });
       this.#fetched.clear(); // published again: refused again and fetched again
       return true;
@@ -637,6 +657,7 @@ export class Replicator {
       // busy: the outbox rows are published again after the restart
     }
     await this.#sayStopped();
+    this.#putter?.close();
     await this.#link.stop();
     this.#db.close();
   }
@@ -650,6 +671,8 @@ interface WatchState {
   readonly inbox: { readonly change: WatchedChange; readonly createdMs: number }[];
   /** A drain is due (a macrotask, or the next tick when parked). */
   scheduled: boolean;
+  /** When the last batch was applied (or tried). */
+  drainedAtMs: number;
   /** routing.db was busy: the next tick drains. */
   parked: boolean;
   /** Stopped pulling (INBOX_HIGH reached while parked): closed once the inbox is applied. */

@@ -1,17 +1,25 @@
-// Keeps the route table in step with the routing store: a cheap change check every interval,
-// a full read only when the store changed, and the last good snapshot kept when the store fails.
-import type { RouteSnapshot } from "../core/types.ts";
+// Keeps the route table in step with the routing store: a cheap change check every interval, a read
+// only when the store changed, and the last good snapshot kept when the store fails. The read is of
+// the changed rows only when the store can say which (libSQL's change log), laid over the last
+// snapshot's rows; otherwise (PostgreSQL, a first read, a log that no longer reaches back) of every row.
+import type { Backend, RouteSnapshot } from "../core/types.ts";
 import type { RouteTable } from "../core/route-table.ts";
 import type { Logger } from "../lifecycle/log.ts";
+import type { AdjustedRow, ChangeRead, SkippedRow, SnapshotRead } from "../store/routing-store.ts";
 
 export interface SnapshotSource {
   changeMarker(): Promise<string>;
-  readSnapshot(): Promise<{
-    snapshot: RouteSnapshot;
-    skipped: readonly { id: string | null; reason: string }[];
-    /** Rows routed with values replaced (soft_limit above hard_limit, …), by row version. */
-    adjusted?: readonly { id: string; version: number; reasons: readonly string[] }[];
-  }>;
+  readSnapshot(): Promise<SnapshotRead>;
+  /** The rows changed since a cursor, or null (then every row is read). Optional. */
+  readChanges?(cursor: string): Promise<ChangeRead | null>;
+}
+
+interface Read {
+  readonly snapshot: RouteSnapshot;
+  readonly skipped: readonly SkippedRow[];
+  readonly adjusted: readonly AdjustedRow[];
+  /** Ids of the rows read (changed since the last read), or null when every row was read. */
+  readonly changed: ReadonlySet<string> | null;
 }
 
 /** Where each applied snapshot is also kept (a local file), so a restart during an outage still routes. */
@@ -45,6 +53,8 @@ export class RouteSync {
   readonly #keeper: SnapshotKeeper | null;
   readonly #adjust: (snapshot: RouteSnapshot) => RouteSnapshot;
   #last: RouteSnapshot | null = null;
+  /** #last's rows by id, and where the store's changes since it are read from (null: read every row). */
+  #rows: { cursor: string; readonly byId: Map<string, Backend> } | null = null;
   /** Adjusted rows already warned about: id → version and reasons, so each change warns once. */
   readonly #warned = new Map<string, string>();
 
@@ -89,6 +99,7 @@ export class RouteSync {
   /** Routes on a saved snapshot until the store answers (its marker is not taken: the next read applies). */
   restore(snapshot: RouteSnapshot): void {
     this.#last = snapshot;
+    this.#rows = null;
     const report = this.table.apply(this.#adjust(snapshot));
     for (const id of report.overflow) this.log.error("no free backend slot (raise EDGEPROXY_MAX_BACKENDS)", { id });
   }
@@ -100,15 +111,15 @@ export class RouteSync {
         this.#recovered();
         return false;
       }
-      const { snapshot, skipped, adjusted = [] } = await this.source.readSnapshot();
+      const { snapshot, skipped, adjusted, changed } = await this.#read();
       for (const s of skipped) this.log.warn("routing row skipped", { id: s.id, reason: s.reason });
-      this.#warnAdjusted(adjusted);
+      this.#warnAdjusted(adjusted, changed);
       this.#last = snapshot;
       const report = this.table.apply(this.#adjust(snapshot));
       for (const id of report.overflow) this.log.error("no free backend slot (raise EDGEPROXY_MAX_BACKENDS)", { id });
       this.#marker = marker;
       this.#recovered();
-      this.log.info("routes applied", { backends: this.table.size, added: report.added, updated: report.updated, removed: report.removed, skipped: skipped.length });
+      this.log.info("routes applied", { backends: this.table.size, added: report.added, updated: report.updated, removed: report.removed, skipped: skipped.length, read: changed === null ? "all" : "changes", changed: changed?.size });
       await this.#keep(snapshot);
       return true;
     } catch (err) {
@@ -118,6 +129,25 @@ export class RouteSync {
       this.#failing = true;
       return false;
     }
+  }
+
+  /** Only the rows changed since the last read when the source can say which (unchanged backends keep
+   *  their objects, so the table does not rewrite their slots), else every row. */
+  async #read(): Promise<Read> {
+    const rows = this.#rows;
+    const changes = rows !== null && this.source.readChanges !== undefined ? await this.source.readChanges(rows.cursor) : null;
+    if (rows === null || changes === null) {
+      const { snapshot, skipped, adjusted = [], cursor } = await this.source.readSnapshot();
+      this.#rows = cursor === undefined ? null : { cursor, byId: new Map(snapshot.backends.map((b) => [b.id, b])) };
+      return { snapshot, skipped, adjusted, changed: null };
+    }
+    for (const id of changes.removed) rows.byId.delete(id);
+    for (const b of changes.backends) rows.byId.set(b.id, b);
+    rows.cursor = changes.cursor;
+    const changed = new Set(changes.removed);
+    for (const b of changes.backends) changed.add(b.id);
+    const snapshot = { generation: changes.generation, backends: [...rows.byId.values()] };
+    return { snapshot, skipped: changes.skipped, adjusted: changes.adjusted, changed };
   }
 
   /** Applies the last snapshot again without reading the store (what `adjust` lays over it changed).
@@ -141,8 +171,9 @@ export class RouteSync {
     }
   }
 
-  /** One warning per change of a row routed with replaced values (not one per reload). */
-  #warnAdjusted(adjusted: readonly { id: string; version: number; reasons: readonly string[] }[]): void {
+  /** One warning per change of a row routed with replaced values (not one per reload). `changed`: the
+   *  ids read (null: all), the only rows whose warning can be forgotten (fixed or gone). */
+  #warnAdjusted(adjusted: readonly AdjustedRow[], changed: ReadonlySet<string> | null): void {
     const now = new Set<string>();
     for (const a of adjusted) {
       now.add(a.id);
@@ -151,7 +182,7 @@ export class RouteSync {
       this.#warned.set(a.id, key);
       this.log.warn("routing row adjusted", { id: a.id, version: a.version, reasons: a.reasons });
     }
-    for (const id of this.#warned.keys()) if (!now.has(id)) this.#warned.delete(id);
+    for (const id of this.#warned.keys()) if (!now.has(id) && (changed === null || changed.has(id))) this.#warned.delete(id);
   }
 
   #recovered(): void {

@@ -6,7 +6,7 @@
 // before the request fails with a StoreError (503).
 import { openLibsqlStore } from "./libsql-store.ts";
 import type { RoutingStore } from "./routing-store.ts";
-import { StoreError } from "./store-errors.ts";
+import { isLockBusy } from "./store-errors.ts";
 
 /** Longest the driver may block the event loop waiting for a lock, per attempt. */
 export const API_BUSY_WAIT_MS = 10;
@@ -31,11 +31,6 @@ export function openApiStore(path: string, options: ApiStoreOptions): RoutingSto
   return retryWhenBusy(store, options);
 }
 
-/** SQLITE_BUSY / SQLITE_LOCKED (and their extended codes): another connection holds the lock. */
-export function isBusy(err: unknown): boolean {
-  return err instanceof StoreError && err.code !== null && /^SQLITE_(?:BUSY|LOCKED)/.test(err.code);
-}
-
 const pause = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** `store` with every call retried while the store is busy, with growing pauses, for `patienceMs` in all. */
@@ -49,7 +44,7 @@ export function retryWhenBusy(store: RoutingStore, options: RetryOptions = {}): 
       try {
         return await call();
       } catch (err) {
-        if (!isBusy(err) || waited >= patienceMs) throw err;
+        if (!isLockBusy(err) || waited >= patienceMs) throw err;
         const ms = Math.min(delay, patienceMs - waited);
         await sleep(ms);
         waited += ms;

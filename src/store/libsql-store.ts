@@ -1,9 +1,10 @@
 // The routing store on a local libSQL/SQLite file (`EDGEPROXY_DB_PATH`), shared with the CLI, the API
 // and hand edits in sqlite3. WAL mode so the proxy reads while others write; a busy timeout so two
 // writers queue instead of failing with "database is locked".
-import type { BackendInput, BackendRecord, ChangeSource, RoutingStore, SnapshotRead } from "./routing-store.ts";
+import type { BackendInput, BackendRecord, ChangeRead, ChangeSource, RoutingStore, SnapshotRead } from "./routing-store.ts";
 import { inTransaction, openSqlConnection, type SqlConnection } from "./sql-connection.ts";
 import { migrate } from "./migrations.ts";
+import { changeMarker, changePoint, readChanges } from "./libsql-changes.ts";
 import { BackendInputError, StoreError } from "./store-errors.ts";
 import { checkId, inputRow, snapshotRows, toRecord } from "./backend-input.ts";
 import { BackendSetters, checkCutoff, checkHeartbeatTime, NOT_DELETED, SNAPSHOT_COLUMNS, SQLITE_PARAM, updateStatement, upsertStatement, type ChangeStamp } from "./backend-sql.ts";
@@ -27,9 +28,9 @@ export interface LibsqlStoreOptions {
 
 export interface LibsqlStore extends RoutingStore {
   readonly path: string;
+  /** From the change log (libsql-changes.ts). */
+  readChanges(cursor: string): Promise<ChangeRead | null>;
 }
-
-const MARKER_SQL = "SELECT (SELECT value FROM store_meta WHERE key = 'store_id') AS store, (SELECT COALESCE(MAX(seq), 0) FROM backend_changes) AS seq";
 
 /**
  * Opens `path`, creating the file and its schema when missing and migrating an older file in place.
@@ -129,18 +130,22 @@ class LibsqlRoutingStore extends BackendSetters implements LibsqlStore {
   }
 
   async changeMarker(): Promise<string> {
-    return this.#use("read the change marker", (db) => marker(db));
+    return this.#use("read the change marker", (db) => changeMarker(db));
   }
 
   async readSnapshot(): Promise<SnapshotRead> {
     return this.#use("read backends", (db) =>
       // One read transaction: the marker and the rows come from the same moment.
       inTransaction(db, "BEGIN", () => {
-        const generation = marker(db);
+        const { generation, cursor } = changePoint(db);
         const { backends, skipped, adjusted } = snapshotRows(db.all(`SELECT ${SNAPSHOT_COLUMNS} FROM backends WHERE deleted IS NOT 1 ORDER BY id`));
-        return { snapshot: { generation, backends }, skipped, adjusted };
+        return { snapshot: { generation, backends }, skipped, adjusted, cursor };
       }),
     );
+  }
+
+  async readChanges(cursor: string): Promise<ChangeRead | null> {
+    return this.#use("read changed backends", (db) => inTransaction(db, "BEGIN", () => readChanges(db, cursor)));
   }
 
   #stamp(): ChangeStamp {
@@ -223,10 +228,4 @@ class LibsqlRoutingStore extends BackendSetters implements LibsqlStore {
     if (this.#db !== null) closeQuietly(this.#db);
     this.#db = null;
   }
-}
-
-function marker(db: SqlConnection): string {
-  const row = db.get(MARKER_SQL);
-  if (row === undefined || row.store === null) throw new Error("store_meta has no store_id (schema damaged?)");
-  return `${String(row.store)}:${String(row.seq)}`;
 }

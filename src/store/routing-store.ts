@@ -24,6 +24,22 @@ export interface SnapshotRead {
   readonly skipped: readonly SkippedRow[];
   /** Rows routed with out-of-shape values replaced (e.g. soft_limit above hard_limit). */
   readonly adjusted?: readonly AdjustedRow[];
+  /** Where readChanges can continue from; absent when the store cannot tell what changed. */
+  readonly cursor?: string;
+}
+
+/** The rows that changed since a cursor, parsed by the rules readSnapshot applies to every row. */
+export interface ChangeRead {
+  /** The change marker these changes bring the snapshot to (its new generation). */
+  readonly generation: string;
+  /** Where the next readChanges continues from. */
+  readonly cursor: string;
+  /** Changed rows that route. */
+  readonly backends: readonly Backend[];
+  /** Changed ids that route no more: deleted, removed, renamed away, or now skipped. */
+  readonly removed: readonly string[];
+  readonly skipped: readonly SkippedRow[];
+  readonly adjusted: readonly AdjustedRow[];
 }
 
 /** What `upsertBackend` writes. Omitted fields take the documented defaults. */
@@ -74,6 +90,12 @@ export interface RoutingStore {
   changeMarker(): Promise<string>;
   /** All non-deleted rows; `snapshot.generation` is the change marker they were read at. */
   readSnapshot(): Promise<SnapshotRead>;
+  /**
+   * Only the rows changed since `cursor` (from a SnapshotRead or an earlier ChangeRead), when the store
+   * can say exactly which: null when it cannot (another store, the change log no longer reaches back to
+   * the cursor), and the caller reads the whole snapshot. Optional: a store may always read it whole.
+   */
+  readChanges?(cursor: string): Promise<ChangeRead | null>;
 
   /** Insert or replace the row's routing fields and un-delete it. Resolves true when the id existed. */
   upsertBackend(input: BackendInput): Promise<boolean>;

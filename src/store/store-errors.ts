@@ -10,6 +10,18 @@ export class StoreError extends Error {
   }
 }
 
+/**
+ * Another connection holds routing.db's lock (SQLITE_BUSY, SQLITE_LOCKED and their extended codes):
+ * worth trying again later. Reads the driver's errors and the StoreErrors made of them alike (both
+ * carry the driver's `code`; an error without one is known by SQLite's message).
+ */
+export function isLockBusy(err: unknown): boolean {
+  if (err instanceof BackendInputError) return false;
+  const e = err as { code?: unknown; message?: unknown } | null;
+  if (typeof e?.code === "string" && /^SQLITE_(?:BUSY|LOCKED)/.test(e.code)) return true;
+  return /database (?:table )?is locked/i.test(String(e?.message ?? ""));
+}
+
 /** A value the caller passed is not acceptable; `field` is the column it belongs to. */
 export class BackendInputError extends Error {
   readonly field: string;

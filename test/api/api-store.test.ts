@@ -6,11 +6,11 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { createApi } from "../../src/api/create-api.ts";
-import { isBusy, openApiStore, retryWhenBusy } from "../../src/store/api-store.ts";
+import { openApiStore, retryWhenBusy } from "../../src/store/api-store.ts";
 import type { RoutingStore } from "../../src/store/routing-store.ts";
 import { openLibsqlStore } from "../../src/store/libsql-store.ts";
 import { openSqlConnection } from "../../src/store/sql-connection.ts";
-import { StoreError } from "../../src/store/store-errors.ts";
+import { BackendInputError, isLockBusy, StoreError } from "../../src/store/store-errors.ts";
 import { tempDir } from "../fixtures/routing-db.ts";
 import { registration } from "./api-fixture.ts";
 import { FakeClock } from "../fixtures/fake-clock.ts";
@@ -119,7 +119,7 @@ test("retryWhenBusy: retries only busy errors, with growing pauses, within its p
 
     pauses.length = 0;
     failures = Infinity;
-    await assert.rejects(retryWhenBusy(flaky, { patienceMs: 50, sleep: sleepFake }).upsertBackend({ id: "b", region: "sa", host: "127.0.0.1", port: 1 }), (e) => isBusy(e));
+    await assert.rejects(retryWhenBusy(flaky, { patienceMs: 50, sleep: sleepFake }).upsertBackend({ id: "b", region: "sa", host: "127.0.0.1", port: 1 }), (e) => isLockBusy(e));
     assert.equal(pauses.reduce((a, b) => a + b, 0), 50, "gives up once the patience is spent");
 
     pauses.length = 0;
@@ -140,3 +140,33 @@ function bind(store: RoutingStore): RoutingStore {
   }
   return out as unknown as RoutingStore;
 }
+
+test("one rule tells a lock held elsewhere, for the driver's own errors and the store's alike", async () => {
+  const dir = tempDir();
+  const path = join(dir.dir, "routing.db");
+  const holder = openSqlConnection(path);
+  const other = openSqlConnection(path);
+  const store = openLibsqlStore(path, { busyTimeoutMs: 0 });
+  try {
+    holder.exec("PRAGMA journal_mode = WAL");
+    holder.exec("CREATE TABLE IF NOT EXISTS t (x)");
+    holder.exec("BEGIN IMMEDIATE");
+    let driverError: unknown = null;
+    try {
+      other.exec("BEGIN IMMEDIATE");
+    } catch (err) {
+      driverError = err;
+    }
+    assert.ok(isLockBusy(driverError), `the driver's error: ${String(driverError)}`);
+    await assert.rejects(store.upsertBackend({ id: "b", region: "sa", host: "127.0.0.1", port: 1 }), (e) => e instanceof StoreError && isLockBusy(e));
+    assert.ok(!isLockBusy(new StoreError("disk I/O error", "SQLITE_IOERR")));
+    assert.ok(!isLockBusy(new BackendInputError("port", "port: expected 1..65535")));
+    assert.ok(!isLockBusy(undefined));
+  } finally {
+    holder.exec("ROLLBACK");
+    holder.close();
+    other.close();
+    await store.close();
+    dir.remove();
+  }
+});

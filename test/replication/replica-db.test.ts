@@ -401,6 +401,7 @@ test("a version of this POP's own with the stamp of a pending change but other v
     // Its real echo (same stamp, same values) is recognised: the revision only.
     t.db.acknowledge(next!, 6);
     assert.deepEqual(t.db.applyBatch([{ kind: "entry", entry: next!.entry, revision: 6 }]), { applied: 0, conflicts: 0, changed: false });
+    t.db.record(); // the ack reaches routing.db with the next write
     assert.equal(t.db.outboxDepth(), 0);
   } finally {
     await t.close();
@@ -497,6 +498,80 @@ test("a backlog left while another connection held the write lock is written a c
     const keys = t.raw.prepare("SELECT id, hlc, revision FROM replication_keys ORDER BY id").all([]) as { id: string; hlc: string; revision: number }[];
     assert.deepEqual(keys.map((k) => [k.id, k.hlc, k.revision]), items.map((item, i) => [item.id, item.entry.hlc, i === total - 1 ? total + 1 : i + 1]), "every stamp and revision recorded");
     assert.deepEqual(t.db.pending(10), []);
+  } finally {
+    await t.close();
+  }
+});
+
+test("this POP's own publishes coming back need no write lock, recorded or not; the watch position is kept and written later, and survives a reopen", async () => {
+  const t = setup();
+  try {
+    await t.store.upsertBackend({ id: "a", region: "eu", host: "10.0.0.1", port: 9000 });
+    await t.store.upsertBackend({ id: "b", region: "eu", host: "10.0.0.2", port: 9000 });
+    const [a, b] = t.db.pending(10);
+    t.db.acknowledge(a!, 1);
+    t.db.acknowledge(b!, 2);
+    assert.equal(t.db.record(), true); // a's and b's stamps and acks are in routing.db now
+    await t.store.upsertBackend({ id: "c", region: "eu", host: "10.0.0.3", port: 9000 });
+    const [c] = t.db.pending(10);
+    t.db.acknowledge(c!, 3); // in memory only
+    t.raw.exec("BEGIN IMMEDIATE"); // another connection holds the write lock
+    const echoes = [a!, b!, c!].map((item, i) => ({ kind: "entry" as const, entry: item.entry, revision: i + 1 }));
+    assert.deepEqual(t.db.applyBatch(echoes, 0), { applied: 0, conflicts: 0, changed: false }, "no write needed, so not refused");
+    assert.equal(t.db.appliedRevision(), 3);
+    // A version from elsewhere does need the lock: refused, nothing applied, the position unchanged.
+    const theirs = { id: "z", hlc: "0000001000000000.000000", origin: "pop-b", owner: null, row: row("z", 1) };
+    assert.throws(() => t.db.applyBatch([{ kind: "entry", entry: theirs, revision: 4 }], 0), /busy|locked/i);
+    assert.equal(t.db.appliedRevision(), 3);
+    t.raw.exec("ROLLBACK");
+    assert.equal(t.db.record(), true);
+    assert.equal(t.db.outboxDepth(), 0);
+    const revisions = t.raw.prepare("SELECT id, revision FROM replication_keys ORDER BY id").all([]) as { id: string; revision: number }[];
+    assert.deepEqual(revisions.map((r) => [r.id, r.revision]), [["a", 1], ["b", 2], ["c", 3]]);
+    t.db.close();
+    const reopened = ReplicaDb.open(t.path, "pop-a");
+    try {
+      assert.equal(reopened.appliedRevision(), 3, "written by record()");
+    } finally {
+      reopened.close();
+    }
+  } finally {
+    await t.store.close();
+    t.raw.close();
+  }
+});
+
+test("an acknowledged change leaves the publish queue, unless the backend changed again since it was read", async () => {
+  const t = setup();
+  try {
+    await t.store.upsertBackend({ id: "a", region: "eu", host: "10.0.0.1", port: 9000 });
+    await t.store.upsertBackend({ id: "b", region: "eu", host: "10.0.0.2", port: 9000 });
+    const [a, b] = t.db.pending(10);
+    await t.store.setWeight("b", 4); // b changes while its first version is being published
+    t.db.noticeChanges();
+    t.db.acknowledge(a!, 1);
+    t.db.acknowledge(b!, 2);
+    assert.equal(t.db.hasUnpublished, true);
+    const next = t.db.pending(10);
+    assert.deepEqual(next.map((i) => [i.id, i.entry.row?.weight, i.revision]), [["b", 4, 2]], "b's second version, expecting the first one's revision");
+    t.db.acknowledge(next[0]!, 3);
+    assert.equal(t.db.hasUnpublished, false);
+    assert.deepEqual(t.db.pending(10), []);
+  } finally {
+    await t.close();
+  }
+});
+
+test("an echo applied in a batch with versions from elsewhere keeps its revision, written with that transaction", async () => {
+  const t = setup();
+  try {
+    await t.store.upsertBackend({ id: "mine", region: "eu", host: "10.0.0.1", port: 9000 });
+    const [own] = t.db.pending(10); // stamped in memory; its ack has not come yet
+    const theirs = { id: "z", hlc: "0000001000000000.000000", origin: "pop-b", owner: null, row: row("z", 1) };
+    t.db.applyBatch([{ kind: "entry", entry: own!.entry, revision: 7 }, { kind: "entry", entry: theirs, revision: 8 }]);
+    const stored = t.raw.prepare("SELECT revision FROM replication_keys WHERE id = 'mine'").get([]) as { revision: number };
+    assert.equal(stored.revision, 7, "a later publish of mine expects revision 7");
+    assert.equal(t.db.appliedRevision(), 8);
   } finally {
     await t.close();
   }

@@ -9,6 +9,9 @@ test("backend ids of any text round-trip through KV-safe keys", () => {
     assert.equal(idOfKey(key), id);
   }
   assert.equal(idOfKey("p.abc"), null);
+  assert.equal(idOfKey("b.ab=c"), null, "not a base64url character");
+  assert.equal(idOfKey("b.abé"), null, "not even ASCII");
+  assert.equal(idOfKey("b.__8"), null, "bytes that are not UTF-8");
 });
 
 test("an entry round-trips; a tombstone has no row; bad values say why", () => {

@@ -132,4 +132,33 @@ describe("the replicator on a private NATS server while another connection holds
     assert.equal(replicator.stats.applied, total + 1, "no entry applied twice (nothing received was downloaded again)");
     assert.deepEqual(logs.filter((l) => /cannot apply changes yet|stalled/.test(String(l.msg))), [], "the held entries were not dropped");
   }));
+  test("a new NATS connection after the last one closed (its login refused, then accepted again): publishing and watching move to it", () => withReplicator(async ({ raw, logs }) => {
+    const bucket = async () => {
+      const nc = await connect({ servers: nats.urls.split(","), user: NATS_USER, pass: NATS_PASSWORD });
+      return { nc, kv: await new Kvm(jetstream(nc)).open("edge") };
+    };
+    const insert = (id: string) => raw.exec(`INSERT INTO backends (id, app, region, wg_ip, port, healthy, weight, soft_limit, hard_limit) VALUES ('${id}', 'x', 'eu', '10.0.0.1', 9000, 1, 1, 10, 20)`);
+    insert("before");
+    let check = await bucket();
+    await until("'before' in the bucket", async () => (await check.kv.get(keyOf("before"))) !== null, 10_000);
+    await check.nc.close();
+    // The server comes back with another password: the client's reconnects are refused twice and it
+    // closes its connection; NatsLink keeps trying with new ones until the password is right again.
+    await nats.restart(0, { password: "another-password" });
+    await until("the connection closed for good", () => logs.some((l) => /connection closed for good/.test(String(l.msg))), 30_000);
+    assert.ok(logs.some((l) => /refused the login/.test(String(l.msg))), "the refusal is said");
+    await nats.restart(0);
+    await nats.ready();
+    await until("the buckets opened on the new connection", () => logs.filter((l) => l.msg === "replication bucket open").length >= 2, 30_000);
+    check = await bucket();
+    try {
+      insert("after");
+      await until("'after' in the bucket", async () => (await check.kv.get(keyOf("after"))) !== null, 10_000);
+      const theirs = { id: "theirs", app: null, region: "eu", country: null, wg_ip: "10.0.0.2", port: 80, healthy: 1, weight: 2, soft_limit: 100, hard_limit: 150, deleted: 0, created_at: 1, updated_at: 1, source: "api" };
+      await check.kv.put(keyOf("theirs"), encodeEntry({ id: "theirs", hlc: "0000001000000000.000000", origin: "pop-b", owner: null, row: theirs }));
+      await until("'theirs' in routing.db", () => raw.prepare("SELECT 1 AS found FROM backends WHERE id = 'theirs'").get([]) !== undefined, 10_000);
+    } finally {
+      await check.nc.close();
+    }
+  }));
 });
