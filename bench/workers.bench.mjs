@@ -10,7 +10,7 @@
 // Env: DUR (seconds per scenario, default 4), RUNTIMES (default "node,bun,deno"), WORKERS (default "1,2"),
 // ROUNDS (default 3: each worker count measured this often, alternating; the median is reported).
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { cpuSeconds, freePort, have, requireTools, sleep, start, startHttpBackend, stop, waitPort, serveCommands } from "./lib/processes.mjs";
