@@ -271,11 +271,7 @@ export class ReplicaDb {
       if (s !== undefined) {
         // The outbox row gets its stamp if it is still that change (a newer one is stamped later, after it).
         this.db.run("UPDATE replication_outbox SET hlc = ? WHERE id = ? AND n = ? AND hlc IS NULL", [s.hlc, id, s.n]);
-        this.db.run(
-          `INSERT INTO replication_keys (id, hlc, origin, owner, tombstone) VALUES (?, ?, ?, ?, ?)
-           ON CONFLICT (id) DO UPDATE SET hlc = excluded.hlc, origin = excluded.origin, owner = excluded.owner, tombstone = excluded.tombstone`,
-          [id, s.hlc, this.popId, s.owner, s.row === null ? 1 : 0],
-        );
+        this.#writeOwnStamp(id, s.hlc, s.owner, s.row === null);
       }
       const a = this.#acks.get(id);
       if (a !== undefined) this.db.run("DELETE FROM replication_outbox WHERE id = ? AND n = ? AND hlc = ?", [id, a.n, a.hlc]);
@@ -325,7 +321,7 @@ export class ReplicaDb {
   }
 
   setStreamIdentity(identity: string): void {
-    this.#transaction(() => this.db.run("INSERT INTO store_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value", [META_STREAM, identity]), this.writeBusyMs, []);
+    this.#transaction(() => this.#setMeta(META_STREAM, identity), this.writeBusyMs, []);
   }
 
   /**
@@ -336,7 +332,7 @@ export class ReplicaDb {
     this.#transaction(() => {
       this.db.run("UPDATE replication_keys SET revision = 0");
       this.db.run("DELETE FROM store_meta WHERE key IN (?, ?)", [META_REVISION, META_RECONCILED]);
-      this.db.run("INSERT INTO store_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value", [META_STREAM, identity]);
+      this.#setMeta(META_STREAM, identity);
       this.db.run(`INSERT INTO replication_outbox (id, at_ms, hlc) SELECT k.id, 0, k.hlc FROM replication_keys k WHERE true
         ON CONFLICT (id) DO NOTHING`);
       this.db.run(`INSERT INTO replication_outbox (id, at_ms) SELECT id, COALESCE(updated_at, 0) FROM backends WHERE true ON CONFLICT (id) DO NOTHING`);
@@ -361,13 +357,18 @@ export class ReplicaDb {
       const known = this.db.get("SELECT owner FROM replication_keys WHERE id = ?", [id]);
       const owner = this.#ownerOf(current !== undefined && current.last_heartbeat_ms !== null, known?.owner);
       this.db.run("UPDATE replication_outbox SET hlc = ? WHERE id = ?", [hlc, id]);
-      this.db.run(
-        `INSERT INTO replication_keys (id, hlc, origin, owner, tombstone) VALUES (?, ?, ?, ?, ?)
-         ON CONFLICT (id) DO UPDATE SET hlc = excluded.hlc, origin = excluded.origin, owner = excluded.owner, tombstone = excluded.tombstone`,
-        [id, hlc, this.popId, owner, current === undefined ? 1 : 0],
-      );
+      this.#writeOwnStamp(id, hlc, owner, current === undefined);
     }
     return rows.length;
+  }
+
+  /** The key's stamp is one this POP gave (its revision untouched). */
+  #writeOwnStamp(id: string, hlc: string, owner: string | null, tombstone: boolean): void {
+    this.db.run(
+      `INSERT INTO replication_keys (id, hlc, origin, owner, tombstone) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (id) DO UPDATE SET hlc = excluded.hlc, origin = excluded.origin, owner = excluded.owner, tombstone = excluded.tombstone`,
+      [id, hlc, this.popId, owner, tombstone ? 1 : 0],
+    );
   }
 
   /** Registered here (heartbeats arrive here) → this POP owns its expiry; else the owner it had. */
@@ -561,7 +562,7 @@ export class ReplicaDb {
         if (c.kind === "entry" && this.#isOwnEcho(c.entry)) {
           // Nothing to merge (see above); the revision written here, after the flush of the key's stamp
           // (noted in memory, it would be dropped with what the flush wrote).
-          this.db.run("UPDATE replication_keys SET revision = ? WHERE id = ? AND revision < ?", [c.revision, c.entry.id, c.revision]);
+          this.#raiseRevision(c.entry.id, c.revision);
         } else if (c.kind === "entry") {
           const r = this.#applyEntry(c.entry, c.revision);
           if (c.entry.origin !== this.popId) applied++;
@@ -589,6 +590,11 @@ export class ReplicaDb {
     return same(this.#stamps.get(entry.id)) || same(this.#acks.get(entry.id)) || (this.#recent.get(entry.id)?.published.some(same) ?? false);
   }
 
+  /** The key is at `revision` in the bucket, written now (inside a write transaction; only forward). */
+  #raiseRevision(id: string, revision: number): void {
+    this.db.run("UPDATE replication_keys SET revision = ? WHERE id = ? AND revision < ?", [revision, id, revision]);
+  }
+
   /** The key is at `revision` in the bucket (in memory, written by the next write transaction; only forward). */
   #noteRevision(id: string, revision: number): void {
     const known = this.#revisions.get(id);
@@ -612,7 +618,7 @@ export class ReplicaDb {
       // change is newer (see the header): it stays, stamped after that version, and is published.
       this.db.run("UPDATE replication_outbox SET hlc = NULL WHERE id = ?", [entry.id]);
       this.#stamp(entry.id); // the clock has seen entry.hlc: the new stamp is later
-      this.db.run("UPDATE replication_keys SET revision = ? WHERE id = ? AND revision < ?", [revision, entry.id, revision]);
+      this.#raiseRevision(entry.id, revision);
       this.#markDirty(entry.id);
       return { decision: "keep", conflict: false, changed: false };
     }
@@ -628,7 +634,7 @@ export class ReplicaDb {
         [entry.id, entry.hlc, entry.origin, entry.owner, entry.row === null ? 1 : 0, revision],
       );
     } else {
-      this.db.run("UPDATE replication_keys SET revision = ? WHERE id = ? AND revision < ?", [revision, entry.id, revision]);
+      this.#raiseRevision(entry.id, revision);
     }
     // A version of this POP's own that lost (an echo of an older publish) is no conflict.
     const conflict = !own && (decision === "keep" || (decision === "apply" && pendingLocal && local !== null && local.origin === this.popId));
@@ -710,7 +716,7 @@ export class ReplicaDb {
   }
 
   setReconciledThrough(revision: number): void {
-    this.#transaction(() => this.db.run("INSERT INTO store_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value", [META_RECONCILED, String(revision)]), this.writeBusyMs, []);
+    this.#transaction(() => this.#setMeta(META_RECONCILED, String(revision)), this.writeBusyMs, []);
   }
 
   /** Records a revision as applied without an entry (a key that is not a backend's, a damaged value). */
@@ -758,6 +764,11 @@ export class ReplicaDb {
   /** The newest stamp known here (tests and the status view). */
   get clock(): Hlc {
     return this.#clock;
+  }
+
+  /** Sets a store_meta value (inside a write transaction). */
+  #setMeta(key: string, value: string): void {
+    this.db.run("INSERT INTO store_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value", [key, value]);
   }
 
   #meta(key: string): string | null {
