@@ -63,9 +63,11 @@ await Promise.all(pops.map((p) => p.proxy.waitForLog("replication bucket open", 
 const [a, b, c] = pops as [Pop, Pop, Pop];
 
 /** CPU seconds used so far by the machine and by each POP process (null without Linux's /proc). */
-function cpuNow(): { machine: { busy: number; total: number }; pops: number[] } | null {
+function cpuNow(): { machine: { busy: number; total: number }; pops: number[]; nats: number; bench: number } | null {
   try {
-    return { machine: machineCpuSeconds(), pops: pops.map((p) => cpuSeconds(p.proxy.child.pid)) };
+    const nodes = nats.nodes.map((n) => n.pid === null ? 0 : cpuSeconds(n.pid)).reduce((x, y) => x + y, 0);
+    const self = process.cpuUsage(); // this process: pop-c's relay and the observers' worker threads
+    return { machine: machineCpuSeconds(), pops: pops.map((p) => cpuSeconds(p.proxy.child.pid)), nats: nodes, bench: (self.user + self.system) / 1e6 };
   } catch {
     return null;
   }
@@ -73,11 +75,11 @@ function cpuNow(): { machine: { busy: number; total: number }; pops: number[] } 
 
 /** Runs the writer (bench/lib/burst-writer.mjs) in a child process at WRITER_NICE: `count` commits at
  *  pop-a, ids `${prefix}${i}`. */
-function runBurst(count: number, prefix: string): Promise<{ startMs: number; burstMs: number; committed: number[] }> {
+function runBurst(count: number, prefix: string): Promise<{ startMs: number; burstMs: number; committed: number[]; cpuMs: number }> {
   const burst = fork(new URL("./lib/burst-writer.mjs", import.meta.url), [a.dbPath, String(count), prefix]);
   return new Promise((resolve, reject) => {
-    burst.on("message", (m: { ready?: boolean; startMs?: number; burstMs?: number; committed?: number[] }) => {
-      if (!m.ready) return resolve(m as { startMs: number; burstMs: number; committed: number[] });
+    burst.on("message", (m: { ready?: boolean; startMs?: number; burstMs?: number; committed?: number[]; cpuMs?: number }) => {
+      if (!m.ready) return resolve(m as { startMs: number; burstMs: number; committed: number[]; cpuMs: number });
       if (WRITER_NICE !== 0) setPriority(burst.pid!, WRITER_NICE);
       burst.send("go");
     });
@@ -110,7 +112,7 @@ async function observe(pop: Pop, prefix: string): Promise<{ pop: Pop; seen: Map<
 async function lagOverBurst(prefix: string, label: string): Promise<void> {
   const watchers = await Promise.all([b, c].map((pop) => observe(pop, prefix)));
   const cpuBefore = cpuNow();
-  const { burstMs, committed } = await runBurst(CHANGES, prefix);
+  const { burstMs, committed, cpuMs: writerCpuMs } = await runBurst(CHANGES, prefix);
   const deadline = setTimeout(() => { for (const w of watchers) w.stop(); }, 120_000);
   await Promise.all(watchers.map((w) => w.done));
   clearTimeout(deadline);
@@ -140,6 +142,8 @@ async function lagOverBurst(prefix: string, label: string): Promise<void> {
     const machine = cpuAfter.machine.busy - cpuBefore.machine.busy, all = cpuAfter.machine.total - cpuBefore.machine.total;
     const perPop = pops.map((p, i) => `${p.id} ${((cpuAfter.pops[i]! - cpuBefore.pops[i]!) * 1000).toFixed(0)} ms (${(((cpuAfter.pops[i]! - cpuBefore.pops[i]!) * 1e6) / CHANGES).toFixed(0)} µs a change)`);
     console.log(`  CPU from the burst's start until the last row was seen: machine ${((100 * machine) / all).toFixed(0)} % busy (${machine.toFixed(2)} s of ${all.toFixed(2)} s); ${perPop.join(", ")}`);
+    const ms = (s: number) => `${(s * 1000).toFixed(0)} ms`;
+    console.log(`  of which also: writer ${writerCpuMs.toFixed(0)} ms, NATS servers ${ms(cpuAfter.nats - cpuBefore.nats)}, this process (relay, observers) ${ms(cpuAfter.bench - cpuBefore.bench)}`);
   }
 }
 

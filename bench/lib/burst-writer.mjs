@@ -5,7 +5,7 @@
 // synchronous loop holds whichever thread runs it, so it is not the benchmark's main thread (which
 // relays pop-c's NATS traffic); a process of its own can also be given a lower CPU priority than the
 // POPs (replication.bench.ts WRITER_NICE).
-//   argv: path count prefix   sends { ready } once prepared; on "go" writes, then sends { startMs, burstMs, committed } and exits
+//   argv: path count prefix   sends { ready } once prepared; on "go" writes, then sends { startMs, burstMs, committed, cpuMs } and exits
 import Database from "libsql";
 
 const [path, countText, prefix] = process.argv.slice(2);
@@ -15,6 +15,7 @@ writer.exec("PRAGMA busy_timeout = 5000");
 const insert = writer.prepare("INSERT INTO backends (id, app, region, wg_ip, port, healthy, weight, soft_limit, hard_limit) VALUES (?, ?, 'sa', '10.9.0.1', 80, 1, 1, 10, 20)");
 process.once("message", () => {
   const startMs = Date.now();
+  const cpuAtStart = process.cpuUsage();
   const committed = new Array(count);
   for (let i = 0; i < count; i++) {
     insert.run([`${prefix}${i}`, String(Date.now())]);
@@ -22,6 +23,7 @@ process.once("message", () => {
   }
   const burstMs = Date.now() - startMs;
   writer.close();
-  process.send({ startMs, burstMs, committed }, () => process.disconnect());
+  const cpu = process.cpuUsage(cpuAtStart); // the burst's, not the start-up's
+  process.send({ startMs, burstMs, committed, cpuMs: (cpu.user + cpu.system) / 1000 }, () => process.disconnect());
 });
 process.send({ ready: true });
