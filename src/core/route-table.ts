@@ -10,7 +10,14 @@
 // A slot's attributes are derived from its Backend object alone, and snapshots reuse the objects of
 // backends that did not change (RouteSync), so a slot already holding the very same object is not
 // written again: a refresh writes only what changed.
-import type { Backend, RouteSnapshot } from "./types.ts";
+//
+// applyChanges() is apply() of the last snapshot with only the changed backends given (a refresh from
+// the store's change log): the same rules and write order, with work in proportion to the change
+// (the worker publication aside, which is the whole table). So that it needs no full list, backends
+// left out for want of a slot wait in the table and are tried again first, where the next full
+// snapshot would list them; and freed slots are given out in slot order, whatever order the
+// backends left in. Both then give out the very same slots.
+import type { Backend, RouteChanges, RouteSnapshot } from "./types.ts";
 import type { SelectionEngine } from "./selection.ts";
 import { countryCode } from "./regions.ts";
 
@@ -37,6 +44,14 @@ export interface RoutePublication {
   readonly slots: readonly (readonly [slot: number, incarnation: number, backend: Backend])[];
 }
 
+/** What one apply decided before it writes: the slots to write, and the counts reported. */
+interface Pass {
+  readonly placed: (readonly [slot: number, backend: Backend])[];
+  added: number;
+  updated: number;
+  removed: number;
+}
+
 export class RouteTable implements RouteLookup {
   readonly #engine: SelectionEngine;
   readonly #localRegion: number;
@@ -47,12 +62,14 @@ export class RouteTable implements RouteLookup {
   /** Slots whose backend left while connections were still open. */
   readonly #retired = new Set<number>();
   readonly #free: number[] = [];
+  /** Backends left out because every slot was taken, in the order a snapshot lists them (the report's overflow). */
+  readonly #waiting = new Map<string, Backend>();
   #generation = "";
 
   readonly #publish: ((publication: RoutePublication) => void) | undefined;
 
-  /** `publish`: called by apply() with the new assignment, after slots that left are cleared and before
-   *  the others are written (see above). */
+  /** `publish`: called by apply() and applyChanges() with the new assignment, after slots that left
+   *  are cleared and before the others are written (see above). */
   constructor(engine: SelectionEngine, localRegion: string, publish?: (publication: RoutePublication) => void) {
     this.#engine = engine;
     this.#publish = publish;
@@ -93,43 +110,80 @@ export class RouteTable implements RouteLookup {
   }
 
   apply(snapshot: RouteSnapshot): ApplyReport {
-    const engine = this.#engine;
     this.#reclaimRetired();
+    const pass: Pass = { placed: [], added: 0, updated: 0, removed: 0 };
+    this.#waiting.clear();
     const seen = new Set<string>();
-    const placed: (readonly [number, Backend])[] = [];
-    let added = 0, updated = 0, removed = 0;
-    const overflow: string[] = [];
     for (const b of snapshot.backends) {
       seen.add(b.id);
-      let slot = this.#slotOf.get(b.id);
+      this.#place(b, pass);
+    }
+    for (const [id, slot] of this.#slotOf) if (!seen.has(id)) this.#leave(id, slot, pass);
+    return this.#write(snapshot.generation, pass);
+  }
+
+  /** apply() of the last snapshot with `changes` laid over it, touching only the backends named (and
+   *  those waiting for a slot). New backends take slots in the order given, as a snapshot listing
+   *  them after the rows it had already would. */
+  applyChanges(changes: RouteChanges): ApplyReport {
+    this.#reclaimRetired();
+    const pass: Pass = { placed: [], added: 0, updated: 0, removed: 0 };
+    const waiting = this.#waiting;
+    for (const id of changes.removed) waiting.delete(id);
+    const others: Backend[] = [];
+    for (const b of changes.backends) {
+      if (waiting.has(b.id)) waiting.set(b.id, b); // keeps its place in the queue
+      else others.push(b);
+    }
+    // Those waiting first: a snapshot lists them before the backends added since.
+    const retried = [...waiting.values()];
+    waiting.clear();
+    for (const b of retried) this.#place(b, pass);
+    for (const b of others) this.#place(b, pass);
+    for (const id of changes.removed) {
+      const slot = this.#slotOf.get(id);
+      if (slot !== undefined) this.#leave(id, slot, pass);
+    }
+    return this.#write(changes.generation, pass);
+  }
+
+  /** Gives b its slot (or a free one, or a place among those waiting); the write is left to #write,
+   *  and skipped when the slot holds this very object. */
+  #place(b: Backend, pass: Pass): void {
+    let slot = this.#slotOf.get(b.id);
+    if (slot === undefined) {
+      slot = this.#free.pop();
       if (slot === undefined) {
-        slot = this.#free.pop();
-        if (slot === undefined) {
-          overflow.push(b.id);
-          continue;
-        }
-        this.#slotOf.set(b.id, slot);
-        added++;
-      } else if (this.#backendAt[slot] === b) {
-        continue; // the engine holds it already
-      } else if (this.#backendAt[slot]?.version !== b.version) {
-        updated++;
+        this.#waiting.set(b.id, b);
+        return;
       }
-      this.regionId(b.region);
-      placed.push([slot, b]);
+      this.#slotOf.set(b.id, slot);
+      pass.added++;
+    } else if (this.#backendAt[slot] === b) {
+      return; // the engine holds it already
+    } else if (this.#backendAt[slot]?.version !== b.version) {
+      pass.updated++;
     }
-    for (const [id, slot] of this.#slotOf) {
-      if (seen.has(id)) continue;
-      engine.clearSlot(slot);
-      this.#slotOf.delete(id);
-      this.#backendAt[slot] = null;
-      this.#retired.add(slot);
-      removed++;
-    }
-    for (const [slot, b] of placed) this.#backendAt[slot] = b;
-    this.#generation = snapshot.generation;
+    this.regionId(b.region);
+    pass.placed.push([slot, b]);
+  }
+
+  /** The backend left: its slot is cleared now, and retired until its last connection is released. */
+  #leave(id: string, slot: number, pass: Pass): void {
+    this.#engine.clearSlot(slot);
+    this.#slotOf.delete(id);
+    this.#backendAt[slot] = null;
+    this.#retired.add(slot);
+    pass.removed++;
+  }
+
+  /** After the clears: the new view published, then the slots placed written. */
+  #write(generation: string, pass: Pass): ApplyReport {
+    const engine = this.#engine;
+    for (const [slot, b] of pass.placed) this.#backendAt[slot] = b;
+    this.#generation = generation;
     this.#publish?.(this.publication());
-    for (const [slot, b] of placed) {
+    for (const [slot, b] of pass.placed) {
       const region = this.regionId(b.region);
       engine.setSlot(slot, {
         country: countryCode(b.country),
@@ -142,7 +196,8 @@ export class RouteTable implements RouteLookup {
       });
     }
     this.#reclaimRetired();
-    return { added, updated, removed, overflow };
+    const { added, updated, removed } = pass;
+    return { added, updated, removed, overflow: [...this.#waiting.keys()] };
   }
 
   /** The current assignment, as apply() publishes it. */
@@ -152,12 +207,16 @@ export class RouteTable implements RouteLookup {
     return { generation: this.#generation, regions: [...this.#regionIds], slots };
   }
 
+  /** Retired slots with no connection left become free, lowest on top: in slot order, not the order
+   *  their backends left in (which apply() and applyChanges() see differently). */
   #reclaimRetired(): void {
-    for (const slot of this.#retired) {
-      if (this.#engine.active(slot) === 0) {
-        this.#retired.delete(slot);
-        this.#free.push(slot);
-      }
+    const idle: number[] = [];
+    for (const slot of this.#retired) if (this.#engine.active(slot) === 0) idle.push(slot);
+    if (idle.length === 0) return;
+    idle.sort((a, b) => b - a);
+    for (const slot of idle) {
+      this.#retired.delete(slot);
+      this.#free.push(slot);
     }
   }
 }

@@ -26,6 +26,15 @@ export interface RouteSnapshot {
   readonly backends: readonly Backend[];
 }
 
+/** What changed in the store since the last snapshot applied: the rows to route now and the ids that
+ *  route no more (an id is in one or the other, never both). */
+export interface RouteChanges {
+  /** Change marker of the store these changes bring the snapshot to. */
+  readonly generation: string;
+  readonly backends: readonly Backend[];
+  readonly removed: readonly string[];
+}
+
 /** Where a client is, as far as the geo database knows. */
 export interface ClientLocation {
   readonly country: string | null;

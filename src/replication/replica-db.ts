@@ -46,7 +46,8 @@
 import { formatHlc, nextHlc, observeHlc, parseHlc, restartHlc, ZERO_HLC, type Hlc } from "../core/hlc.ts";
 import { compareStamps, mergeDecision, type Merge } from "../core/lww.ts";
 import { inTransaction, openSqlConnection, type SqlConnection } from "../store/sql-connection.ts";
-import { migrate } from "../store/migrations.ts";
+import { migrate, REPLICATION_APPLYING } from "../store/migrations.ts";
+import { SQL_NOW_MS } from "../store/change-triggers.ts";
 import { isLockBusy } from "../store/store-errors.ts";
 import { REPLICATED_COLUMNS, replicatedRow, sameRow, type ReplicatedEntry, type ReplicatedRow } from "./replicated-row.ts";
 
@@ -119,9 +120,13 @@ const META_RECONCILED = "replication_reconciled";
 /** The HLC as of the last write transaction: a restart begins after it (see the header). */
 const META_CLOCK = "replication_clock";
 const INSERT_COLUMNS = [...REPLICATED_COLUMNS, "origin"];
-/** A remote row written as it is (replication's own write: the change triggers queue it, #applyEntry drops that). */
-const UPSERT_BACKEND = `INSERT INTO backends (${INSERT_COLUMNS.join(", ")}) VALUES (${INSERT_COLUMNS.map(() => "?").join(", ")})
-  ON CONFLICT (id) DO UPDATE SET ${INSERT_COLUMNS.filter((c) => c !== "id").map((c) => `${c} = excluded.${c}`).join(", ")}`;
+/** A remote row written as it is (replication's own write, kept out of the outbox: #applying). It gives
+ *  the row its next version itself, as the stamp and bump triggers would (change-triggers.ts;
+ *  a version set by the writer is kept), which spares them their nested UPDATE of the row just written. */
+const UPSERT_BACKEND = `INSERT INTO backends (${INSERT_COLUMNS.join(", ")}, version)
+  VALUES (${INSERT_COLUMNS.map((c) => c === "created_at" || c === "updated_at" ? `COALESCE(?, ${SQL_NOW_MS})` : "?").join(", ")},
+    COALESCE((SELECT MAX(version) FROM backend_changes WHERE id = ?1), 0) + 1)
+  ON CONFLICT (id) DO UPDATE SET ${INSERT_COLUMNS.filter((c) => c !== "id").map((c) => `${c} = excluded.${c}`).join(", ")}, version = backends.version + 1`;
 /** Everything LWW needs of one key, in one read: its outbox row, its stamp, its row. */
 const KEY_STATE = `SELECT o.id AS o_id, o.hlc AS o_hlc, k.hlc AS k_hlc, k.origin AS k_origin, k.owner AS k_owner, b.*
   FROM (SELECT ? AS qid) q LEFT JOIN replication_outbox o ON o.id = q.qid LEFT JOIN replication_keys k ON k.id = q.qid LEFT JOIN backends b ON b.id = q.qid`;
@@ -267,17 +272,18 @@ export class ReplicaDb {
   /** Writes the in-memory stamp, then ack and revision, of each of `keys` (inside a write transaction). */
   #flush(keys: ReadonlySet<string>): void {
     for (const id of keys) {
-      const s = this.#stamps.get(id);
-      if (s !== undefined) {
+      const s = this.#stamps.get(id), a = this.#acks.get(id), revision = this.#revisions.get(id);
+      if (s !== undefined && a !== undefined && a.n === s.n && a.hlc === s.hlc) {
+        // Stamped and acknowledged since the last write (the usual case): the change leaves the outbox
+        // if it is still that change, whether or not its stamp was written (a newer one stays).
+        this.db.run("DELETE FROM replication_outbox WHERE id = ? AND n = ? AND (hlc IS NULL OR hlc = ?)", [id, a.n, a.hlc]);
+      } else {
         // The outbox row gets its stamp if it is still that change (a newer one is stamped later, after it).
-        this.db.run("UPDATE replication_outbox SET hlc = ? WHERE id = ? AND n = ? AND hlc IS NULL", [s.hlc, id, s.n]);
-        this.#writeOwnStamp(id, s.hlc, s.owner, s.row === null);
+        if (s !== undefined) this.db.run("UPDATE replication_outbox SET hlc = ? WHERE id = ? AND n = ? AND hlc IS NULL", [s.hlc, id, s.n]);
+        if (a !== undefined) this.db.run("DELETE FROM replication_outbox WHERE id = ? AND n = ? AND hlc = ?", [id, a.n, a.hlc]);
       }
-      const a = this.#acks.get(id);
-      if (a !== undefined) this.db.run("DELETE FROM replication_outbox WHERE id = ? AND n = ? AND hlc = ?", [id, a.n, a.hlc]);
-      const revision = this.#revisions.get(id);
-      // Only forward (an ack may come after a newer version was applied), except 0: the key was purged.
-      if (revision !== undefined) this.db.run("UPDATE replication_keys SET revision = ? WHERE id = ? AND (revision < ? OR ? = 0)", [revision, id, revision, revision]);
+      if (s !== undefined) this.#writeOwnStamp(id, s.hlc, s.owner, s.row === null, revision);
+      else if (revision !== undefined) this.db.run("UPDATE replication_keys SET revision = ? WHERE id = ? AND (revision < ? OR ? = 0)", [revision, id, revision, revision]);
     }
   }
 
@@ -362,12 +368,14 @@ export class ReplicaDb {
     return rows.length;
   }
 
-  /** The key's stamp is one this POP gave (its revision untouched). */
-  #writeOwnStamp(id: string, hlc: string, owner: string | null, tombstone: boolean): void {
+  /** The key's stamp is one this POP gave; its revision moves to `revision` if given (only forward, except
+   *  0: the key was purged; an ack may come after a newer version was applied), else stays. */
+  #writeOwnStamp(id: string, hlc: string, owner: string | null, tombstone: boolean, revision?: number): void {
     this.db.run(
-      `INSERT INTO replication_keys (id, hlc, origin, owner, tombstone) VALUES (?, ?, ?, ?, ?)
-       ON CONFLICT (id) DO UPDATE SET hlc = excluded.hlc, origin = excluded.origin, owner = excluded.owner, tombstone = excluded.tombstone`,
-      [id, hlc, this.popId, owner, tombstone ? 1 : 0],
+      `INSERT INTO replication_keys (id, hlc, origin, owner, tombstone, revision) VALUES (?, ?, ?, ?, ?, COALESCE(?6, 0))
+       ON CONFLICT (id) DO UPDATE SET hlc = excluded.hlc, origin = excluded.origin, owner = excluded.owner, tombstone = excluded.tombstone,
+         revision = CASE WHEN ?6 IS NOT NULL AND (revision < ?6 OR ?6 = 0) THEN ?6 ELSE revision END`,
+      [id, hlc, this.popId, owner, tombstone ? 1 : 0, revision ?? null],
     );
   }
 
@@ -509,12 +517,12 @@ export class ReplicaDb {
    * (a pending local change is stamped first, so it takes part). Records the revision as applied.
    */
   apply(entry: ReplicatedEntry, revision: number, advance = true): ApplyResult {
-    return this.#transaction(() => {
+    return this.#transaction(() => this.#applying(() => {
       const result = this.#applyEntry(entry, revision);
       // A value read out of order (kv.get after a refused publish) must not move the watch position.
       if (advance) this.#setRevision(revision);
       return result;
-    }, this.writeBusyMs, [entry.id]);
+    }), this.writeBusyMs, [entry.id]);
   }
 
   /**
@@ -524,7 +532,7 @@ export class ReplicaDb {
    */
   merge(fetched: readonly { readonly entry: ReplicatedEntry; readonly revision: number }[], waitMs = 0): BatchResult {
     if (fetched.length === 0) return { applied: 0, conflicts: 0, changed: false };
-    return this.#transaction(() => {
+    return this.#transaction(() => this.#applying(() => {
       let applied = 0, conflicts = 0, changed = false;
       for (const f of fetched) {
         const r = this.#applyEntry(f.entry, f.revision);
@@ -533,7 +541,7 @@ export class ReplicaDb {
         changed ||= r.changed;
       }
       return { applied, conflicts, changed };
-    }, waitMs, fetched.map((f) => f.entry.id));
+    }), waitMs, fetched.map((f) => f.entry.id));
   }
 
   /**
@@ -555,7 +563,7 @@ export class ReplicaDb {
       }
       return { applied: 0, conflicts: 0, changed: false };
     }
-    return this.#transaction(() => {
+    return this.#transaction(() => this.#applying(() => {
       let applied = 0, conflicts = 0, changed = false, last = 0;
       for (const c of changes) {
         last = Math.max(last, c.revision);
@@ -578,7 +586,7 @@ export class ReplicaDb {
       }
       this.#setRevision(last);
       return { applied, conflicts, changed };
-    }, waitMs, changes.flatMap((c) => c.kind === "entry" ? [c.entry.id] : c.kind === "removed" ? [c.id] : []));
+    }), waitMs, changes.flatMap((c) => c.kind === "entry" ? [c.entry.id] : c.kind === "removed" ? [c.id] : []));
   }
 
   /** A version this POP published since it started: its stamp or ack is in memory (not recorded yet, or
@@ -599,6 +607,16 @@ export class ReplicaDb {
   #noteRevision(id: string, revision: number): void {
     const known = this.#revisions.get(id);
     if (known === undefined || (known !== 0 && known < revision)) this.#revisions.set(id, revision);
+  }
+
+  /** Runs `fn` (inside a write transaction) as replication's own write: the rows it changes are not
+   *  queued in the outbox (migrations.ts step 4: the trigger skips while REPLICATION_APPLYING is set). */
+  #applying<T>(fn: () => T): T {
+    // Its value changes, the row stays: no index page written (the row is there after the first time).
+    this.#setMeta(REPLICATION_APPLYING, "1");
+    const result = fn();
+    this.#setMeta(REPLICATION_APPLYING, "0");
+    return result;
   }
 
   #applyEntry(entry: ReplicatedEntry, revision: number): ApplyResult {
@@ -626,8 +644,8 @@ export class ReplicaDb {
     let changed = false;
     if (decision === "apply") {
       changed = this.#write(entry, stored, state.origin);
-      // The trigger queued this write as a local change, and any unpublished local change lost: drop both.
-      if (changed || pendingLocal) this.db.run("DELETE FROM replication_outbox WHERE id = ?", [entry.id]);
+      // An unpublished local change lost: it leaves the outbox (this write itself was not queued: #applying).
+      if (pendingLocal) this.db.run("DELETE FROM replication_outbox WHERE id = ?", [entry.id]);
       this.db.run(
         `INSERT INTO replication_keys (id, hlc, origin, owner, tombstone, revision) VALUES (?, ?, ?, ?, ?, ?)
          ON CONFLICT (id) DO UPDATE SET hlc = excluded.hlc, origin = excluded.origin, owner = excluded.owner, tombstone = excluded.tombstone, revision = excluded.revision`,
@@ -657,8 +675,7 @@ export class ReplicaDb {
       this.db.run("UPDATE replication_keys SET revision = ? WHERE id = ?", [revision, id]);
       return false;
     }
-    const changed = this.db.run("DELETE FROM backends WHERE id = ?", [id]) > 0;
-    this.db.run("DELETE FROM replication_outbox WHERE id = ?", [id]); // the trigger queued the delete
+    const changed = this.db.run("DELETE FROM backends WHERE id = ?", [id]) > 0; // not queued: #applying
     this.db.run("DELETE FROM replication_keys WHERE id = ?", [id]);
     return changed;
   }

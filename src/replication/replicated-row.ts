@@ -56,18 +56,22 @@ export function idOfKey(key: string): string | null {
   if (!key.startsWith(KEY_PREFIX)) return null;
   const text = key.slice(KEY_PREFIX.length);
   const bytes: number[] = [];
-  let acc = 0, bits = 0;
+  let acc = 0, bits = 0, ascii = true;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     const v = c < 128 ? B64_VALUE[c]! : -1;
     if (v < 0) return null;
-    acc = (acc << 6) | v;
+    acc = ((acc << 6) | v) & 0xffff;
     bits += 6;
     if (bits >= 8) {
       bits -= 8;
-      bytes.push((acc >> bits) & 0xff);
+      const byte = (acc >> bits) & 0xff;
+      bytes.push(byte);
+      ascii &&= byte < 0x80;
     }
   }
+  // ASCII ids (the usual ones) need no decoder: the watch reads one key per entry.
+  if (ascii) return String.fromCharCode(...bytes);
   try {
     return STRICT_UTF8.decode(new Uint8Array(bytes));
   } catch {

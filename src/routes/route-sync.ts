@@ -1,11 +1,12 @@
 // Keeps the route table in step with the routing store: a cheap change check every interval, a read
 // only when the store changed, and the last good snapshot kept when the store fails. The read is of
-// the changed rows only when the store can say which (libSQL's change log), laid over the last
-// snapshot's rows; otherwise (PostgreSQL, a first read, a log that no longer reaches back) of every row.
+// the changed rows only when the store can say which (libSQL's change log), and then only those rows
+// are applied (RouteTable.applyChanges); otherwise (PostgreSQL, a first read, a log that no longer
+// reaches back) every row is read and applied.
 import type { Backend, RouteSnapshot } from "../core/types.ts";
-import type { RouteTable } from "../core/route-table.ts";
+import type { ApplyReport, RouteTable } from "../core/route-table.ts";
 import type { Logger } from "../lifecycle/log.ts";
-import type { AdjustedRow, ChangeRead, SkippedRow, SnapshotRead } from "../store/routing-store.ts";
+import type { AdjustedRow, ChangeRead, SnapshotRead } from "../store/routing-store.ts";
 
 export interface SnapshotSource {
   changeMarker(): Promise<string>;
@@ -14,13 +15,17 @@ export interface SnapshotSource {
   readChanges?(cursor: string): Promise<ChangeRead | null>;
 }
 
-interface Read {
-  readonly snapshot: RouteSnapshot;
-  readonly skipped: readonly SkippedRow[];
-  readonly adjusted: readonly AdjustedRow[];
-  /** Ids of the rows read (changed since the last read), or null when every row was read. */
-  readonly changed: ReadonlySet<string> | null;
+/** The rows last applied, by id, and where the store's changes since are read from. */
+interface Rows {
+  generation: string;
+  cursor: string;
+  readonly byId: Map<string, Backend>;
 }
+
+/** One read of the store: every row, or the rows changed since `rows`. */
+type Read =
+  | { readonly all: SnapshotRead; readonly changes?: undefined }
+  | { readonly all?: undefined; readonly changes: ChangeRead; readonly rows: Rows };
 
 /** Where each applied snapshot is also kept (a local file), so a restart during an outage still routes. */
 export interface SnapshotKeeper {
@@ -31,7 +36,7 @@ export interface RouteSyncOptions {
   readonly now?: () => number;
   readonly keeper?: SnapshotKeeper | null;
   /** Laid over every snapshot before it is applied (the config file's backend overrides); the
-   *  keeper saves the snapshot as read. */
+   *  keeper saves the snapshot as read. Row by row: after a change read it is given the changed rows alone. */
   readonly adjust?: (snapshot: RouteSnapshot) => RouteSnapshot;
 }
 
@@ -52,9 +57,10 @@ export class RouteSync {
   readonly #now: () => number;
   readonly #keeper: SnapshotKeeper | null;
   readonly #adjust: (snapshot: RouteSnapshot) => RouteSnapshot;
+  /** The last snapshot applied; null after a change read until #snapshot() makes it from #rows. */
   #last: RouteSnapshot | null = null;
-  /** #last's rows by id, and where the store's changes since it are read from (null: read every row). */
-  #rows: { cursor: string; readonly byId: Map<string, Backend> } | null = null;
+  /** Null: the next read is of every row. */
+  #rows: Rows | null = null;
   /** Adjusted rows already warned about: id → version and reasons, so each change warns once. */
   readonly #warned = new Map<string, string>();
 
@@ -111,16 +117,18 @@ export class RouteSync {
         this.#recovered();
         return false;
       }
-      const { snapshot, skipped, adjusted, changed } = await this.#read();
+      const read = await this.#read();
+      const { skipped, adjusted = [] } = read.all ?? read.changes;
+      /** Ids of the rows read, or null when every row was read. */
+      const changed = read.changes === undefined ? null : new Set([...read.changes.removed, ...read.changes.backends.map((b) => b.id)]);
       for (const s of skipped) this.log.warn("routing row skipped", { id: s.id, reason: s.reason });
       this.#warnAdjusted(adjusted, changed);
-      this.#last = snapshot;
-      const report = this.table.apply(this.#adjust(snapshot));
+      const report = read.all !== undefined ? this.#applyAll(read.all) : this.#applyChanges(read.changes, read.rows);
       for (const id of report.overflow) this.log.error("no free backend slot (raise EDGEPROXY_MAX_BACKENDS)", { id });
       this.#marker = marker;
       this.#recovered();
       this.log.info("routes applied", { backends: this.table.size, added: report.added, updated: report.updated, removed: report.removed, skipped: skipped.length, read: changed === null ? "all" : "changes", changed: changed?.size });
-      await this.#keep(snapshot);
+      await this.#keep();
       return true;
     } catch (err) {
       if (!this.#failing) {
@@ -131,36 +139,54 @@ export class RouteSync {
     }
   }
 
-  /** Only the rows changed since the last read when the source can say which (unchanged backends keep
-   *  their objects, so the table does not rewrite their slots), else every row. */
+  /** Only the rows changed since the last read when the source can say which, else every row. */
   async #read(): Promise<Read> {
     const rows = this.#rows;
     const changes = rows !== null && this.source.readChanges !== undefined ? await this.source.readChanges(rows.cursor) : null;
-    if (rows === null || changes === null) {
-      const { snapshot, skipped, adjusted = [], cursor } = await this.source.readSnapshot();
-      this.#rows = cursor === undefined ? null : { cursor, byId: new Map(snapshot.backends.map((b) => [b.id, b])) };
-      return { snapshot, skipped, adjusted, changed: null };
-    }
-    for (const id of changes.removed) rows.byId.delete(id);
+    return rows === null || changes === null ? { all: await this.source.readSnapshot() } : { changes, rows };
+  }
+
+  #applyAll({ snapshot, cursor }: SnapshotRead): ApplyReport {
+    const report = this.table.apply(this.#adjust(snapshot));
+    this.#last = snapshot;
+    this.#rows = cursor === undefined ? null : { generation: snapshot.generation, cursor, byId: new Map(snapshot.backends.map((b) => [b.id, b])) };
+    return report;
+  }
+
+  /** Only the changed rows go to the table, so unchanged backends are not even looked at. */
+  #applyChanges(changes: ChangeRead, rows: Rows): ApplyReport {
+    const { generation, removed } = changes;
+    const backends = this.#adjust({ generation, backends: changes.backends }).backends;
+    const report = this.table.applyChanges({ generation, backends, removed });
+    for (const id of removed) rows.byId.delete(id);
     for (const b of changes.backends) rows.byId.set(b.id, b);
+    rows.generation = generation;
     rows.cursor = changes.cursor;
-    const changed = new Set(changes.removed);
-    for (const b of changes.backends) changed.add(b.id);
-    const snapshot = { generation: changes.generation, backends: [...rows.byId.values()] };
-    return { snapshot, skipped: changes.skipped, adjusted: changes.adjusted, changed };
+    this.#last = null;
+    return report;
+  }
+
+  /** The last snapshot applied (null before the first); after a change read, made from #rows here. */
+  #snapshot(): RouteSnapshot | null {
+    const rows = this.#rows;
+    if (this.#last === null && rows !== null) this.#last = { generation: rows.generation, backends: [...rows.byId.values()] };
+    return this.#last;
   }
 
   /** Applies the last snapshot again without reading the store (what `adjust` lays over it changed).
    *  Slots are kept, so open connections and their counts are untouched. */
   reapply(): void {
-    if (this.#last === null) return;
-    const report = this.table.apply(this.#adjust(this.#last));
+    const last = this.#snapshot();
+    if (last === null) return;
+    const report = this.table.apply(this.#adjust(last));
     for (const id of report.overflow) this.log.error("no free backend slot (raise EDGEPROXY_MAX_BACKENDS)", { id });
     this.log.info("routes re-applied", { backends: this.table.size });
   }
 
-  async #keep(snapshot: RouteSnapshot): Promise<void> {
-    if (this.#keeper === null) return;
+  async #keep(): Promise<void> {
+    if (this.#keeper === null) return; // before #snapshot(): without a keeper, no full list is made
+    const snapshot = this.#snapshot();
+    if (snapshot === null) return;
     try {
       await this.#keeper.save(snapshot, this.#now());
       if (this.#keeperFailing) this.log.info("route snapshot saved again");

@@ -31,6 +31,9 @@ const ADDED_COLUMNS = {
   source: "TEXT", // "cli" | "api" | "replication" | …
 } as const;
 
+/** store_meta key whose value is '1' only inside replication's applying transactions (step 4). */
+export const REPLICATION_APPLYING = "replication_applying";
+
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: "original backends table", up: (db) => db.exec(ORIGINAL_BACKENDS_TABLE) },
   {
@@ -76,6 +79,23 @@ CREATE TRIGGER IF NOT EXISTS backend_changes_outbox AFTER INSERT ON backend_chan
     ON CONFLICT (id) DO UPDATE SET at_ms = excluded.at_ms, n = n + 1, hlc = NULL;
 END;
 INSERT OR IGNORE INTO replication_outbox (id, at_ms) SELECT id, COALESCE(updated_at, ${SQL_NOW_MS}) FROM backends;`);
+    },
+  },
+  // Replication applying a remote change is not a local change: the outbox trigger skips the changes
+  // logged while the applying transaction holds the store_meta row REPLICATION_APPLYING at '1' (set and
+  // reset to '0' in that transaction, so no other connection ever sees '1'), instead of queueing each
+  // one for replication to delete again (two statements and two more pages per commit).
+  {
+    version: 4,
+    name: "replication's own writes stay out of the outbox",
+    up(db) {
+      db.exec(`
+DROP TRIGGER IF EXISTS backend_changes_outbox;
+CREATE TRIGGER backend_changes_outbox AFTER INSERT ON backend_changes
+WHEN NOT EXISTS (SELECT 1 FROM store_meta WHERE key = '${REPLICATION_APPLYING}' AND value = '1') BEGIN
+  INSERT INTO replication_outbox (id, at_ms) VALUES (NEW.id, NEW.at_ms)
+    ON CONFLICT (id) DO UPDATE SET at_ms = excluded.at_ms, n = n + 1, hlc = NULL;
+END;`);
     },
   },
 ];

@@ -1,16 +1,18 @@
-// RouteSync on a real routing.db reads only the rows the change log names, and the table it builds is
-// the one a full read gives; when the log cannot say what changed (pruned past the last read, a hole,
-// another file, a backup of the same store restored) it reads every row.
+// RouteSync on a real routing.db reads only the rows the change log names, applies only those (with the
+// config file's overrides laid over them), and the table it builds is the one a full read gives; when
+// the log cannot say what changed (pruned past the last read, a hole, another file, a backup of the
+// same store restored) it reads every row. The keeper and reapply still see every row.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { renameSync, statSync } from "node:fs";
 import { join } from "node:path";
-import type { Backend } from "../../src/core/types.ts";
+import type { Backend, RouteSnapshot } from "../../src/core/types.ts";
+import { withOverrides, type BackendOverrides } from "../../src/core/backend-overrides.ts";
 import type { SlotSpec } from "../../src/core/selection.ts";
 import { ReferenceEngine } from "../../src/core/reference-engine.ts";
-import { RouteTable } from "../../src/core/route-table.ts";
+import { RouteTable, type RoutePublication } from "../../src/core/route-table.ts";
 import type { Logger } from "../../src/core/logger.ts";
-import { RouteSync, type SnapshotSource } from "../../src/routes/route-sync.ts";
+import { RouteSync, type RouteSyncOptions, type SnapshotSource } from "../../src/routes/route-sync.ts";
 import { openLibsqlStore } from "../../src/store/libsql-store.ts";
 import { StoreError } from "../../src/store/store-errors.ts";
 import { CHANGE_LOG_KEEP } from "../../src/store/change-triggers.ts";
@@ -25,13 +27,18 @@ const INSERT = "INSERT INTO backends (id, app, region, country, wg_ip, port, hea
 
 class CountingEngine extends ReferenceEngine {
   writes = 0;
+  /** The last spec written to each slot. */
+  readonly specs = new Map<number, SlotSpec>();
   setSlot(slot: number, spec: SlotSpec): void {
     this.writes++;
+    this.specs.set(slot, spec);
     super.setSlot(slot, spec);
   }
 }
 
-async function setup() {
+const byId = (x: Backend, y: Backend) => (x.id < y.id ? -1 : 1);
+
+async function setup(options: RouteSyncOptions = {}, publish?: (publication: RoutePublication) => void) {
   const dir = tempDir();
   const path = join(dir.dir, "routing.db");
   const identity = (p: string) => { try { const s = statSync(p); return `${s.dev}:${s.ino}`; } catch { return null; } };
@@ -65,11 +72,11 @@ async function setup() {
   const warnings: { msg: string; id: unknown }[] = [];
   const log: Logger = { debug() {}, info() {}, error() {}, warn: (msg, fields = {}) => { warnings.push({ msg, id: fields.id }); } };
   const engine = new CountingEngine(128);
-  const table = new RouteTable(engine, "sa");
-  const sync = new RouteSync(source, table, log);
+  const table = new RouteTable(engine, "sa", publish);
+  const sync = new RouteSync(source, table, log, options);
   const warned = (msg: string) => warnings.filter((w) => w.msg === msg).map((w) => w.id);
   /** The table's backends, by id. */
-  const routed = () => table.publication().slots.map(([, , b]) => b).sort((x, y) => (x.id < y.id ? -1 : 1));
+  const routed = () => table.publication().slots.map(([, , b]) => b).sort(byId);
   /** What a fresh full read of the file routes now (another handle, so nothing is shared). */
   const fullRead = async (): Promise<Backend[]> => {
     const fresh = openLibsqlStore(path, { busyTimeoutMs: 2000 });
@@ -80,8 +87,10 @@ async function setup() {
     }
   };
   const at = (backendId: string) => table.backendAt(table.slotOf(backendId)!);
+  /** What the engine was last given for the backend's slot. */
+  const spec = (backendId: string) => engine.specs.get(table.slotOf(backendId)!);
   return {
-    dir, path, store, sqlite3, reads, engine, table, sync, warned, routed, fullRead, at,
+    dir, path, store, sqlite3, reads, engine, table, sync, warned, routed, fullRead, at, spec,
     async close() {
       await store.close();
       dir.remove();
@@ -234,6 +243,80 @@ test("a failed change read keeps the last good table, and the next read catches 
     assert.equal(t.sync.failing, false);
     assert.deepEqual([t.reads.full, t.reads.changes, t.reads.rows], [1, 1, 2]);
     assert.deepEqual(t.routed(), await t.fullRead());
+  } finally {
+    await t.close();
+  }
+});
+
+test("after a change read, the config file's overrides are laid over the changed rows; an overridden row left unchanged is not written again", async () => {
+  const overrides: BackendOverrides = new Map([[id(1), { weight: 9 }], [id(2), { softLimit: 5, hardLimit: 6 }], ["new-1", { weight: 4 }]]);
+  const t = await setup({ adjust: (snapshot) => withOverrides(snapshot, overrides) });
+  try {
+    await t.sync.refresh();
+    assert.equal(t.spec(id(1))?.weight, 9);
+    const unchanged = t.at(id(2));
+    const writesBefore = t.engine.writes;
+
+    t.sqlite3(`UPDATE backends SET port = 7101 WHERE id = '${id(1)}'; UPDATE backends SET healthy = 0 WHERE id = '${id(3)}'; ${INSERT}${row("new-1")}`);
+    assert.equal(await t.sync.refresh(), true);
+    assert.deepEqual([t.reads.full, t.reads.changes], [1, 1], "read from the change log");
+    assert.deepEqual([t.at(id(1))?.port, t.at(id(1))?.weight], [7101, 9], "the new row value, the override kept");
+    assert.equal(t.spec(id(1))?.weight, 9, "routed with the override");
+    assert.equal(t.spec("new-1")?.weight, 4, "a row inserted with an override waiting for it");
+    assert.equal(t.spec(id(3))?.healthy, false);
+    assert.equal(t.at(id(2)), unchanged, "the unchanged overridden row keeps its object");
+    assert.deepEqual([t.spec(id(2))?.softLimit, t.spec(id(2))?.hardLimit], [5, 6]);
+    assert.equal(t.engine.writes - writesBefore, 3, "only b-01, b-03 and new-1 are written");
+    const expected = withOverrides({ generation: "", backends: await t.fullRead() }, overrides).backends;
+    assert.deepEqual(t.routed(), [...expected].sort(byId), "a full read with the overrides laid over it");
+  } finally {
+    await t.close();
+  }
+});
+
+test("after change reads, the keeper saves every row as read and reapply lays new overrides over every row, changed or not", async () => {
+  const saved: RouteSnapshot[] = [];
+  let overrides: BackendOverrides = new Map([[id(1), { weight: 9 }]]);
+  const t = await setup({ keeper: { save: async (snapshot) => { saved.push(snapshot); } }, adjust: (snapshot) => withOverrides(snapshot, overrides) });
+  try {
+    await t.sync.refresh();
+    t.sqlite3(`UPDATE backends SET weight = 3 WHERE id = '${id(1)}'; DELETE FROM backends WHERE id = '${id(2)}'; ${INSERT}${row("new-1")}`);
+    await t.sync.refresh();
+    t.sqlite3(`UPDATE backends SET port = 7104 WHERE id = '${id(4)}'`);
+    await t.sync.refresh();
+    assert.deepEqual([t.reads.full, t.reads.changes], [1, 2]);
+    assert.equal(saved.length, 3);
+    const last = saved.at(-1)!;
+    assert.equal(last.generation, t.table.generation);
+    assert.deepEqual([...last.backends].sort(byId), await t.fullRead(), "every row, as read (no override)");
+
+    overrides = new Map([[id(20), { weight: 7 }], [id(4), { hardLimit: 400 }]]);
+    const before = t.table.publication().slots.map(([slot, , b]) => [b.id, slot]);
+    t.sync.reapply();
+    assert.deepEqual([t.reads.full, t.reads.changes], [1, 2], "no store read");
+    assert.deepEqual([t.spec(id(20))?.weight, t.spec(id(4))?.hardLimit, t.spec(id(1))?.weight], [7, 400, 3], "the old override gone, the new ones on rows changed or not");
+    const expected = withOverrides({ generation: "", backends: await t.fullRead() }, overrides).backends;
+    assert.deepEqual(t.routed(), [...expected].sort(byId));
+    assert.deepEqual(t.table.publication().slots.map(([slot, , b]) => [b.id, slot]), before, "no backend moved");
+  } finally {
+    await t.close();
+  }
+});
+
+test("a change read whose apply fails (the publication to the workers refused) is read and applied again at the next refresh", async () => {
+  let refuse = false;
+  const t = await setup({}, () => { if (refuse) throw new Error("publication refused"); });
+  try {
+    await t.sync.refresh();
+    t.sqlite3(`UPDATE backends SET weight = 6 WHERE id = '${id(1)}'; DELETE FROM backends WHERE id = '${id(2)}'; ${INSERT}${row("new-1")}`);
+    refuse = true;
+    assert.equal(await t.sync.refresh(), false);
+    assert.equal(t.sync.failing, true);
+    refuse = false;
+    assert.equal(await t.sync.refresh(), true);
+    assert.deepEqual([t.reads.full, t.reads.changes, t.reads.rows], [1, 2, 3], "the same three rows read again");
+    assert.deepEqual(t.routed(), await t.fullRead());
+    assert.deepEqual([t.spec(id(1))?.weight, t.spec("new-1")?.weight], [6, 1], "the slots the failed apply left unwritten are written");
   } finally {
     await t.close();
   }

@@ -4,7 +4,7 @@ import { test, describe, beforeEach, afterEach } from "node:test";
 import assert from "node:assert/strict";
 import { openLibsqlStore } from "../../src/store/libsql-store.ts";
 import { StoreError } from "../../src/store/store-errors.ts";
-import { LATEST_SCHEMA_VERSION } from "../../src/store/migrations.ts";
+import { LATEST_SCHEMA_VERSION, REPLICATION_APPLYING } from "../../src/store/migrations.ts";
 import { createLegacyDb, LEGACY_ROWS } from "../fixtures/legacy-db.ts";
 import { rawConnection, tempDb, type TempDb } from "./store-fixture.ts";
 
@@ -85,7 +85,7 @@ describe("legacy routing.db", () => {
     try {
       assert.deepEqual(raw.all("SELECT * FROM backends ORDER BY id"), dump);
       assert.deepEqual(raw.all("SELECT version FROM schema_migrations ORDER BY version"), ledger);
-      assert.deepEqual(ledger.map((r) => r.version), [1, 2, 3]);
+      assert.deepEqual(ledger.map((r) => r.version), Array.from({ length: LATEST_SCHEMA_VERSION }, (_, i) => i + 1));
     } finally {
       raw.close();
     }
@@ -109,6 +109,35 @@ describe("legacy routing.db", () => {
     } finally {
       raw.close();
       await store.close();
+    }
+  });
+});
+
+describe("replication outbox (step 4)", () => {
+  let db: TempDb;
+  beforeEach(() => {
+    db = tempDb();
+    createLegacyDb(db.path);
+  });
+  afterEach(() => db.remove());
+
+  test("queues every change but those logged while replication applies (its store_meta marker at 1)", async () => {
+    await openLibsqlStore(db.path).close(); // migrated; every legacy row queued once
+    const raw = rawConnection(db.path);
+    try {
+      raw.run("DELETE FROM replication_outbox");
+      raw.exec("BEGIN IMMEDIATE");
+      raw.run("INSERT INTO store_meta (key, value) VALUES (?, '1')", REPLICATION_APPLYING); // as ReplicaDb sets it
+      raw.run("INSERT INTO backends (id, app, region, wg_ip, port, healthy, weight, soft_limit, hard_limit, deleted) VALUES ('remote-1', 'a', 'sa', '10.50.1.6', 80, 1, 1, 100, 150, 0)");
+      raw.run("UPDATE backends SET weight = 7 WHERE id = 'sa-node-1'");
+      raw.run("UPDATE store_meta SET value = '0' WHERE key = ?", REPLICATION_APPLYING);
+      raw.run("UPDATE backends SET weight = 8 WHERE id = 'eu-node-1'");
+      raw.exec("COMMIT");
+      raw.run("DELETE FROM backends WHERE id = 'remote-1'");
+      assert.deepEqual(raw.all("SELECT id FROM replication_outbox ORDER BY id").map((r) => r.id), ["eu-node-1", "remote-1"], "the local edits only");
+      assert.equal(raw.get("SELECT COUNT(*) AS n FROM backend_changes WHERE id IN ('remote-1', 'sa-node-1', 'eu-node-1') AND seq > (SELECT MAX(seq) - 4 FROM backend_changes)")?.n, 4, "every change logged (the route table reads them)");
+    } finally {
+      raw.close();
     }
   });
 });
