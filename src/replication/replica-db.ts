@@ -1,5 +1,5 @@
 // The replication side of one POP's routing.db: the outbox of local changes (filled by a trigger on
-// the change log, migrations.ts step 3), the stamp of every replicated key (replication_keys: HLC,
+// the change log, migrations.ts steps 3 and 4), the stamp of every replicated key (replication_keys: HLC,
 // origin, owner, tombstone, last bucket revision seen) and the last applied bucket revision
 // (store_meta). Its own connection; every write is one short transaction (a watched batch: one
 // transaction of at most a few hundred entries).
@@ -47,7 +47,6 @@ import { formatHlc, nextHlc, observeHlc, parseHlc, restartHlc, ZERO_HLC, type Hl
 import { compareStamps, mergeDecision, type Merge } from "../core/lww.ts";
 import { inTransaction, openSqlConnection, type SqlConnection } from "../store/sql-connection.ts";
 import { migrate, REPLICATION_APPLYING } from "../store/migrations.ts";
-import { SQL_NOW_MS } from "../store/change-triggers.ts";
 import { isLockBusy } from "../store/store-errors.ts";
 import { REPLICATED_COLUMNS, replicatedRow, sameRow, type ReplicatedEntry, type ReplicatedRow } from "./replicated-row.ts";
 
@@ -120,12 +119,12 @@ const META_RECONCILED = "replication_reconciled";
 /** The HLC as of the last write transaction: a restart begins after it (see the header). */
 const META_CLOCK = "replication_clock";
 const INSERT_COLUMNS = [...REPLICATED_COLUMNS, "origin"];
-/** A remote row written as it is (replication's own write, kept out of the outbox: #applying). It gives
- *  the row its next version itself, as the stamp and bump triggers would (change-triggers.ts;
- *  a version set by the writer is kept), which spares them their nested UPDATE of the row just written. */
+/** A remote row written exactly as the bucket holds it, timestamps included (replication's own write,
+ *  kept out of the outbox: #applying). It gives the row its next version itself, as the stamp and bump
+ *  triggers would (change-triggers.ts; a version set by the writer is kept), which spares them their
+ *  nested UPDATE of the row just written. */
 const UPSERT_BACKEND = `INSERT INTO backends (${INSERT_COLUMNS.join(", ")}, version)
-  VALUES (${INSERT_COLUMNS.map((c) => c === "created_at" || c === "updated_at" ? `COALESCE(?, ${SQL_NOW_MS})` : "?").join(", ")},
-    COALESCE((SELECT MAX(version) FROM backend_changes WHERE id = ?1), 0) + 1)
+  VALUES (${INSERT_COLUMNS.map(() => "?").join(", ")}, COALESCE((SELECT MAX(version) FROM backend_changes WHERE id = ?1), 0) + 1)
   ON CONFLICT (id) DO UPDATE SET ${INSERT_COLUMNS.filter((c) => c !== "id").map((c) => `${c} = excluded.${c}`).join(", ")}, version = backends.version + 1`;
 /** Everything LWW needs of one key, in one read: its outbox row, its stamp, its row. */
 const KEY_STATE = `SELECT o.id AS o_id, o.hlc AS o_hlc, k.hlc AS k_hlc, k.origin AS k_origin, k.owner AS k_owner, b.*

@@ -70,8 +70,9 @@ export function idOfKey(key: string): string | null {
       ascii &&= byte < 0x80;
     }
   }
-  // ASCII ids (the usual ones) need no decoder: the watch reads one key per entry.
-  if (ascii) return String.fromCharCode(...bytes);
+  // ASCII ids (the usual ones) need no decoder: the watch reads one key per entry. (Spread arguments
+  // have a limit; NATS subjects stay far below it by default, but a key is not trusted.)
+  if (ascii && bytes.length <= 1024) return String.fromCharCode(...bytes);
   try {
     return STRICT_UTF8.decode(new Uint8Array(bytes));
   } catch {

@@ -87,6 +87,31 @@ test("remote versions merge by LWW; the write is not echoed back into the outbox
   }
 });
 
+test("a remote row is written exactly as the bucket holds it, timestamps too, with the next version, and logged for the route table", async () => {
+  const t = setup();
+  try {
+    const version = () => {
+      const r = t.raw.prepare("SELECT version, created_at, updated_at FROM backends WHERE id = 'be7'").get([]) as { version: number; created_at: number | null; updated_at: number | null };
+      return { version: r.version, created_at: r.created_at, updated_at: r.updated_at };
+    };
+    const logged = () => (t.raw.prepare("SELECT COUNT(*) AS n FROM backend_changes WHERE id = 'be7'").get([]) as { n: number }).n;
+    t.db.apply({ id: "be7", hlc: "0000000000001000.000000", origin: "pop-b", owner: null, row: { ...row("be7", 2), created_at: null, updated_at: null } }, 1);
+    assert.deepEqual(version(), { version: 1, created_at: null, updated_at: null }, "NULL timestamps stay NULL, as at the origin");
+    assert.equal(logged(), 1);
+    // The same version again (a re-read after a reset) changes nothing: no new version, no log entry.
+    t.db.apply({ id: "be7", hlc: "0000000000001000.000000", origin: "pop-b", owner: null, row: { ...row("be7", 2), created_at: null, updated_at: null } }, 2);
+    assert.equal(version().version, 1);
+    assert.equal(logged(), 1);
+    // A newer version with the same updated_at keeps it (no local time laid over it), and is version 2.
+    t.db.apply({ id: "be7", hlc: "0000000000002000.000000", origin: "pop-c", owner: null, row: { ...row("be7", 5), created_at: null, updated_at: null } }, 3);
+    assert.deepEqual(version(), { version: 2, created_at: null, updated_at: null });
+    assert.equal(logged(), 2);
+    assert.equal(t.db.outboxDepth(), 0, "replication's own writes are not queued as local changes");
+  } finally {
+    await t.close();
+  }
+});
+
 test("a local change not yet published competes by the time it was made", async () => {
   const t = setup();
   try {
