@@ -714,16 +714,15 @@ export class ReplicaDb {
       [upToRevision],
     ).map((r) => String(r.id)).filter((id) => !present(id));
     if (rows.length === 0) return [];
-    return this.#transaction(() => {
+    return this.#transaction(() => this.#applying(() => {
       const removed: string[] = [];
       for (const id of rows) {
         if (this.#pending(id)) continue;
         if (this.db.run("DELETE FROM replication_keys WHERE id = ? AND revision > 0 AND revision <= ?", [id, upToRevision]) === 0) continue;
-        if (this.db.run("DELETE FROM backends WHERE id = ?", [id]) > 0) removed.push(id);
-        this.db.run("DELETE FROM replication_outbox WHERE id = ?", [id]);
+        if (this.db.run("DELETE FROM backends WHERE id = ?", [id]) > 0) removed.push(id); // not queued: #applying
       }
       return removed;
-    });
+    }));
   }
 
   /** The purge watermark this POP last re-read the bucket's keys for (0: never). */
