@@ -111,17 +111,8 @@ describe("legacy routing.db", () => {
       await store.close();
     }
   });
-});
 
-describe("replication outbox (step 4)", () => {
-  let db: TempDb;
-  beforeEach(() => {
-    db = tempDb();
-    createLegacyDb(db.path);
-  });
-  afterEach(() => db.remove());
-
-  test("queues every change but those logged while replication applies (its store_meta marker at 1)", async () => {
+  test("step 4: the outbox queues every change but those logged while replication applies (its store_meta marker at 1)", async () => {
     await openLibsqlStore(db.path).close(); // migrated; every legacy row queued once
     const raw = rawConnection(db.path);
     try {
