@@ -5,18 +5,18 @@
 //   pop-c ─┘                       └─ …        is restarted to reach NATS through a relay it cuts
 //
 // 1. Lag over a burst: CHANGES commits at pop-a, one transaction each, as fast as sqlite takes them, by a
-//    writer in a child process (bench/lib/burst-writer.mjs; its synchronous loop must not hold this
-//    thread, which runs the observers' bookkeeping); each row carries the time its INSERT was called, and the
-//    writer sends the time each commit returned. Two worker threads (bench/lib/lag-observer.mjs) poll
-//    pop-b's and pop-c's routing.db (PRAGMA data_version every millisecond) and note when each row
+//    writer in a child process (bench/lib/burst-writer.mjs: a process of its own can be given a lower
+//    CPU priority); each row carries the time its INSERT was called, and the writer sends the time each
+//    commit returned. Two worker threads (bench/lib/lag-observer.mjs, started once for every burst) look
+//    at pop-b's and pop-c's routing.db whenever its write-ahead log is written and note when each row
 //    appears: lag = seen - committed (also printed: from the INSERT's call). p50, p99, max, and (Linux)
 //    the CPU the machine and each POP used from the burst's start until the last row was seen.
 //    WARMUPS bursts (default 1) run first and are printed too: the first one meets POPs just started,
 //    their JIT still compiling what the burst runs; the target is judged on the burst after them, as a
 //    POP in service would meet it.
-// 2. Catch-up: pop-c restarted behind a TCP relay in this process (not there during the bursts: its CPU
-//    is the benchmark's, not a POP's), then cut off; ROWS rows change at pop-a in one transaction; once pop-b holds them all,
-//    the link is healed; time until pop-c holds every one of them.
+// 2. Catch-up: pop-c restarted behind a TCP relay in this process (not there during the bursts: its
+//    CPU is the benchmark's, not a POP's), then cut off; ROWS rows change at pop-a in one transaction;
+//    once pop-b holds them all, the link is healed; time until pop-c holds every one of them.
 // Targets (issue 10): lag p99 < 100 ms on loopback; 10,000-row catch-up < 5 s.
 // Env: CHANGES (default 1000), ROWS (default 10000), RUNTIME (bun|node|deno, default bun), RATE (commits a
 // second in the bursts; default 0: as fast as sqlite takes them, the case the target is judged on),
@@ -77,46 +77,64 @@ function cpuNow(): { machine: { busy: number; total: number }; pops: number[]; n
   }
 }
 
-/** Runs the writer (bench/lib/burst-writer.mjs) in a child process at WRITER_NICE: `count` commits at
- *  pop-a, ids `${prefix}${i}`. */
-function runBurst(count: number, prefix: string): Promise<{ startMs: number; burstMs: number; committed: number[]; cpuMs: number }> {
+/** Starts the writer (bench/lib/burst-writer.mjs) in a child process at WRITER_NICE, for `count` commits
+ *  at pop-a, ids `${prefix}${i}`: resolves once it is ready, with go(), which runs the burst. */
+function startBurst(count: number, prefix: string): Promise<{ go(): Promise<{ startMs: number; burstMs: number; committed: number[]; cpuMs: number }> }> {
   const burst = fork(new URL("./lib/burst-writer.mjs", import.meta.url), [a.dbPath, String(count), prefix, String(RATE)]);
-  return new Promise((resolve, reject) => {
-    burst.on("message", (m: { ready?: boolean; startMs?: number; burstMs?: number; committed?: number[]; cpuMs?: number }) => {
-      if (!m.ready) return resolve(m as { startMs: number; burstMs: number; committed: number[]; cpuMs: number });
-      if (WRITER_NICE !== 0) setPriority(burst.pid!, WRITER_NICE);
-      burst.send("go");
-    });
-    burst.on("error", reject);
-    burst.on("exit", (code) => { if (code !== 0) reject(new Error(`the burst writer exited with ${code}`)); });
+  let ready!: () => void, finished!: (r: { startMs: number; burstMs: number; committed: number[]; cpuMs: number }) => void, failed!: (err: Error) => void;
+  const started = new Promise<void>((r) => { ready = r; });
+  const result = new Promise<{ startMs: number; burstMs: number; committed: number[]; cpuMs: number }>((resolve, reject) => { finished = resolve; failed = reject; });
+  burst.on("message", (m: { ready?: boolean; startMs?: number; burstMs?: number; committed?: number[]; cpuMs?: number }) => {
+    if (!m.ready) return finished(m as { startMs: number; burstMs: number; committed: number[]; cpuMs: number });
+    if (WRITER_NICE !== 0) setPriority(burst.pid!, WRITER_NICE);
+    ready();
   });
+  burst.on("error", failed);
+  burst.on("exit", (code) => { if (code !== 0) failed(new Error(`the burst writer exited with ${code}`)); });
+  return Promise.race([result.then(() => { throw new Error("the burst writer answered before it was started"); }), started]).then(() => ({
+    go: () => { burst.send("go"); return result; },
+  }));
 }
 
-/** Watches `pop`'s routing.db in a worker thread (bench/lib/lag-observer.mjs) for CHANGES rows whose id
- *  starts with `prefix`: `done` resolves with id → [seen, INSERT called] once all were seen (or stop()). */
-async function observe(pop: Pop, prefix: string): Promise<{ pop: Pop; seen: Map<string, number>; seenAt: Map<string, [number, number]>; done: Promise<void>; stop(): void }> {
-  const worker = new Worker(new URL("./lib/lag-observer.mjs", import.meta.url), { workerData: { path: pop.dbPath, prefix, count: CHANGES } });
-  const seenAt = new Map<string, [number, number]>();
-  let ready!: () => void;
-  const opened = new Promise<void>((r) => { ready = r; });
-  const done = new Promise<void>((resolve, reject) => {
-    worker.on("message", (m: { ready?: boolean; seen?: [string, number, number][] }) => {
-      if (m.ready) return ready();
-      for (const [id, at, called] of m.seen!) seenAt.set(id, [at, called]);
-      resolve();
-    });
-    worker.on("error", reject);
-  });
-  await opened;
-  /** Lag of each row: seen there minus its commit (the writer's clock after the commit returned). */
-  return { pop, seen: new Map(), seenAt, done, stop: () => worker.postMessage("stop") };
+/** An observer of `pop`'s routing.db in a worker thread (bench/lib/lag-observer.mjs), for the whole run. */
+interface Observer {
+  readonly pop: Pop;
+  /** Watches for CHANGES rows whose id starts with `prefix`: resolves once watching, with `done`, which
+   *  resolves with id → [seen, INSERT called] once all were seen (or stop()). */
+  watch(prefix: string): Promise<{ seenAt: Map<string, [number, number]>; done: Promise<void> }>;
+  stop(): void;
+  close(): void;
+}
+
+async function startObserver(pop: Pop): Promise<Observer> {
+  const worker = new Worker(new URL("./lib/lag-observer.mjs", import.meta.url), { workerData: { path: pop.dbPath } });
+  let next: ((m: { ready?: boolean; watching?: boolean; seen?: [string, number, number][] }) => void) | null = null;
+  const failed = new Promise<never>((_, reject) => worker.on("error", reject));
+  failed.catch(() => undefined);
+  worker.on("message", (m) => next?.(m));
+  const answer = () => Promise.race([failed, new Promise<{ seen?: [string, number, number][] }>((r) => { next = r; })]);
+  await answer(); // { ready }
+  return {
+    pop,
+    async watch(prefix) {
+      const watching = answer();
+      worker.postMessage({ prefix, count: CHANGES });
+      await watching;
+      const seenAt = new Map<string, [number, number]>();
+      const done = answer().then((m) => { for (const [id, at, called] of m.seen!) seenAt.set(id, [at, called]); });
+      return { seenAt, done };
+    },
+    stop: () => worker.postMessage("stop"),
+    close: () => worker.postMessage("close"),
+  };
 }
 
 /** A burst of CHANGES commits at pop-a, watched at pop-b and pop-c; prints the lag against the target. */
 async function lagOverBurst(prefix: string, label: string): Promise<void> {
-  const watchers = await Promise.all([b, c].map((pop) => observe(pop, prefix)));
+  const watchers = await Promise.all(observers.map(async (o) => ({ ...o, seen: new Map<string, number>(), ...(await o.watch(prefix)) })));
+  const writer = await startBurst(CHANGES, prefix); // started (and its libsql loaded) before the CPU is counted
   const cpuBefore = cpuNow();
-  const { burstMs, committed, cpuMs: writerCpuMs } = await runBurst(CHANGES, prefix);
+  const { burstMs, committed, cpuMs: writerCpuMs } = await writer.go();
   const deadline = setTimeout(() => { for (const w of watchers) w.stop(); }, 120_000);
   await Promise.all(watchers.map((w) => w.done));
   clearTimeout(deadline);
@@ -151,6 +169,7 @@ async function lagOverBurst(prefix: string, label: string): Promise<void> {
   }
 }
 
+const observers = await Promise.all([b, c].map(startObserver));
 try {
   // ---- 1. lag over a burst: first on POPs just started (their JIT compiling the code the burst runs),
   // then again once they ran it (what a POP in service does); the target is judged on the second.
@@ -188,6 +207,7 @@ try {
   for (const p of pops) console.error(`--- ${p.id} log (last 15 lines)\n` + p.proxy.logs.slice(-15).map((l) => JSON.stringify(l)).join("\n"));
   throw err;
 } finally {
+  for (const o of observers) o.close();
   await Promise.all(pops.map((p) => p.proxy.stop()));
   await relay.close();
   await nats.close();
