@@ -126,6 +126,10 @@ const INSERT_COLUMNS = [...REPLICATED_COLUMNS, "origin"];
 const UPSERT_BACKEND = `INSERT INTO backends (${INSERT_COLUMNS.join(", ")}, version)
   VALUES (${INSERT_COLUMNS.map(() => "?").join(", ")}, COALESCE((SELECT MAX(version) FROM backend_changes WHERE id = ?1), 0) + 1)
   ON CONFLICT (id) DO UPDATE SET ${INSERT_COLUMNS.filter((c) => c !== "id").map((c) => `${c} = excluded.${c}`).join(", ")}, version = backends.version + 1`;
+/** Where a key's recorded revision may move to the bucket revision `param` (a SQL parameter) of its
+ *  own publish: forward only, except to 0 (the key was purged); an ack may come after a newer version
+ *  was applied. */
+const OWN_REVISION_MOVES = (param: string) => `(revision < ${param} OR ${param} = 0)`;
 /** Everything LWW needs of one key, in one read: its outbox row, its stamp, its row. */
 const KEY_STATE = `SELECT o.id AS o_id, o.hlc AS o_hlc, k.hlc AS k_hlc, k.origin AS k_origin, k.owner AS k_owner, b.*
   FROM (SELECT ? AS qid) q LEFT JOIN replication_outbox o ON o.id = q.qid LEFT JOIN replication_keys k ON k.id = q.qid LEFT JOIN backends b ON b.id = q.qid`;
@@ -282,7 +286,7 @@ export class ReplicaDb {
         if (a !== undefined) this.db.run("DELETE FROM replication_outbox WHERE id = ? AND n = ? AND hlc = ?", [id, a.n, a.hlc]);
       }
       if (s !== undefined) this.#writeOwnStamp(id, s.hlc, s.owner, s.row === null, revision);
-      else if (revision !== undefined) this.db.run("UPDATE replication_keys SET revision = ? WHERE id = ? AND (revision < ? OR ? = 0)", [revision, id, revision, revision]);
+      else if (revision !== undefined) this.db.run(`UPDATE replication_keys SET revision = ?1 WHERE id = ?2 AND ${OWN_REVISION_MOVES("?1")}`, [revision, id]);
     }
   }
 
@@ -367,13 +371,13 @@ export class ReplicaDb {
     return rows.length;
   }
 
-  /** The key's stamp is one this POP gave; its revision moves to `revision` if given (only forward, except
-   *  0: the key was purged; an ack may come after a newer version was applied), else stays. */
+  /** The key's stamp is one this POP gave; its revision moves to `revision` if given (OWN_REVISION_MOVES),
+   *  else stays. */
   #writeOwnStamp(id: string, hlc: string, owner: string | null, tombstone: boolean, revision?: number): void {
     this.db.run(
       `INSERT INTO replication_keys (id, hlc, origin, owner, tombstone, revision) VALUES (?, ?, ?, ?, ?, COALESCE(?6, 0))
        ON CONFLICT (id) DO UPDATE SET hlc = excluded.hlc, origin = excluded.origin, owner = excluded.owner, tombstone = excluded.tombstone,
-         revision = CASE WHEN ?6 IS NOT NULL AND (revision < ?6 OR ?6 = 0) THEN ?6 ELSE revision END`,
+         revision = CASE WHEN ?6 IS NOT NULL AND ${OWN_REVISION_MOVES("?6")} THEN ?6 ELSE revision END`,
       [id, hlc, this.popId, owner, tombstone ? 1 : 0, revision ?? null],
     );
   }

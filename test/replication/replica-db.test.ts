@@ -601,3 +601,31 @@ test("an echo applied in a batch with versions from elsewhere keeps its revision
     await t.close();
   }
 });
+
+test("a key's recorded revision follows this POP's own publishes forward only, and to 0 after a purge", async () => {
+  const t = setup();
+  try {
+    const recorded = () => Number((t.raw.prepare("SELECT revision FROM replication_keys WHERE id = 'be1'").get([]) as { revision: number }).revision);
+    await t.store.upsertBackend({ id: "be1", region: "eu", host: "10.0.0.1", port: 9000 });
+    const [first] = t.db.pending(10);
+    t.db.published(first!, 5);
+    assert.equal(recorded(), 5);
+    // A second change whose ack carries an older revision (answers out of order): written with its
+    // stamp, the revision stays.
+    await t.store.setWeight("be1", 4);
+    t.db.noticeChanges();
+    const [second] = t.db.pending(10);
+    t.db.published(second!, 3);
+    assert.equal(recorded(), 5, "an older revision written with a stamp");
+    // A revision learnt without a stamp (a refused publish's fetch): forward only too, but 0 (the key
+    // was purged: the next publish creates it) always.
+    t.db.setKeyRevision("be1", 4);
+    assert.equal(t.db.record(1000), true);
+    assert.equal(recorded(), 5, "an older revision written alone");
+    t.db.setKeyRevision("be1", 0);
+    assert.equal(t.db.record(1000), true);
+    assert.equal(recorded(), 0, "a purge");
+  } finally {
+    await t.close();
+  }
+});
