@@ -7,7 +7,7 @@
 // 1. Lag over a burst: CHANGES commits at pop-a, one transaction each, as fast as sqlite takes them, by a
 //    writer in a child process (bench/lib/burst-writer.mjs: a process of its own can be given a lower
 //    CPU priority); each row carries the time its INSERT was called, and the writer sends the time each
-//    commit returned. Two worker threads (bench/lib/lag-observer.mjs, started once for every burst) look
+//    commit returned. Two worker threads (bench/lib/lag-observer.mjs, started once for the whole run) look
 //    at pop-b's and pop-c's routing.db whenever its write-ahead log is written and note when each row
 //    appears: lag = seen - committed (also printed: from the INSERT's call). p50, p99, max, and (Linux)
 //    the CPU the machine and each POP used from the burst's start until the last row was seen.
