@@ -120,7 +120,7 @@ const META_RECONCILED = "replication_reconciled";
 const META_CLOCK = "replication_clock";
 const INSERT_COLUMNS = [...REPLICATED_COLUMNS, "origin"];
 /** A remote row written exactly as the bucket holds it, timestamps included (replication's own write,
- *  kept out of the outbox: #applying). It gives the row its next version itself, as the stamp and bump
+ *  kept out of the outbox: #applyingTransaction). It gives the row its next version itself, as the stamp and bump
  *  triggers would (change-triggers.ts; a version set by the writer is kept), which spares them their
  *  nested UPDATE of the row just written. */
 const UPSERT_BACKEND = `INSERT INTO backends (${INSERT_COLUMNS.join(", ")}, version)
@@ -520,12 +520,12 @@ export class ReplicaDb {
    * (a pending local change is stamped first, so it takes part). Records the revision as applied.
    */
   apply(entry: ReplicatedEntry, revision: number, advance = true): ApplyResult {
-    return this.#transaction(() => this.#applying(() => {
+    return this.#applyingTransaction(() => {
       const result = this.#applyEntry(entry, revision);
       // A value read out of order (kv.get after a refused publish) must not move the watch position.
       if (advance) this.#setRevision(revision);
       return result;
-    }), this.writeBusyMs, [entry.id]);
+    }, this.writeBusyMs, [entry.id]);
   }
 
   /**
@@ -535,7 +535,7 @@ export class ReplicaDb {
    */
   merge(fetched: readonly { readonly entry: ReplicatedEntry; readonly revision: number }[], waitMs = 0): BatchResult {
     if (fetched.length === 0) return { applied: 0, conflicts: 0, changed: false };
-    return this.#transaction(() => this.#applying(() => {
+    return this.#applyingTransaction(() => {
       let applied = 0, conflicts = 0, changed = false;
       for (const f of fetched) {
         const r = this.#applyEntry(f.entry, f.revision);
@@ -544,7 +544,7 @@ export class ReplicaDb {
         changed ||= r.changed;
       }
       return { applied, conflicts, changed };
-    }), waitMs, fetched.map((f) => f.entry.id));
+    }, waitMs, fetched.map((f) => f.entry.id));
   }
 
   /**
@@ -566,7 +566,7 @@ export class ReplicaDb {
       }
       return { applied: 0, conflicts: 0, changed: false };
     }
-    return this.#transaction(() => this.#applying(() => {
+    return this.#applyingTransaction(() => {
       let applied = 0, conflicts = 0, changed = false, last = 0;
       for (const c of changes) {
         last = Math.max(last, c.revision);
@@ -589,7 +589,7 @@ export class ReplicaDb {
       }
       this.#setRevision(last);
       return { applied, conflicts, changed };
-    }), waitMs, changes.flatMap((c) => c.kind === "entry" ? [c.entry.id] : c.kind === "removed" ? [c.id] : []));
+    }, waitMs, changes.flatMap((c) => c.kind === "entry" ? [c.entry.id] : c.kind === "removed" ? [c.id] : []));
   }
 
   /** A version this POP published since it started: its stamp or ack is in memory (not recorded yet, or
@@ -612,14 +612,16 @@ export class ReplicaDb {
     if (known === undefined || (known !== 0 && known < revision)) this.#revisions.set(id, revision);
   }
 
-  /** Runs `fn` (inside a write transaction) as replication's own write: the rows it changes are not
-   *  queued in the outbox (migrations.ts step 4: the trigger skips while REPLICATION_APPLYING is set). */
-  #applying<T>(fn: () => T): T {
-    // Its value changes, the row stays: no index page written (the row is there after the first time).
-    this.#setMeta(REPLICATION_APPLYING, "1");
-    const result = fn();
-    this.#setMeta(REPLICATION_APPLYING, "0");
-    return result;
+  /** #transaction() as replication's own write: the rows `fn` changes are not queued in the outbox
+   *  (migrations.ts step 4: the trigger skips while REPLICATION_APPLYING is set). */
+  #applyingTransaction<T>(fn: () => T, waitMs = this.writeBusyMs, touched: Iterable<string> | "all" = "all"): T {
+    return this.#transaction(() => {
+      // Its value changes, the row stays: no index page written (the row is there after the first time).
+      this.#setMeta(REPLICATION_APPLYING, "1");
+      const result = fn();
+      this.#setMeta(REPLICATION_APPLYING, "0");
+      return result;
+    }, waitMs, touched);
   }
 
   #applyEntry(entry: ReplicatedEntry, revision: number): ApplyResult {
@@ -647,7 +649,7 @@ export class ReplicaDb {
     let changed = false;
     if (decision === "apply") {
       changed = this.#write(entry, stored, state.origin);
-      // An unpublished local change lost: it leaves the outbox (this write itself was not queued: #applying).
+      // An unpublished local change lost: it leaves the outbox (this write itself was not queued: #applyingTransaction).
       if (pendingLocal) this.db.run("DELETE FROM replication_outbox WHERE id = ?", [entry.id]);
       this.db.run(
         `INSERT INTO replication_keys (id, hlc, origin, owner, tombstone, revision) VALUES (?, ?, ?, ?, ?, ?)
@@ -678,7 +680,7 @@ export class ReplicaDb {
       this.db.run("UPDATE replication_keys SET revision = ? WHERE id = ?", [revision, id]);
       return false;
     }
-    const changed = this.db.run("DELETE FROM backends WHERE id = ?", [id]) > 0; // not queued: #applying
+    const changed = this.db.run("DELETE FROM backends WHERE id = ?", [id]) > 0; // not queued: #applyingTransaction
     this.db.run("DELETE FROM replication_keys WHERE id = ?", [id]);
     return changed;
   }
@@ -718,15 +720,15 @@ export class ReplicaDb {
       [upToRevision],
     ).map((r) => String(r.id)).filter((id) => !present(id));
     if (rows.length === 0) return [];
-    return this.#transaction(() => this.#applying(() => {
+    return this.#applyingTransaction(() => {
       const removed: string[] = [];
       for (const id of rows) {
         if (this.#pending(id)) continue;
         if (this.db.run("DELETE FROM replication_keys WHERE id = ? AND revision > 0 AND revision <= ?", [id, upToRevision]) === 0) continue;
-        if (this.db.run("DELETE FROM backends WHERE id = ?", [id]) > 0) removed.push(id); // not queued: #applying
+        if (this.db.run("DELETE FROM backends WHERE id = ?", [id]) > 0) removed.push(id); // not queued: #applyingTransaction
       }
       return removed;
-    }));
+    });
   }
 
   /** The purge watermark this POP last re-read the bucket's keys for (0: never). */
