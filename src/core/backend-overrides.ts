@@ -1,7 +1,7 @@
 // Operator overrides of a backend's weight and limits (config file [backends."id"]), laid over the
 // store's rows when a snapshot is applied. The store stays untouched; removing an override restores
 // the stored value at the next apply.
-import type { Backend, RouteSnapshot } from "./types.ts";
+import type { RouteSnapshot } from "./types.ts";
 import type { ProxyVersion } from "./proxy-protocol/header.ts";
 
 export interface BackendOverride {
@@ -14,17 +14,17 @@ export interface BackendOverride {
 
 export type BackendOverrides = ReadonlyMap<string, BackendOverride>;
 
-/** The snapshot with each override applied (see withOverride). */
+/** The snapshot with each override applied; hard_limit is never left below soft_limit (raised to it).
+ *  A backend without an override stays the very same object (the route table skips its slot). */
 export function withOverrides(snapshot: RouteSnapshot, overrides: BackendOverrides): RouteSnapshot {
   if (overrides.size === 0) return snapshot;
-  return { generation: snapshot.generation, backends: snapshot.backends.map((b) => withOverride(b, overrides)) };
-}
-
-/** The backend with its override applied, or the very same object when it has none; hard_limit is
- *  never left below soft_limit (raised to it). */
-export function withOverride(b: Backend, overrides: BackendOverrides): Backend {
-  const o = overrides.get(b.id);
-  if (o === undefined) return b;
-  const softLimit = o.softLimit ?? b.softLimit;
-  return { ...b, weight: o.weight ?? b.weight, softLimit, hardLimit: Math.max(o.hardLimit ?? b.hardLimit, softLimit) };
+  return {
+    generation: snapshot.generation,
+    backends: snapshot.backends.map((b) => {
+      const o = overrides.get(b.id);
+      if (o === undefined) return b;
+      const softLimit = o.softLimit ?? b.softLimit;
+      return { ...b, weight: o.weight ?? b.weight, softLimit, hardLimit: Math.max(o.hardLimit ?? b.hardLimit, softLimit) };
+    }),
+  };
 }

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { withOverride, withOverrides } from "../../src/core/backend-overrides.ts";
+import { withOverrides } from "../../src/core/backend-overrides.ts";
 import type { Backend, RouteSnapshot } from "../../src/core/types.ts";
 
 const backend = (id: string, extra: Partial<Backend> = {}): Backend => ({
@@ -27,10 +27,9 @@ test("limits: a soft limit above the stored hard limit raises the hard limit to 
   assert.deepEqual([b!.softLimit, b!.hardLimit], [10, 20]);
 });
 
-test("one backend: the very same object without an override, the override laid over it with one", () => {
+test("each backend: the very same object without an override, every field of its override laid over it with one", () => {
   const overrides = new Map([["a", { weight: 9, softLimit: 400 }]]);
-  const [a, b] = snapshot.backends;
-  assert.equal(withOverride(b!, overrides), b);
-  assert.deepEqual(withOverride(a!, overrides), backend("a", { weight: 9, softLimit: 400, hardLimit: 400 }));
-  assert.deepEqual(withOverride(a!, overrides), withOverrides(snapshot, overrides).backends[0]);
+  const [a, b] = withOverrides(snapshot, overrides).backends;
+  assert.equal(b, snapshot.backends[1]);
+  assert.deepEqual(a, backend("a", { weight: 9, softLimit: 400, hardLimit: 400 }));
 });
