@@ -3,8 +3,8 @@
 // the time each commit returned is sent back (`committed`): a commit can wait for the write lock
 // (the POP records its publishes with it) and that wait happens before the commit, not after it. Its
 // synchronous loop holds whichever thread runs it, so it is not the benchmark's main thread (whose
-// bookkeeping would wait behind it); a process of its own is also given a lower CPU priority than the
-// POPs (replication.bench.ts WRITER_NICE: the load generator must not take their CPU).
+// bookkeeping would wait behind it); a process of its own can also be given a lower CPU priority than
+// the POPs (replication.bench.ts WRITER_NICE).
 //   argv: path count prefix [rate: commits a second at most, 0 (default) as fast as they go]   sends { ready } once prepared; on "go" writes, then sends { startMs, burstMs, committed, cpuMs } and exits
 import Database from "libsql";
 

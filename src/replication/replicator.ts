@@ -59,9 +59,9 @@ export const APPLY_BATCH = 256;
 /** Watched batches are applied at most this often: a stream of changes arriving one by one is applied
  *  many per transaction, the first at once. A commit writes ~8 pages to the write-ahead log whatever
  *  it holds (~180 µs, and a checkpoint every ~125 commits) against ~45 µs per entry: at 1,000 changes a
- *  second, 10 ms (10 entries a commit) costs ~63 µs an entry, 20 ms ~54 and 5 ms ~81. Measured with
- *  bench:replication (3 POPs, 18 bursts each way): 10 ms took 5–15 ms off the median lag against 20 ms
- *  (p50 16–30 ms against 22–44) for no measurable change in the POPs' CPU. */
+ *  second, 10 ms (10 entries a commit) costs ~63 µs an entry, 20 ms ~54 and 5 ms ~81: 10 ms halves the
+ *  wait (5 ms less on average) for ~9 µs more an entry, within the run-to-run spread of the POPs' CPU in
+ *  bench:replication. */
 export const DRAIN_INTERVAL_MS = 10;
 /** Watched entries received while routing.db is busy past which the watch stops pulling: the entries
  *  held are applied once the lock is free, then a new watcher resumes after them (memory stays bounded
