@@ -138,11 +138,16 @@ describe("backend connection pool and the hard limit", () => {
   let backend: CountingBackend;
   let db: RoutingDb;
   let proxy: ProxyProcess;
+  let metricsAddr: string;
 
   before(async () => {
     backend = await startCountingBackend("pool-3");
     db = await createRoutingDb([{ id: "pool-3", region: "sa", port: backend.port, soft_limit: 1, hard_limit: 2 }]);
-    proxy = await startProxy({ EDGEPROXY_DB_PATH: db.path, EDGEPROXY_POOL_ENABLED: "true", EDGEPROXY_POOL_MAX_PER_BACKEND: "3" });
+    proxy = await startProxy({
+      EDGEPROXY_DB_PATH: db.path, EDGEPROXY_POOL_ENABLED: "true", EDGEPROXY_POOL_MAX_PER_BACKEND: "3",
+      EDGEPROXY_METRICS_ENABLED: "true", EDGEPROXY_METRICS_LISTEN_ADDR: "127.0.0.1:0",
+    });
+    metricsAddr = String((await proxy.waitForLog("edgeProxy metrics listening")).addr);
   });
   after(async () => {
     await proxy?.stop();
@@ -150,9 +155,18 @@ describe("backend connection pool and the hard limit", () => {
     await backend?.close();
   });
 
+  /** The connections the proxy counts against pool-3's hard_limit. */
+  const activeConnections = async (): Promise<number> => {
+    const text = await (await fetch(`http://${metricsAddr}/metrics`)).text();
+    return Number(/^edgeproxy_backend_connections_active\{backend="pool-3"[^}]*\} (\d+)$/m.exec(text)?.[1] ?? NaN);
+  };
+
   test("a pooled socket handed out counts as an active connection: no more than hard_limit clients", async () => {
     await exchange(proxy.port, "warm\n", "127.0.7.1");
-    await until("pool filled", () => backend.open === 3);
+    // The warm-up client must be gone in the proxy's own count, not only at the backend: while the proxy
+    // still counts it, the second held client would be over hard_limit.
+    await until("warm-up client closed and pool filled", async () =>
+      backend.accepted === 4 && backend.open === 3 && await activeConnections() === 0);
     const held = await Promise.all([1, 2].map((i) => hold(proxy.port, `held ${i}\n`, `127.0.7.${1 + i}`)));
     try {
       for (const h of held) assert.match(h.answer, /^pool-3 #\d+\nheld \d\n$/);
