@@ -7,6 +7,7 @@ import { startBackend, whoAnswers, holdConnection, refusedPort, type TestBackend
 import { createRoutingDb, type RoutingDb } from "../fixtures/routing-db.ts";
 import { startProxy, type ProxyProcess } from "../fixtures/proxy-process.ts";
 import { writeMmdb } from "../fixtures/mmdb-writer.ts";
+import { sample } from "../fixtures/promtool.ts";
 
 /** Source address 127.0.<net>.<host>: the geo database below maps each /24 to a country. */
 const from = (net: number, host = 10) => `127.0.${net}.${host}`;
@@ -168,14 +169,21 @@ describe("affinity, weights, limits, failover", () => {
   });
 
   test("a client is closed cleanly when every backend is at its hard limit", async () => {
-    const { proxy, backends } = await setup((b) => [{ id: "only", region: "sa", port: b.only!.port, soft_limit: 2, hard_limit: 3 }], ["only"]);
+    const { proxy, backends } = await setup((b) => [{ id: "only", region: "sa", port: b.only!.port, soft_limit: 2, hard_limit: 3 }], ["only"],
+      { EDGEPROXY_METRICS_ENABLED: "true", EDGEPROXY_METRICS_LISTEN_ADDR: "127.0.0.1:0" });
+    const metrics = `http://${String((await proxy.waitForLog("edgeProxy metrics listening")).addr)}/metrics`;
+    const counted = async () => sample(await (await fetch(metrics)).text(), 'edgeproxy_backend_connections_active{backend="only",region="sa"}');
     const held = await Promise.all(Array.from({ length: 3 }, (_, i) => holdConnection(proxy.port, from(52, i + 1))));
     assert.deepEqual(held.map((h) => h.id), ["only", "only", "only"]);
     assert.equal(await whoAnswers(proxy.port, from(52, 9)), "", "closed without a backend");
     held[0]!.socket.destroy();
-    // The proxy closes the backend side once it saw the client go: then the slot is free.
+    // The proxy closes the backend side once it saw the client go.
     for (let i = 0; i < 500 && backends.only!.open > 2; i++) await new Promise((r) => setTimeout(r, 10));
     assert.equal(backends.only!.open, 2, "the backend side of the released connection was closed");
+    // The slot is free once the proxy read the backend's FIN too, which may come after the backend
+    // counted its side closed: wait for the proxy's own count, the one its selection reads.
+    for (let i = 0; i < 500 && (await counted()) !== 2; i++) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(await counted(), 2, "the proxy released the slot");
     assert.equal(await whoAnswers(proxy.port, from(52, 9)), "only", "a released slot is usable again");
     for (const h of held) h.socket.destroy();
   });
