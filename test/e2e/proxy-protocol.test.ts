@@ -85,7 +85,10 @@ describe("PROXY protocol: sending to backends", () => {
     const first = await exchange(proxy.port, "hello", { localAddress: CLIENT });
     assert.equal(first.received, `b1 ${CLIENT}:${first.localPort} > 127.0.0.1:${proxy.port}\nhello`);
     // The first client's miss started the pool: wait for its sockets, which must carry no byte yet.
-    await until("pool filled", () => backend.connections.filter((c) => !c.closed).length >= 2);
+    // The first client's own backend connection (which carried bytes) must be closed first, or it would
+    // be counted among the pooled ones.
+    const firstServed = () => backend.connections.find((c) => c.answer?.includes(`:${first.localPort} `));
+    await until("first connection closed and pool filled", () => firstServed()?.closed === true && backend.connections.filter((c) => !c.closed).length >= 2);
     const openBefore = backend.connections.filter((c) => !c.closed).map((c) => c.index);
     assert.ok(backend.connections.filter((c) => !c.closed).every((c) => c.raw.length === 0), "a pooled socket gets its header only when handed to a client");
     const second = await exchange(proxy.port, "again", { localAddress: CLIENT });
