@@ -7,7 +7,7 @@ import net from "node:net";
 import { createRoutingDb, type RoutingDb } from "../fixtures/routing-db.ts";
 import { startProxy, type ProxyProcess } from "../fixtures/proxy-process.ts";
 import { socketsTo, TCP } from "../fixtures/tcp-table.ts";
-import { sample } from "../fixtures/promtool.ts";
+import { countedConnections, METRICS_ON, metricsUrlOf } from "../fixtures/proxy-metrics.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -139,16 +139,15 @@ describe("backend connection pool and the hard limit", () => {
   let backend: CountingBackend;
   let db: RoutingDb;
   let proxy: ProxyProcess;
-  let metricsAddr: string;
+  let metricsUrl: string;
 
   before(async () => {
     backend = await startCountingBackend("pool-3");
     db = await createRoutingDb([{ id: "pool-3", region: "sa", port: backend.port, soft_limit: 1, hard_limit: 2 }]);
     proxy = await startProxy({
-      EDGEPROXY_DB_PATH: db.path, EDGEPROXY_POOL_ENABLED: "true", EDGEPROXY_POOL_MAX_PER_BACKEND: "3",
-      EDGEPROXY_METRICS_ENABLED: "true", EDGEPROXY_METRICS_LISTEN_ADDR: "127.0.0.1:0",
+      EDGEPROXY_DB_PATH: db.path, EDGEPROXY_POOL_ENABLED: "true", EDGEPROXY_POOL_MAX_PER_BACKEND: "3", ...METRICS_ON,
     });
-    metricsAddr = String((await proxy.waitForLog("edgeProxy metrics listening")).addr);
+    metricsUrl = await metricsUrlOf(proxy);
   });
   after(async () => {
     await proxy?.stop();
@@ -156,18 +155,12 @@ describe("backend connection pool and the hard limit", () => {
     await backend?.close();
   });
 
-  /** The connections the proxy counts against pool-3's hard_limit. */
-  const activeConnections = async (): Promise<number> => {
-    const text = await (await fetch(`http://${metricsAddr}/metrics`)).text();
-    return sample(text, 'edgeproxy_backend_connections_active{backend="pool-3",region="sa"}') ?? NaN;
-  };
-
   test("a pooled socket handed out counts as an active connection: no more than hard_limit clients", async () => {
     await exchange(proxy.port, "warm\n", "127.0.7.1");
     // The warm-up client must be gone in the proxy's own count, not only at the backend: while the proxy
     // still counts it, the second held client would be over hard_limit.
     await until("warm-up client closed and pool filled", async () =>
-      backend.accepted === 4 && backend.open === 3 && await activeConnections() === 0);
+      backend.accepted === 4 && backend.open === 3 && await countedConnections(metricsUrl, "pool-3") === 0);
     const held = await Promise.all([1, 2].map((i) => hold(proxy.port, `held ${i}\n`, `127.0.7.${1 + i}`)));
     try {
       for (const h of held) assert.match(h.answer, /^pool-3 #\d+\nheld \d\n$/);

@@ -7,16 +7,16 @@ import { join } from "node:path";
 import { startBackend, whoAnswers, holdConnection, refusedPort, type TestBackend } from "../fixtures/backends.ts";
 import { createRoutingDb, type RoutingDb } from "../fixtures/routing-db.ts";
 import { runToExit, startProxy, type ProxyProcess } from "../fixtures/proxy-process.ts";
-import { sample } from "../fixtures/promtool.ts";
+import { countedConnections, METRICS_ON, metricsUrlOf } from "../fixtures/proxy-metrics.ts";
 
 let backends: TestBackend[];
 /** The proxy's /metrics, for the connections it still counts against each backend. */
 let metricsUrl: string;
 
 /** Connections the proxy counts against any backend now: what its selection reads. */
-async function countedConnections(): Promise<number> {
-  const text = await (await fetch(metricsUrl)).text();
-  return backends.reduce((sum, b) => sum + (sample(text, `edgeproxy_backend_connections_active{backend="${b.id}",region="sa"}`) ?? NaN), 0);
+async function countedByProxy(): Promise<number> {
+  const counts = await Promise.all(backends.map((b) => countedConnections(metricsUrl, b.id)));
+  return counts.reduce((sum, n) => sum + n, 0);
 }
 
 /** Which backend each of 40 fresh clients (sources 127.0.<net>.1-40, never seen before) reaches, one
@@ -28,7 +28,7 @@ async function split(port: number, net: number): Promise<Record<string, number>>
     counts[id] = (counts[id] ?? 0) + 1;
     // Idle in the proxy's own count, not only at the backend: the backend sees the close before the
     // proxy has read the backend's FIN and released the slot, and a still-counted one loses the tie.
-    for (const deadline = Date.now() + 10_000; (await countedConnections()) !== 0;) {
+    for (const deadline = Date.now() + 10_000; (await countedByProxy()) !== 0;) {
       assert.ok(Date.now() < deadline, `the proxy still counts a connection 10 s after client ${i} closed`);
       await new Promise((r) => setTimeout(r, 5));
     }
@@ -53,10 +53,9 @@ describe("config file hot reload", () => {
     file = join(db.dir, "edgeproxy.toml");
     writeFileSync(file, overrides(100_000, 1));
     proxy = await startProxy({
-      EDGEPROXY_DB_PATH: db.path, EDGEPROXY_CONFIG_FILE: file, EDGEPROXY_CONFIG_WATCH_ENABLED: "true", EDGEPROXY_CONFIG_WATCH_INTERVAL_SECS: "1",
-      EDGEPROXY_METRICS_ENABLED: "true", EDGEPROXY_METRICS_LISTEN_ADDR: "127.0.0.1:0",
+      EDGEPROXY_DB_PATH: db.path, EDGEPROXY_CONFIG_FILE: file, EDGEPROXY_CONFIG_WATCH_ENABLED: "true", EDGEPROXY_CONFIG_WATCH_INTERVAL_SECS: "1", ...METRICS_ON,
     });
-    metricsUrl = `http://${String((await proxy.waitForLog("edgeProxy metrics listening")).addr)}/metrics`;
+    metricsUrl = await metricsUrlOf(proxy);
   });
   after(async () => {
     assert.equal(await proxy.stop(), 0);

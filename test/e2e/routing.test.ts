@@ -7,7 +7,7 @@ import { startBackend, whoAnswers, holdConnection, refusedPort, type TestBackend
 import { createRoutingDb, type RoutingDb } from "../fixtures/routing-db.ts";
 import { startProxy, type ProxyProcess } from "../fixtures/proxy-process.ts";
 import { writeMmdb } from "../fixtures/mmdb-writer.ts";
-import { sample } from "../fixtures/promtool.ts";
+import { countedConnections, METRICS_ON, metricsUrlOf } from "../fixtures/proxy-metrics.ts";
 
 /** Source address 127.0.<net>.<host>: the geo database below maps each /24 to a country. */
 const from = (net: number, host = 10) => `127.0.${net}.${host}`;
@@ -169,10 +169,9 @@ describe("affinity, weights, limits, failover", () => {
   });
 
   test("a client is closed cleanly when every backend is at its hard limit", async () => {
-    const { proxy, backends } = await setup((b) => [{ id: "only", region: "sa", port: b.only!.port, soft_limit: 2, hard_limit: 3 }], ["only"],
-      { EDGEPROXY_METRICS_ENABLED: "true", EDGEPROXY_METRICS_LISTEN_ADDR: "127.0.0.1:0" });
-    const metrics = `http://${String((await proxy.waitForLog("edgeProxy metrics listening")).addr)}/metrics`;
-    const counted = async () => sample(await (await fetch(metrics)).text(), 'edgeproxy_backend_connections_active{backend="only",region="sa"}');
+    const { proxy, backends } = await setup((b) => [{ id: "only", region: "sa", port: b.only!.port, soft_limit: 2, hard_limit: 3 }], ["only"], METRICS_ON);
+    const metricsUrl = await metricsUrlOf(proxy);
+    const counted = () => countedConnections(metricsUrl, "only");
     const held = await Promise.all(Array.from({ length: 3 }, (_, i) => holdConnection(proxy.port, from(52, i + 1))));
     assert.deepEqual(held.map((h) => h.id), ["only", "only", "only"]);
     assert.equal(await whoAnswers(proxy.port, from(52, 9)), "", "closed without a backend");
